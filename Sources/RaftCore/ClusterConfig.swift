@@ -1,0 +1,83 @@
+/// Settings that every node of a cluster shares. They live in the log (inside a config entry)
+/// and take effect on each node when that entry commits.
+public struct ClusterSettings: Equatable, Sendable {
+    public var heartbeatPeriod: Nanos
+    public var electionTimeoutMin: Nanos
+    public var electionTimeoutMax: Nanos
+    public var maxEntriesPerMessage: UInt32
+    /// Append-entries messages that may be unacknowledged per follower (the inflight window).
+    public var maxInflight: UInt32
+    public var preVote: Bool
+    public var checkQuorum: Bool
+    /// When true a failed apply is retried later; when false the log is marked broken and the
+    /// node stops (the seed library's two policies).
+    public var commandsIdempotent: Bool
+
+    public init(heartbeatPeriod: Nanos = 10_000_000,
+                electionTimeoutMin: Nanos = 150_000_000,
+                electionTimeoutMax: Nanos = 300_000_000,
+                maxEntriesPerMessage: UInt32 = 20,
+                maxInflight: UInt32 = 64,
+                preVote: Bool = true,
+                checkQuorum: Bool = true,
+                commandsIdempotent: Bool = false) {
+        self.heartbeatPeriod = heartbeatPeriod
+        self.electionTimeoutMin = electionTimeoutMin
+        self.electionTimeoutMax = electionTimeoutMax
+        self.maxEntriesPerMessage = maxEntriesPerMessage
+        self.maxInflight = maxInflight
+        self.preVote = preVote
+        self.checkQuorum = checkQuorum
+        self.commandsIdempotent = commandsIdempotent
+    }
+
+    public static let `default` = ClusterSettings()
+
+    /// Names the first setting that cannot work, or nil when all are usable.
+    public func validationError() -> String? {
+        if heartbeatPeriod == 0 { return "heartbeat period must be positive" }
+        if electionTimeoutMin == 0 { return "election timeout minimum must be positive" }
+        if electionTimeoutMax < electionTimeoutMin { return "election timeout maximum is below its minimum" }
+        if heartbeatPeriod >= electionTimeoutMin { return "heartbeat period must be shorter than the election timeout minimum" }
+        if maxEntriesPerMessage == 0 { return "max entries per message must be at least 1" }
+        if maxInflight == 0 { return "max inflight must be at least 1" }
+        return nil
+    }
+}
+
+public struct Member: Equatable, Sendable {
+    public var id: NodeID
+    /// Opaque address for the transport (and for redirects); may be empty.
+    public var address: String
+    /// Learners receive the log but neither vote nor count toward quorums.
+    public var isVoter: Bool
+    public init(id: NodeID, address: String = "", isVoter: Bool = true) {
+        self.id = id
+        self.address = address
+        self.isVoter = isVoter
+    }
+}
+
+public struct ClusterConfig: Equatable, Sendable {
+    public var members: [Member]
+    public var settings: ClusterSettings
+
+    public init(members: [Member], settings: ClusterSettings = .default) {
+        self.members = members
+        self.settings = settings
+    }
+
+    public init(voters: [NodeID], settings: ClusterSettings = .default) {
+        self.init(members: voters.map { Member(id: $0) }, settings: settings)
+    }
+
+    public var voterIDs: [NodeID] { members.filter(\.isVoter).map(\.id) }
+    public var memberIDs: [NodeID] { members.map(\.id) }
+    public func member(_ id: NodeID) -> Member? { members.first { $0.id == id } }
+    public func isVoter(_ id: NodeID) -> Bool { members.contains { $0.id == id && $0.isVoter } }
+    public func contains(_ id: NodeID) -> Bool { members.contains { $0.id == id } }
+
+    /// Strict majority of voters (Raft paper). The seed library used ceil(n/2), which lets half
+    /// of an even-sized cluster commit; we do not.
+    public var quorum: Int { voterIDs.count / 2 + 1 }
+}

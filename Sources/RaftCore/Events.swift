@@ -1,0 +1,85 @@
+/// Steps of an election, reported as events (the seed library's `ELECTION_OP`).
+public enum ElectionStep: String, Sendable, Equatable {
+    case preVoteStarted = "START_PRE_ELECTION"
+    case preVoteWon = "PRE_WON"
+    case preVoteLost = "PRE_LOST"
+    case electionStarted = "START_ELECTION"
+    case electionWon = "WON"
+    case electionLost = "LOST"
+    case electionTimedOut = "ELECTION_TIMEOUT"
+    case newerTerm = "NEWER_TERM"
+    case leaderLost = "LEADER_LOST"
+    case joinedLeader = "JOINED_LEADER"
+    case broadcastingTermStart = "BROADCASTING_TERM_START"
+}
+
+/// Steps of bringing a follower up to date (the seed library's `RESYNC_OP`).
+public enum ResyncStep: String, Sendable, Equatable {
+    /// The follower rejected an append; the leader probes back from its hint.
+    case sendingBackdown = "SENDING_BACKDOWN"
+    /// The leader streams missing entries in batches.
+    case sendingCatchup = "SENDING_CATCHUP"
+    /// The follower is behind the leader's first retained entry.
+    case sendingSnapshot = "SENDING_SNAPSHOT"
+}
+
+public enum RaftEvent: Equatable, Sendable {
+    case roleChanged(Role)
+    case termChanged(Term)
+    case leaderChanged(NodeID?)
+    case election(ElectionStep)
+    case resync(ResyncStep, peer: NodeID)
+    case membershipChangeComplete(MembershipOp, NodeID)
+    case membershipChangeAborted(MembershipOp, NodeID, reason: String)
+    /// New cluster settings committed and now in force.
+    case settingsChanged(ClusterSettings)
+    case snapshotTaken(index: LogIndex)
+    case snapshotInstalled(index: LogIndex)
+    /// The node stopped itself (removed from the cluster, or a non-idempotent apply failed).
+    case stopCommanded(reason: String)
+    /// Something failed that the host should know about (bad message, apply failure, storage).
+    case error(String)
+}
+
+/// How a proposed command ended.
+public enum CommandOutcome: Equatable, Sendable {
+    /// Committed and applied; carries the state machine's result.
+    case applied([UInt8])
+    /// This node is not the leader; carries the leader it knows of.
+    case redirect(leader: NodeID, address: String)
+    /// No leader can take commands right now (election or leadership transfer): try again later.
+    case retry
+    /// Not committed within the command timeout; it may still commit later.
+    case timeout
+    /// The state machine failed to apply it.
+    case applyError(String)
+    /// The node stopped before the command finished.
+    case stopped
+    /// The command was refused before entering the log (for example too large).
+    case rejected(String)
+}
+
+public struct Completion: Equatable, Sendable {
+    public var id: UInt64
+    public var outcome: CommandOutcome
+    public init(id: UInt64, outcome: CommandOutcome) {
+        self.id = id
+        self.outcome = outcome
+    }
+}
+
+/// What the driver must do after feeding inputs to a node (etcd's `Ready`).
+/// Order: send `messages`; if `needsSync`, `log.sync()` then `node.didSync()`; then send
+/// `messagesAfterSync` (votes and append acknowledgements reveal state that must be durable).
+public struct Ready: Sendable {
+    public var messages: [Message] = []
+    public var messagesAfterSync: [Message] = []
+    public var completions: [Completion] = []
+    public var events: [RaftEvent] = []
+    public var needsSync = false
+
+    public init() {}
+    public var isEmpty: Bool {
+        messages.isEmpty && messagesAfterSync.isEmpty && completions.isEmpty && events.isEmpty && !needsSync
+    }
+}

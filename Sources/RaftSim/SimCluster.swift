@@ -1,0 +1,2 @@
+import RaftCore
+import RaftStorage
