@@ -1,0 +1,90 @@
+/// Per-node options that are not replicated (the replicated ones are `ClusterSettings`).
+public struct NodeOptions: Sendable {
+    public var id: NodeID
+    /// Used only when the log holds no configuration yet (first start). Later starts use the
+    /// configuration found in the log and ignore this.
+    public var initialConfig: ClusterConfig?
+    /// How long a proposed command may wait for its result before completing with `.timeout`.
+    public var commandTimeout: Nanos
+    /// Largest command accepted by `propose`.
+    public var maxCommandSize: Int
+    /// Payload bytes per append-entries message, so a batch of large entries stays bounded.
+    public var maxBytesPerMessage: Int
+    /// Adding a server aborts when it has not caught up within this time...
+    public var addServerTimeout: Nanos
+    /// ...or within this many catch-up rounds.
+    public var maxCatchUpRounds: Int
+    /// Take a snapshot automatically once this many entries were applied since the last one
+    /// (0 = only when asked).
+    public var snapshotThreshold: LogIndex
+    /// Entries kept before an automatic snapshot, for followers that are slightly behind.
+    public var snapshotTrailing: LogIndex
+    /// Bytes per install-snapshot message.
+    public var snapshotChunkSize: Int
+
+    public init(id: NodeID,
+                initialConfig: ClusterConfig? = nil,
+                commandTimeout: Nanos = 5_000_000_000,
+                maxCommandSize: Int = 1 << 20,
+                maxBytesPerMessage: Int = 1 << 20,
+                addServerTimeout: Nanos = 30_000_000_000,
+                maxCatchUpRounds: Int = 10,
+                snapshotThreshold: LogIndex = 0,
+                snapshotTrailing: LogIndex = 0,
+                snapshotChunkSize: Int = 512 << 10) {
+        self.id = id
+        self.initialConfig = initialConfig
+        self.commandTimeout = commandTimeout
+        self.maxCommandSize = maxCommandSize
+        self.maxBytesPerMessage = maxBytesPerMessage
+        self.addServerTimeout = addServerTimeout
+        self.maxCatchUpRounds = maxCatchUpRounds
+        self.snapshotThreshold = snapshotThreshold
+        self.snapshotTrailing = snapshotTrailing
+        self.snapshotChunkSize = max(1, snapshotChunkSize)
+    }
+}
+
+/// Errors a node reports synchronously (bad input or unusable state), as named values.
+public enum RaftError: Error, Equatable, Sendable, CustomStringConvertible {
+    case logBroken
+    case noConfiguration
+    case invalidSettings(String)
+    case corruptConfigEntry(LogIndex)
+    case storage(String)
+    case notLeader(leader: NodeID?)
+    case changeInProgress
+    case unknownNode(NodeID)
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .logBroken: return "the log is marked broken; fix it before starting"
+        case .noConfiguration: return "no cluster configuration in the log and none given"
+        case .invalidSettings(let why): return "invalid settings: \(why)"
+        case .corruptConfigEntry(let i): return "config entry at index \(i) cannot be decoded"
+        case .storage(let why): return "storage failure: \(why)"
+        case .notLeader(let l): return "not the leader" + (l.map { " (leader is \($0))" } ?? "")
+        case .changeInProgress: return "a configuration change is already in progress"
+        case .unknownNode(let n): return "unknown node \(n)"
+        case .stopped: return "node is stopped"
+        }
+    }
+}
+
+/// A point-in-time view of a node for hosts and tests.
+public struct NodeStatus: Equatable, Sendable {
+    public var id: NodeID
+    public var role: Role
+    public var term: Term
+    public var leaderID: NodeID?
+    public var votedFor: NodeID?
+    public var commitIndex: LogIndex
+    public var appliedIndex: LogIndex
+    public var lastIndex: LogIndex
+    public var lastTerm: Term
+    public var firstIndex: LogIndex
+    public var stopped: Bool
+    public var config: ClusterConfig
+    public var settings: ClusterSettings
+}

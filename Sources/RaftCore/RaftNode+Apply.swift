@@ -1,0 +1,121 @@
+/// Commit, apply and the configuration in force.
+extension RaftNode {
+    func advanceCommit(to index: LogIndex) {
+        guard index > commitIndex else { return }
+        commitIndex = index
+        do { try log.saveCommitIndex(index) } catch { return storageFailed(error) }
+        applyCommitted()
+    }
+
+    /// Applies committed entries in log order, exactly once each. Stops at a failed apply:
+    /// nothing after it may apply before it does.
+    func applyCommitted() {
+        applyBlocked = false
+        while appliedIndex < commitIndex && !stopped {
+            let entries: [Entry]
+            do {
+                entries = try log.entries(from: appliedIndex + 1, through: commitIndex, maxBytes: 4 << 20)
+            } catch {
+                return storageFailed(error)
+            }
+            for e in entries {
+                guard apply(e) else { return }
+                appliedIndex = e.index
+            }
+        }
+        maybeAutoSnapshot()
+    }
+
+    /// Applies one committed entry; false when applying must stop here.
+    private func apply(_ e: Entry) -> Bool {
+        switch e.kind {
+        case .termStart:
+            break
+        case .config:
+            commitConfigEntry(e)
+        case .command:
+            do {
+                let result = try stateMachine.apply(e.data, index: e.index)
+                if let p = pending[e.index] {
+                    pending[e.index] = nil
+                    complete(p.id, p.term == e.term ? .applied(result) : notLeaderOutcome())
+                }
+            } catch {
+                return applyFailed(e, error)
+            }
+        }
+        return true
+    }
+
+    private func applyFailed(_ e: Entry, _ error: Error) -> Bool {
+        let why = "apply of index \(e.index) failed: \(error)"
+        emit(.error(why))
+        if let p = pending.removeValue(forKey: e.index) { complete(p.id, .applyError("\(error)")) }
+        if settings.commandsIdempotent {
+            // Retried on the next commit or heartbeat; later entries wait so order is kept
+            // (the seed library applied them and could skip the failed one forever).
+            applyBlocked = true
+            return false
+        }
+        do { try log.setBroken(true) } catch { emit(.error("could not mark the log broken: \(error)")) }
+        ready.needsSync = true
+        emit(.stopCommanded(reason: why))
+        stop()
+        return false
+    }
+
+    /// Settings switch when their config entry commits; membership switched on append.
+    private func commitConfigEntry(_ e: Entry) {
+        guard let c = try? ClusterConfig(decoding: e.data) else {
+            emit(.error("config entry \(e.index) cannot be decoded"))
+            return
+        }
+        if c.settings != settings {
+            settings = c.settings
+            emit(.settingsChanged(c.settings))
+        }
+        onConfigCommitted(index: e.index, config: c)
+    }
+
+    /// A config entry takes effect as soon as it is in the log (thesis §4.1).
+    func adoptConfigEntry(_ e: Entry) {
+        guard let c = try? ClusterConfig(decoding: e.data) else {
+            emit(.error("config entry \(e.index) cannot be decoded"))
+            return
+        }
+        applyMembership(c, index: e.index)
+    }
+
+    /// Recomputes the configuration in force from the log (on start and after truncation).
+    func reloadConfig() throws {
+        var c = baseConfig
+        var ci: LogIndex = 0
+        if let i = log.lastConfigIndex(atOrBefore: log.lastIndex) {
+            let e = try log.entry(at: i)
+            guard let decoded = try? ClusterConfig(decoding: e.data) else { throw RaftError.corruptConfigEntry(i) }
+            c = decoded
+            ci = i
+        }
+        if let i = log.lastConfigIndex(atOrBefore: commitIndex),
+           let e = try? log.entry(at: i), let committed = try? ClusterConfig(decoding: e.data) {
+            settings = committed.settings
+        } else {
+            settings = baseConfig.settings
+        }
+        applyMembership(c, index: ci)
+    }
+
+    /// Switches the membership in force, keeping leader progress in step with it.
+    func applyMembership(_ c: ClusterConfig, index: LogIndex) {
+        config = c
+        configIndex = index
+        if c.contains(id) { wasMember = true }
+        guard role == .leader else { return }
+        for m in c.members where m.id != id && progress[m.id] == nil {
+            progress[m.id] = Progress(next: log.lastIndex + 1)
+        }
+        for peer in progress.keys where !c.contains(peer) && !keepsProgress(peer) {
+            progress[peer] = nil
+        }
+    }
+}

@@ -1,0 +1,248 @@
+/// Elections: pre-vote, vote, term handling, becoming leader or follower.
+extension RaftNode {
+    /// True while this follower has heard from a live leader within the minimum election
+    /// timeout; it then refuses to help unseat that leader (thesis §9.6 / etcd's lease).
+    var inLeaderLease: Bool {
+        if role == .leader { return true }
+        guard let l = leaderID, l != id, let last = lastLeaderContact else { return false }
+        return now < last &+ settings.electionTimeoutMin
+    }
+
+    /// Handles a message whose term is above ours. Returns false when the message must be
+    /// dropped without touching our term.
+    func adoptHigherTerm(from m: Message) -> Bool {
+        switch m.body {
+        case .preVote:
+            // A pre-vote's term is only proposed: it never changes ours.
+            return true
+        case .preVoteResponse(let r) where r.granted:
+            // A granted pre-vote echoes the proposed term.
+            return true
+        case .requestVote(let req):
+            if inLeaderLease && !req.authorized {
+                // Ignore disruptive candidates while our leader is alive (etcd does the same
+                // with check-quorum); the candidate will time out.
+                return false
+            }
+            emit(.election(.newerTerm))
+            becomeFollower(term: m.term, leader: nil)
+            return true
+        case .appendEntries, .installSnapshot:
+            emit(.election(.newerTerm))
+            becomeFollower(term: m.term, leader: m.from)
+            return true
+        default:
+            emit(.election(.newerTerm))
+            becomeFollower(term: m.term, leader: nil)
+            return true
+        }
+    }
+
+    /// Answers a message from an older term so its sender learns the current term.
+    func answerStale(_ m: Message) {
+        switch m.body {
+        case .appendEntries, .installSnapshot:
+            // The stale leader steps down when it sees our term.
+            send(m.from, .appendResponse(AppendResponse(success: false, index: 0, lastIndex: log.lastIndex)))
+        case .requestVote:
+            // Raft §5.1: reject with our term. (The seed library granted votes to lower terms.)
+            send(m.from, .requestVoteResponse(VoteResponse(granted: false)))
+        case .preVote:
+            send(m.from, .preVoteResponse(VoteResponse(granted: false)))
+        default:
+            break
+        }
+    }
+
+    func becomeFollower(term newTerm: Term, leader: NodeID?) {
+        let wasLeader = role == .leader
+        let higherTerm = newTerm > term
+        if newTerm != term {
+            setTerm(newTerm)
+            _ = saveHardState()
+        }
+        preVoting = false
+        votes = [:]
+        campaignAuthorized = false
+        if wasLeader { leaveLeadership(higherTerm: higherTerm) }
+        setRole(.follower)
+        setLeader(leader)
+        if leader != nil { lastLeaderContact = now }
+        resetElectionTimer()
+    }
+
+    func electionTimerFired() {
+        switch role {
+        case .candidate:
+            emit(.election(.electionTimedOut))
+        case .follower:
+            if leaderID != nil { emit(.election(.leaderLost)) }
+        case .leader:
+            return
+        }
+        campaign()
+    }
+
+    /// Starts a campaign: a pre-vote round first when enabled (and not authorized by a
+    /// leadership transfer), then the real election.
+    public func campaign(authorized: Bool = false) {
+        guard !stopped else { return }
+        guard config.isVoter(id) else {
+            // Learners and nodes outside the configuration never campaign.
+            resetElectionTimer()
+            return
+        }
+        campaignAuthorized = authorized
+        if settings.preVote {
+            startPreVote(authorized: authorized)
+        } else {
+            startElection(authorized: authorized)
+        }
+    }
+
+    func startPreVote(authorized: Bool) {
+        if role == .leader { leaveLeadership() }
+        setRole(.candidate)
+        setLeader(nil)
+        preVoting = true
+        votes = [id: true]
+        emit(.election(.preVoteStarted))
+        resetElectionTimer()
+        let req = VoteRequest(lastIndex: log.lastIndex, lastTerm: log.lastTerm, authorized: authorized)
+        for peer in otherVoters {
+            send(peer, .preVote(req), term: term + 1)
+        }
+        tallyVotes()
+    }
+
+    func startElection(authorized: Bool) {
+        if role == .leader { leaveLeadership() }
+        setRole(.candidate)
+        setLeader(nil)
+        preVoting = false
+        setTerm(term + 1)
+        votedFor = id
+        guard saveHardState() else { return }
+        votes = [id: true]
+        emit(.election(.electionStarted))
+        resetElectionTimer()
+        let req = VoteRequest(lastIndex: log.lastIndex, lastTerm: log.lastTerm, authorized: authorized)
+        for peer in otherVoters {
+            // Our own vote and new term must be durable before anyone can count on them.
+            sendAfterSync(peer, .requestVote(req))
+        }
+        tallyVotes()
+    }
+
+    func handlePreVote(from: NodeID, term proposed: Term, _ req: VoteRequest) {
+        let candidateLog = LogPosition(index: req.lastIndex, lastTerm: req.lastTerm)
+        let grant = proposed > term
+            && (req.authorized || !inLeaderLease)
+            && config.isVoter(from)
+            && candidateLog.isAtLeastAsUpToDate(as: log.lastPosition)
+        // A granted pre-vote echoes the proposed term; a refusal carries ours.
+        send(from, .preVoteResponse(VoteResponse(granted: grant)), term: grant ? proposed : term)
+    }
+
+    func handleRequestVote(from: NodeID, _ req: VoteRequest) {
+        let candidateLog = LogPosition(index: req.lastIndex, lastTerm: req.lastTerm)
+        let canVote = votedFor == nil || votedFor == from
+        // Raft §5.4.1 up-to-date check (the seed library compared index OR term separately).
+        let grant = canVote && role != .leader && config.isVoter(from)
+            && candidateLog.isAtLeastAsUpToDate(as: log.lastPosition)
+        if grant {
+            votedFor = from
+            guard saveHardState() else { return }
+            resetElectionTimer()
+        }
+        // The vote is durable before the candidate can count it.
+        sendAfterSync(from, .requestVoteResponse(VoteResponse(granted: grant)))
+    }
+
+    func handleVoteResponse(from: NodeID, granted: Bool, preVote: Bool, term msgTerm: Term) {
+        guard role == .candidate, preVote == preVoting else { return }
+        if preVote && granted && msgTerm != term + 1 { return }
+        guard config.isVoter(from) else { return }
+        votes[from] = granted
+        tallyVotes()
+    }
+
+    func tallyVotes() {
+        let voters = config.voterIDs
+        let yes = voters.filter { votes[$0] == true }.count
+        let no = voters.filter { votes[$0] == false }.count
+        let quorum = config.quorum
+        if yes >= quorum {
+            if preVoting {
+                emit(.election(.preVoteWon))
+                startElection(authorized: campaignAuthorized)
+            } else {
+                becomeLeader()
+            }
+        } else if no > voters.count - quorum {
+            emit(.election(preVoting ? .preVoteLost : .electionLost))
+            // Wait out a fresh randomized timeout as a follower, then try again.
+            becomeFollower(term: term, leader: nil)
+        }
+    }
+
+    func becomeLeader() {
+        preVoting = false
+        votes = [:]
+        campaignAuthorized = false
+        setRole(.leader)
+        setLeader(id)
+        emit(.election(.electionWon))
+        electionDeadline = nil
+        lastLeaderContact = nil
+        let last = log.lastIndex
+        progress = [:]
+        for peer in config.memberIDs where peer != id {
+            progress[peer] = Progress(next: last + 1)
+        }
+        heartbeatDeadline = now &+ settings.heartbeatPeriod
+        checkQuorumDeadline = now &+ settings.electionTimeoutMax
+        // Raft §5.4.2: a leader commits entries of earlier terms only through one of its own.
+        emit(.election(.broadcastingTermStart))
+        appendLocal([Entry(index: last + 1, term: term, kind: .termStart, data: [])])
+        replicationPending = true
+    }
+
+    /// Clears leader-only state when leadership ends. Pending commands stay: their entries may
+    /// still commit under the next leader, and are resolved when applied or truncated.
+    func leaveLeadership(higherTerm: Bool = false) {
+        // A transfer succeeded when the target's election unseated us.
+        finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, reason: "leader stepped down")
+        abortAddition(reason: "leader stepped down")
+        if let c = changeAwaitingCommit {
+            changeAwaitingCommit = nil
+            answer(c.request, ok: false, reason: "leader stepped down before the change committed; it may still commit")
+        }
+        progress = [:]
+        snapshotOffsets = [:]
+        outgoingSnapshot = nil
+        heartbeatDeadline = nil
+        checkQuorumDeadline = nil
+        replicationPending = false
+    }
+
+    /// Leader: step down when a majority has not been heard from within an election timeout.
+    func checkQuorum() {
+        checkQuorumDeadline = now &+ settings.electionTimeoutMax
+        guard settings.checkQuorum else { return }
+        var active = 0
+        for v in config.voterIDs {
+            if v == id || progress[v]?.recentActive == true { active += 1 }
+        }
+        for k in progress.keys { progress[k]?.recentActive = false }
+        if active < config.quorum {
+            // The same majority rule as commit (the seed library used ceil(n/2)).
+            emit(.election(.leaderLost))
+            becomeFollower(term: term, leader: nil)
+        }
+    }
+}
+
+extension LogPosition {
+    init(index: LogIndex, lastTerm: Term) { self.init(index: index, term: lastTerm) }
+}

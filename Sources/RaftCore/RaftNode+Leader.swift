@@ -1,0 +1,158 @@
+/// Leader side of log replication: appends, heartbeats, acknowledgements, commit.
+extension RaftNode {
+    var maxInflight: Int { Int(settings.maxInflight) }
+    var maxEntriesPerMessage: LogIndex { LogIndex(settings.maxEntriesPerMessage) }
+
+    /// Sends as many appends to `peer` as its state allows: one probe, or batches up to the
+    /// inflight window when replicating.
+    func sendAppends(to peer: NodeID) {
+        var sentAny = false
+        while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight), pr.next <= log.lastIndex {
+            guard sendAppend(to: peer, heartbeat: false) else { break }
+            sentAny = true
+        }
+        _ = sentAny
+    }
+
+    /// Sends one append-entries to `peer` starting at its `next`. A heartbeat carries no
+    /// entries. Returns false when nothing could be sent.
+    @discardableResult
+    func sendAppend(to peer: NodeID, heartbeat: Bool) -> Bool {
+        guard var pr = progress[peer] else { return false }
+        let prevIndex = pr.next - 1
+        guard let prevTerm = log.term(at: prevIndex) else {
+            // The entries this follower needs were compacted: it needs the snapshot.
+            sendSnapshot(to: peer)
+            return false
+        }
+        var entries: [Entry] = []
+        if !heartbeat && pr.next <= log.lastIndex {
+            let through = min(log.lastIndex, pr.next + maxEntriesPerMessage - 1)
+            do {
+                entries = try log.entries(from: pr.next, through: through, maxBytes: options.maxBytesPerMessage)
+            } catch LogError.compacted {
+                sendSnapshot(to: peer)
+                return false
+            } catch {
+                storageFailed(error)
+                return false
+            }
+        }
+        let ae = AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commitIndex: commitIndex)
+        send(peer, .appendEntries(ae))
+        switch pr.state {
+        case .replicate:
+            if let last = entries.last {
+                pr.next = last.index + 1
+                pr.inflight.append(last.index)
+            }
+        case .probe:
+            pr.probeSent = true
+        case .snapshot:
+            break
+        }
+        progress[peer] = pr
+        return true
+    }
+
+    func broadcastHeartbeat() {
+        heartbeatDeadline = now &+ settings.heartbeatPeriod
+        for peer in replicationTargets { sendHeartbeat(to: peer) }
+    }
+
+    /// A heartbeat asserts leadership and carries the commit index. Its prev is the follower's
+    /// `next - 1`, so a follower that lost appends rejects it and is probed from its last index.
+    func sendHeartbeat(to peer: NodeID) {
+        guard var pr = progress[peer] else { return }
+        if case .snapshot = pr.state {
+            // Chunks carry the leader's term; resend the current one in case it was lost.
+            sendSnapshot(to: peer)
+            return
+        }
+        // A heartbeat also reopens a probe whose answer may have been lost.
+        pr.probeSent = false
+        progress[peer] = pr
+        sendAppend(to: peer, heartbeat: true)
+    }
+
+    func handleAppendResponse(from peer: NodeID, _ r: AppendResponse) {
+        guard role == .leader, var pr = progress[peer] else { return }
+        pr.recentActive = true
+        if r.success {
+            let updated = pr.acknowledge(r.index)
+            switch pr.state {
+            case .probe:
+                pr.becomeReplicate()
+                if pr.match < log.lastIndex { emit(.resync(.sendingCatchup, peer: peer)) }
+            case .replicate:
+                if r.lastIndex < pr.match {
+                    // Its log is shorter than what it acknowledged before: it lost data.
+                    pr.becomeProbe(next: r.lastIndex + 1)
+                }
+            case .snapshot:
+                break
+            }
+            progress[peer] = pr
+            if updated { maybeCommit() }
+            onFollowerProgress(peer)
+            if role == .leader { sendAppends(to: peer) }
+        } else {
+            // Stale rejections (for an index already matched, or not the probe we are waiting
+            // on) carry no news.
+            if r.index <= pr.match {
+                progress[peer] = pr
+                return
+            }
+            if case .probe = pr.state, r.index != pr.next - 1 {
+                progress[peer] = pr
+                return
+            }
+            if case .snapshot = pr.state {
+                progress[peer] = pr
+                return
+            }
+            var next = r.lastIndex + 1
+            if r.hintTerm > 0 {
+                // Skip the whole conflicting term in one step instead of one entry at a time.
+                next = findConflictByTerm(index: r.hintIndex, term: r.hintTerm) + 1
+            }
+            next = min(next, r.index)
+            pr.becomeProbe(next: next)
+            progress[peer] = pr
+            emit(.resync(.sendingBackdown, peer: peer))
+            sendAppends(to: peer)
+            if let p = progress[peer], p.state == .probe, !p.probeSent, p.next > log.lastIndex {
+                // Nothing left to send as entries: confirm with an empty append.
+                sendAppend(to: peer, heartbeat: true)
+            }
+        }
+    }
+
+    /// The largest index at or below `index` whose term is at most `term` (etcd's
+    /// findConflictByTerm), falling back to the compacted prefix.
+    func findConflictByTerm(index: LogIndex, term t: Term) -> LogIndex {
+        var i = min(index, log.lastIndex)
+        while i > log.prefix.index {
+            if let ti = log.term(at: i), ti <= t { return i }
+            i -= 1
+        }
+        return log.prefix.index
+    }
+
+    /// Raft §5.3/§5.4.2: commit the highest index held by a majority of voters, if it belongs
+    /// to the current term. The leader counts itself only up to what it made durable.
+    func maybeCommit() {
+        guard role == .leader else { return }
+        let voters = config.voterIDs
+        guard !voters.isEmpty else { return }
+        var matches: [LogIndex] = []
+        matches.reserveCapacity(voters.count)
+        for v in voters {
+            if v == id { matches.append(durableIndex) } else { matches.append(progress[v]?.match ?? 0) }
+        }
+        matches.sort(by: >)
+        let candidate = matches[config.quorum - 1]
+        guard candidate > commitIndex, log.term(at: candidate) == term else { return }
+        advanceCommit(to: candidate)
+    }
+}

@@ -1,0 +1,262 @@
+/// Membership changes, one server at a time (Raft thesis §4.1–4.2): add (with catch-up rounds),
+/// remove, promote a learner, and the join / exit requests a node sends to its leader.
+extension RaftNode {
+    /// Who asked for a change, so the answer reaches them.
+    struct ChangeRequest {
+        var op: MembershipOp
+        var member: Member
+        var requestID: UInt64?
+        var requester: NodeID?
+    }
+
+    /// A server being caught up before its config entry is appended (thesis §4.2.1).
+    struct Addition {
+        var request: ChangeRequest
+        var round: Int
+        var roundTarget: LogIndex
+        var roundStart: Nanos
+        var deadline: Nanos
+    }
+
+    /// This node's own join or exit request, waiting for the leader.
+    struct LocalChange {
+        var op: MembershipOp
+        var requestID: UInt64
+        var deadline: Nanos
+    }
+
+    /// True while a configuration change is not yet committed, or a server is being caught up.
+    public var changeInProgress: Bool {
+        configIndex > commitIndex || addition != nil || changeAwaitingCommit != nil
+    }
+
+    // MARK: Leader API
+
+    /// Adds `member` (a voter, or a learner when `isVoter` is false), or promotes an existing
+    /// learner to voter. The outcome arrives as a completion for `requestID`.
+    public func addServer(_ member: Member, requestID: UInt64) {
+        startAddition(ChangeRequest(op: config.contains(member.id) ? .promote : .add, member: member,
+                                    requestID: requestID, requester: nil))
+    }
+
+    /// Removes a member. A leader removing itself leads until the change commits, hands
+    /// leadership to an up-to-date voter and stops.
+    public func removeServer(_ nodeID: NodeID, requestID: UInt64) {
+        startRemoval(ChangeRequest(op: .remove, member: config.member(nodeID) ?? Member(id: nodeID),
+                                   requestID: requestID, requester: nil))
+    }
+
+    // MARK: Node API
+
+    /// A new node asks `leader` to add it. It starts with an empty log and no configuration,
+    /// receives the log (or a snapshot), and becomes a member once the change commits.
+    public func join(leader: NodeID, address: String = "", asVoter: Bool = true, requestID: UInt64, timeout: Nanos) {
+        guard !stopped else { return complete(requestID, .stopped) }
+        guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        localChange = LocalChange(op: .add, requestID: requestID, deadline: now &+ timeout)
+        send(leader, .membershipChange(MembershipChange(op: .add, member: Member(id: id, address: address, isVoter: asVoter))), term: 0)
+    }
+
+    /// Leaves the cluster gracefully. The node stops once its removal commits.
+    public func exitCluster(requestID: UInt64, timeout: Nanos) {
+        guard !stopped else { return complete(requestID, .stopped) }
+        guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        localChange = LocalChange(op: .remove, requestID: requestID, deadline: now &+ timeout)
+        if role == .leader {
+            startRemoval(ChangeRequest(op: .remove, member: config.member(id) ?? Member(id: id), requestID: nil, requester: nil))
+        } else if let l = leaderID {
+            send(l, .membershipChange(MembershipChange(op: .remove, member: Member(id: id))), term: 0)
+        } else {
+            localChange = nil
+            complete(requestID, .retry)
+        }
+    }
+
+    // MARK: Messages
+
+    func handleMembershipMessage(_ m: Message) {
+        switch m.body {
+        case .membershipChange(let req):
+            guard role == .leader else {
+                let reason = leaderID.map { "not leader; leader is \($0)" } ?? "not leader; no leader known"
+                send(m.from, .membershipChangeResponse(MembershipChangeResponse(op: req.op, memberID: req.member.id, ok: false, reason: reason)), term: 0)
+                return
+            }
+            let request = ChangeRequest(op: req.op, member: req.member, requestID: nil, requester: m.from)
+            switch req.op {
+            case .add, .promote:
+                var r = request
+                if config.contains(req.member.id) {
+                    if config.isVoter(req.member.id) == req.member.isVoter {
+                        // Already a member as asked (a retried join): say so.
+                        return answer(r, ok: true, reason: "")
+                    }
+                    r.op = .promote
+                }
+                startAddition(r)
+            case .remove:
+                startRemoval(request)
+            }
+        case .membershipChangeResponse(let r):
+            guard let lc = localChange, r.memberID == id, lc.op == r.op || (lc.op == .add && r.op == .promote) else { return }
+            if r.ok {
+                if lc.op == .add {
+                    localChange = nil
+                    emit(.membershipChangeComplete(.add, id))
+                    complete(lc.requestID, .applied([]))
+                }
+                // An exit completes when this node sees its removal commit.
+            } else {
+                localChange = nil
+                emit(.membershipChangeAborted(lc.op, id, reason: r.reason))
+                complete(lc.requestID, .rejected(r.reason))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Leader internals
+
+    func startAddition(_ request: ChangeRequest) {
+        guard role == .leader else { return answer(request, ok: false, reason: RaftError.notLeader(leader: leaderID).description) }
+        guard !changeInProgress else { return answer(request, ok: false, reason: RaftError.changeInProgress.description) }
+        if request.op == .promote {
+            guard config.contains(request.member.id) else { return answer(request, ok: false, reason: RaftError.unknownNode(request.member.id).description) }
+            guard !config.isVoter(request.member.id) else { return answer(request, ok: false, reason: "\(request.member.id) is already a voter") }
+        } else if config.contains(request.member.id) {
+            return answer(request, ok: false, reason: "\(request.member.id) is already a member")
+        }
+        guard !request.member.id.isEmpty else { return answer(request, ok: false, reason: "empty node id") }
+        let peer = request.member.id
+        addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
+                            deadline: now &+ options.addServerTimeout)
+        if progress[peer] == nil { progress[peer] = Progress(next: log.lastIndex + 1) }
+        sendHeartbeat(to: peer)
+        onFollowerProgress(peer)
+    }
+
+    func startRemoval(_ request: ChangeRequest) {
+        guard role == .leader else { return answer(request, ok: false, reason: RaftError.notLeader(leader: leaderID).description) }
+        guard !changeInProgress else { return answer(request, ok: false, reason: RaftError.changeInProgress.description) }
+        guard config.contains(request.member.id) else { return answer(request, ok: false, reason: RaftError.unknownNode(request.member.id).description) }
+        var next = config
+        next.members.removeAll { $0.id == request.member.id }
+        guard !next.voterIDs.isEmpty else { return answer(request, ok: false, reason: "cannot remove the last voter") }
+        appendConfigChange(next, request: request)
+    }
+
+    /// Leader: appends a config entry; it is in force at once and answered when it commits.
+    func appendConfigChange(_ next: ClusterConfig, request: ChangeRequest?) {
+        let index = log.lastIndex + 1
+        guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
+        if let request { changeAwaitingCommit = (request, index) }
+        replicationPending = true
+    }
+
+    /// Called whenever a follower's match index may have moved.
+    func onFollowerProgress(_ peer: NodeID) {
+        if let add = addition, add.request.member.id == peer, let pr = progress[peer] {
+            advanceAddition(add, match: pr.match)
+        }
+        if transferTarget == peer { maybeSendTimeoutNow() }
+    }
+
+    private func advanceAddition(_ add: Addition, match: LogIndex) {
+        guard match >= add.roundTarget else { return }
+        var add = add
+        // Thesis §4.2.1: a round that finishes within an election timeout means the new server
+        // is close enough that adding it will not stall commits.
+        if match >= log.lastIndex || now - add.roundStart <= settings.electionTimeoutMin {
+            addition = nil
+            var next = config
+            if add.request.op == .promote {
+                if let i = next.members.firstIndex(where: { $0.id == add.request.member.id }) { next.members[i].isVoter = true }
+            } else {
+                next.members.append(add.request.member)
+            }
+            appendConfigChange(next, request: add.request)
+            return
+        }
+        guard add.round < options.maxCatchUpRounds else {
+            return abortAddition(reason: "\(add.request.member.id) did not catch up in \(options.maxCatchUpRounds) rounds")
+        }
+        add.round += 1
+        add.roundTarget = log.lastIndex
+        add.roundStart = now
+        addition = add
+    }
+
+    func abortAddition(reason: String) {
+        guard let add = addition else { return }
+        addition = nil
+        if !config.contains(add.request.member.id) { progress[add.request.member.id] = nil }
+        emit(.membershipChangeAborted(add.request.op, add.request.member.id, reason: reason))
+        answer(add.request, ok: false, reason: reason)
+    }
+
+    /// Leader-side expiry of an addition that takes too long.
+    func expireAddition() {
+        if let add = addition, now >= add.deadline {
+            abortAddition(reason: "adding \(add.request.member.id) timed out")
+        }
+    }
+
+    /// This node's own join/exit request expired.
+    func expireLocalChange() {
+        if let lc = localChange, now >= lc.deadline {
+            localChange = nil
+            emit(.membershipChangeAborted(lc.op, id, reason: "timed out"))
+            complete(lc.requestID, .timeout)
+        }
+    }
+
+    /// The leader keeps replicating to a server it is adding, and to one it is removing until
+    /// the removal commits (so that server learns of it).
+    func keepsProgress(_ peer: NodeID) -> Bool {
+        if addition?.request.member.id == peer { return true }
+        if let c = changeAwaitingCommit, c.request.op == .remove, c.request.member.id == peer { return true }
+        return false
+    }
+
+    func answer(_ request: ChangeRequest, ok: Bool, reason: String) {
+        if let rid = request.requestID { complete(rid, ok ? .applied([]) : .rejected(reason)) }
+        if let to = request.requester, to != id {
+            send(to, .membershipChangeResponse(MembershipChangeResponse(op: request.op, memberID: request.member.id, ok: ok, reason: reason)), term: 0)
+        }
+    }
+
+    /// A config entry committed (on any node).
+    func onConfigCommitted(index: LogIndex, config committed: ClusterConfig) {
+        if role == .leader, let c = changeAwaitingCommit, c.index == index {
+            changeAwaitingCommit = nil
+            emit(.membershipChangeComplete(c.request.op, c.request.member.id))
+            answer(c.request, ok: true, reason: "")
+            if c.request.op == .remove && c.request.member.id != id {
+                // Tell the removed server the commit so it can stop, then forget it.
+                sendHeartbeat(to: c.request.member.id)
+                progress[c.request.member.id] = nil
+            }
+        }
+        if wasMember && !committed.contains(id) && !config.contains(id) {
+            removedFromCluster()
+        }
+    }
+
+    private func removedFromCluster() {
+        if role == .leader {
+            // Hand over at once instead of leaving the rest to wait out an election timeout.
+            if let best = config.voterIDs.filter({ $0 != id }).max(by: { (progress[$0]?.match ?? 0) < (progress[$1]?.match ?? 0) }),
+               let pr = progress[best], pr.match == log.lastIndex {
+                send(best, .timeoutNow(TimeoutNow(lastIndex: log.lastIndex, lastTerm: log.lastTerm)))
+            }
+        }
+        if let lc = localChange, lc.op == .remove {
+            localChange = nil
+            complete(lc.requestID, .applied([]))
+        }
+        emit(.membershipChangeComplete(.remove, id))
+        emit(.stopCommanded(reason: "removed from the cluster"))
+        stop()
+    }
+}

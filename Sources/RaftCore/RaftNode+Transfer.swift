@@ -1,0 +1,58 @@
+/// Leadership transfer (thesis §3.10): catch the target up, stop taking commands, and tell it
+/// to campaign at once with an authorized vote that followers grant despite a live leader.
+extension RaftNode {
+    struct Transfer {
+        var target: NodeID
+        var requestID: UInt64?
+        var deadline: Nanos
+        var timeoutNowSent = false
+    }
+
+    var transferTarget: NodeID? { transfer?.target }
+
+    public func transferLeadership(to target: NodeID, requestID: UInt64) {
+        guard !stopped else { return complete(requestID, .stopped) }
+        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
+        guard transfer == nil else { return complete(requestID, .rejected("a leadership transfer is already in progress")) }
+        guard target != id else { return complete(requestID, .rejected("already the leader")) }
+        guard config.isVoter(target), progress[target] != nil else {
+            return complete(requestID, .rejected(RaftError.unknownNode(target).description))
+        }
+        // One election timeout to catch up and win, as the thesis suggests.
+        transfer = Transfer(target: target, requestID: requestID, deadline: now &+ settings.electionTimeoutMax)
+        maybeSendTimeoutNow()
+        if transfer?.timeoutNowSent == false { sendAppends(to: target) }
+    }
+
+    func maybeSendTimeoutNow() {
+        guard role == .leader, var t = transfer, !t.timeoutNowSent, let pr = progress[t.target],
+              pr.match == log.lastIndex else { return }
+        t.timeoutNowSent = true
+        transfer = t
+        send(t.target, .timeoutNow(TimeoutNow(lastIndex: log.lastIndex, lastTerm: log.lastTerm)))
+    }
+
+    func handleTimeoutNow(from: NodeID, _ t: TimeoutNow) {
+        // Only from our leader, and only when we hold everything it had.
+        guard role != .leader, from == leaderID || leaderID == nil,
+              log.lastIndex == t.lastIndex, log.lastTerm == t.lastTerm else { return }
+        campaign(authorized: true)
+    }
+
+    /// Ends a transfer: success when leadership passed on, otherwise the old leader resumes.
+    func finishTransfer(succeeded: Bool, reason: String) {
+        guard let t = transfer else { return }
+        transfer = nil
+        if let rid = t.requestID { complete(rid, succeeded ? .applied([]) : .rejected(reason)) }
+    }
+
+    func expireTransfer() {
+        if let t = transfer, now >= t.deadline {
+            finishTransfer(succeeded: false, reason: "transfer to \(t.target) did not complete within an election timeout")
+        }
+    }
+
+    func abortTransfer(reason: String) {
+        finishTransfer(succeeded: false, reason: reason)
+    }
+}

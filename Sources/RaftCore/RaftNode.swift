@@ -1,0 +1,353 @@
+/// One Raft node: a deterministic state machine over its inputs (messages, proposals, the time
+/// the driver reports) producing `Ready` outputs. It owns no clock, thread, file or socket:
+/// the driver (RaftSim or RaftUV) feeds it and carries out what it asks.
+public final class RaftNode {
+    public let id: NodeID
+    let options: NodeOptions
+    let log: RaftLog
+    let stateMachine: StateMachine
+    var rng: any RandomNumberGenerator
+
+    // Persistent state (mirrored from the log's hard state).
+    public internal(set) var term: Term = 0
+    public internal(set) var votedFor: NodeID?
+
+    // Volatile state.
+    public internal(set) var role: Role = .follower
+    public internal(set) var leaderID: NodeID?
+    public internal(set) var commitIndex: LogIndex = 0
+    public internal(set) var appliedIndex: LogIndex = 0
+    public internal(set) var stopped = false
+    /// Highest index this node has made durable (the leader counts itself only up to here).
+    var durableIndex: LogIndex = 0
+    var now: Nanos
+
+    /// Membership in force: the latest config in the log, committed or not (thesis §4.1).
+    public internal(set) var config: ClusterConfig
+    var configIndex: LogIndex = 0
+    /// Config before the first retained entry (from the snapshot or bootstrap).
+    var baseConfig: ClusterConfig
+    /// Settings in force: those of the latest committed config.
+    public internal(set) var settings: ClusterSettings
+
+    // Timers (absolute deadlines in driver time).
+    var electionDeadline: Nanos?
+    var heartbeatDeadline: Nanos?
+    var checkQuorumDeadline: Nanos?
+    /// When this follower last heard from a leader of its term (for the leader lease).
+    var lastLeaderContact: Nanos?
+
+    // Candidate state.
+    var preVoting = false
+    var votes: [NodeID: Bool] = [:]
+    var campaignAuthorized = false
+
+    // Leader state.
+    var progress: [NodeID: Progress] = [:]
+    /// Set when new entries should go out; flushed once per `takeReady`, so proposals that
+    /// arrive together share one append per follower.
+    var replicationPending = false
+
+    /// Proposals waiting for their entry to apply, by log index. Kept across role changes: an
+    /// entry appended as leader may still commit under the next leader.
+    var pending: [LogIndex: PendingCommand] = [:]
+    /// Set when an idempotent apply failed and must be retried before anything later applies.
+    var applyBlocked = false
+
+    // Cluster operations.
+    var addition: Addition?
+    var changeAwaitingCommit: (request: ChangeRequest, index: LogIndex)?
+    var localChange: LocalChange?
+    /// Set once this node has been in the configuration, so a later removal stops it.
+    var wasMember = false
+    var transfer: Transfer?
+    var outgoingSnapshot: (meta: SnapshotMeta, data: [UInt8])?
+    var snapshotOffsets: [NodeID: UInt64] = [:]
+    var incomingSnapshot: IncomingSnapshot?
+
+    var ready = Ready()
+
+    struct PendingCommand {
+        var id: UInt64
+        var term: Term
+        var deadline: Nanos
+    }
+
+    /// Restores a node from its log. The state machine must be empty: committed entries are
+    /// replayed into it from the snapshot and the log.
+    public init(options: NodeOptions, log: RaftLog, stateMachine: StateMachine,
+                random: any RandomNumberGenerator, now: Nanos) throws {
+        guard !log.isBroken else { throw RaftError.logBroken }
+        self.id = options.id
+        self.options = options
+        self.log = log
+        self.stateMachine = stateMachine
+        self.rng = random
+        self.now = now
+
+        let hs = log.hardState
+        term = hs.term
+        votedFor = hs.votedFor
+
+        if let snap = log.snapshotMeta {
+            baseConfig = snap.config
+        } else if let boot = log.bootstrapConfig {
+            baseConfig = boot
+        } else if let initial = options.initialConfig {
+            if let why = initial.settings.validationError() { throw RaftError.invalidSettings(why) }
+            do { try log.saveBootstrapConfig(initial) } catch { throw RaftError.storage("\(error)") }
+            baseConfig = initial
+            ready.needsSync = true
+        } else {
+            // A node joining an existing cluster starts with no membership and learns it from
+            // the leader's log; it never campaigns until it is a voter.
+            baseConfig = ClusterConfig(members: [])
+        }
+        config = baseConfig
+        settings = baseConfig.settings
+        durableIndex = log.lastIndex
+
+        if let snap = try? log.loadSnapshot() {
+            do { try stateMachine.restore(snap.data) } catch {
+                throw RaftError.storage("snapshot restore failed: \(error)")
+            }
+            appliedIndex = snap.meta.index
+        }
+        commitIndex = max(log.commitIndex, log.prefix.index, appliedIndex)
+        commitIndex = min(commitIndex, log.lastIndex)
+        appliedIndex = max(appliedIndex, min(log.prefix.index, commitIndex))
+        try reloadConfig()
+        applyCommitted()
+        resetElectionTimer()
+        emit(.roleChanged(.follower))
+    }
+
+    // MARK: - Inputs
+
+    /// Advances time: fires whichever timers are due.
+    public func tick(now: Nanos) {
+        guard !stopped else { return }
+        if now > self.now { self.now = now }
+        expireCommands()
+        expireLocalChange()
+        expireAddition()
+        expireTransfer()
+        switch role {
+        case .leader:
+            if let d = checkQuorumDeadline, self.now >= d { checkQuorum() }
+            if role == .leader, let d = heartbeatDeadline, self.now >= d { broadcastHeartbeat() }
+        case .follower, .candidate:
+            if let d = electionDeadline, self.now >= d { electionTimerFired() }
+        }
+    }
+
+    /// The earliest time at which `tick` has work to do, if any.
+    public var nextDeadline: Nanos? {
+        guard !stopped else { return nil }
+        var d: [Nanos] = []
+        switch role {
+        case .leader:
+            if let h = heartbeatDeadline { d.append(h) }
+            if let c = checkQuorumDeadline { d.append(c) }
+        case .follower, .candidate:
+            if let e = electionDeadline { d.append(e) }
+        }
+        if let c = pending.values.map(\.deadline).min() { d.append(c) }
+        if let a = addition { d.append(a.deadline) }
+        if let l = localChange { d.append(l.deadline) }
+        if let t = transfer { d.append(t.deadline) }
+        return d.min()
+    }
+
+    /// Handles one message addressed to this node.
+    public func receive(_ m: Message, now: Nanos? = nil) {
+        if let now, now > self.now { self.now = now }
+        guard !stopped, m.to == id else { return }
+        switch m.body {
+        case .membershipChange, .membershipChangeResponse:
+            // Not part of the term protocol.
+            handleMembershipMessage(m)
+            return
+        default:
+            break
+        }
+        if m.term > term {
+            guard adoptHigherTerm(from: m) else { return }
+        } else if m.term < term {
+            answerStale(m)
+            return
+        }
+        switch m.body {
+        case .preVote(let req): handlePreVote(from: m.from, term: m.term, req)
+        case .requestVote(let req): handleRequestVote(from: m.from, req)
+        case .preVoteResponse(let r): handleVoteResponse(from: m.from, granted: r.granted, preVote: true, term: m.term)
+        case .requestVoteResponse(let r): handleVoteResponse(from: m.from, granted: r.granted, preVote: false, term: m.term)
+        case .appendEntries(let ae): handleAppendEntries(from: m.from, ae)
+        case .appendResponse(let r): handleAppendResponse(from: m.from, r)
+        case .installSnapshot(let s): handleInstallSnapshot(from: m.from, s)
+        case .installSnapshotResponse(let r): handleInstallSnapshotResponse(from: m.from, r)
+        case .timeoutNow(let t): handleTimeoutNow(from: m.from, t)
+        case .membershipChange, .membershipChangeResponse: break
+        }
+    }
+
+    /// Submits a command. The outcome arrives as a `Completion` with the same `id`.
+    public func propose(_ command: [UInt8], id requestID: UInt64) {
+        guard !stopped else { return complete(requestID, .stopped) }
+        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
+        guard acceptingCommands else { return complete(requestID, .retry) }
+        guard command.count <= options.maxCommandSize else {
+            return complete(requestID, .rejected("command of \(command.count) bytes exceeds the maximum of \(options.maxCommandSize)"))
+        }
+        let index = log.lastIndex + 1
+        guard appendLocal([Entry(index: index, term: term, kind: .command, data: command)]) else {
+            return complete(requestID, .stopped)
+        }
+        pending[index] = PendingCommand(id: requestID, term: term, deadline: now &+ options.commandTimeout)
+        replicationPending = true
+    }
+
+    /// Collects everything the driver must do now. See `Ready` for the order.
+    public func takeReady() -> Ready {
+        if role == .leader && replicationPending {
+            replicationPending = false
+            for peer in replicationTargets { sendAppends(to: peer) }
+            // A lone voter commits as soon as its own write is durable.
+            maybeCommit()
+        }
+        let r = ready
+        ready = Ready()
+        return r
+    }
+
+    /// Tells the node that `log.sync()` completed: everything appended so far is durable.
+    public func didSync() {
+        let last = log.lastIndex
+        guard last > durableIndex || durableIndex > last else { return }
+        durableIndex = last
+        if role == .leader { maybeCommit() }
+    }
+
+    public var status: NodeStatus {
+        NodeStatus(id: id, role: role, term: term, leaderID: leaderID, votedFor: votedFor,
+                   commitIndex: commitIndex, appliedIndex: appliedIndex,
+                   lastIndex: log.lastIndex, lastTerm: log.lastTerm, firstIndex: log.firstIndex,
+                   stopped: stopped, config: config, settings: settings)
+    }
+
+    /// Stops the node: pending commands complete with `.stopped`; later inputs are ignored.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        failAllPending(.stopped)
+        electionDeadline = nil
+        heartbeatDeadline = nil
+        checkQuorumDeadline = nil
+    }
+
+    // MARK: - Shared helpers
+
+    var acceptingCommands: Bool { transferTarget == nil }
+
+    func emit(_ e: RaftEvent) { ready.events.append(e) }
+
+    func complete(_ requestID: UInt64, _ outcome: CommandOutcome) {
+        ready.completions.append(Completion(id: requestID, outcome: outcome))
+    }
+
+    func notLeaderOutcome() -> CommandOutcome {
+        if role == .follower, let l = leaderID, l != id {
+            return .redirect(leader: l, address: config.member(l)?.address ?? "")
+        }
+        return .retry
+    }
+
+    /// Sends a message that reveals nothing that must be durable first.
+    func send(_ to: NodeID, _ body: MessageBody, term t: Term? = nil) {
+        ready.messages.append(Message(from: id, to: to, term: t ?? term, body: body))
+    }
+
+    /// Sends a message only after the next sync (votes, acknowledgements of appended entries).
+    func sendAfterSync(_ to: NodeID, _ body: MessageBody, term t: Term? = nil) {
+        ready.messagesAfterSync.append(Message(from: id, to: to, term: t ?? term, body: body))
+    }
+
+    func randomElectionTimeout() -> Nanos {
+        let lo = settings.electionTimeoutMin
+        let hi = max(settings.electionTimeoutMax, lo)
+        return lo + (hi > lo ? UInt64.random(in: 0...(hi - lo), using: &rng) : 0)
+    }
+
+    func resetElectionTimer() {
+        electionDeadline = now &+ randomElectionTimeout()
+    }
+
+    func saveHardState() -> Bool {
+        do {
+            try log.saveHardState(HardState(term: term, votedFor: votedFor))
+            ready.needsSync = true
+            return true
+        } catch {
+            storageFailed(error)
+            return false
+        }
+    }
+
+    func setTerm(_ t: Term) {
+        guard t != term else { return }
+        term = t
+        votedFor = nil
+        emit(.termChanged(t))
+    }
+
+    func setLeader(_ l: NodeID?) {
+        guard l != leaderID else { return }
+        leaderID = l
+        emit(.leaderChanged(l))
+    }
+
+    func setRole(_ r: Role) {
+        guard r != role else { return }
+        role = r
+        emit(.roleChanged(r))
+    }
+
+    /// Appends entries to the local log; on storage failure the node stops.
+    @discardableResult
+    func appendLocal(_ entries: [Entry]) -> Bool {
+        guard !entries.isEmpty else { return true }
+        do {
+            try log.append(entries)
+        } catch {
+            storageFailed(error)
+            return false
+        }
+        ready.needsSync = true
+        for e in entries where e.kind == .config { adoptConfigEntry(e) }
+        return true
+    }
+
+    func storageFailed(_ error: Error) {
+        emit(.error("storage failure: \(error)"))
+        emit(.stopCommanded(reason: "storage failure: \(error)"))
+        stop()
+    }
+
+    func failAllPending(_ outcome: CommandOutcome) {
+        for index in pending.keys.sorted() {
+            if let p = pending.removeValue(forKey: index) { complete(p.id, outcome) }
+        }
+    }
+
+    func expireCommands() {
+        let due = pending.filter { $0.value.deadline <= now }.keys.sorted()
+        for index in due {
+            if let p = pending.removeValue(forKey: index) { complete(p.id, .timeout) }
+        }
+    }
+
+    /// Voters other than this node.
+    var otherVoters: [NodeID] { config.voterIDs.filter { $0 != id } }
+    /// Every node the leader replicates to (voters and learners).
+    var replicationTargets: [NodeID] { progress.keys.sorted() }
+}
