@@ -30,6 +30,14 @@ public struct ByteWriter {
 
     public mutating func string(_ s: String) { blob(Array(s.utf8)) }
     public mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+
+    /// Makes room for `n` more bytes before a large write. Grows at least geometrically, because
+    /// `reserveCapacity` alone allocates exactly and would make packing many frames quadratic.
+    public mutating func reserve(additional n: Int) {
+        let needed = bytes.count + n
+        guard needed > bytes.capacity else { return }
+        bytes.reserveCapacity(Swift.max(needed, bytes.capacity * 2))
+    }
 }
 
 public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
