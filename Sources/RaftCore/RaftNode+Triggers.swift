@@ -1,0 +1,48 @@
+/// Triggers a driver may pull instead of waiting for a timer: the simulator runs with timers
+/// off and moves the cluster step by step with these, as the seed's pausing cluster does.
+extension RaftNode {
+    /// Leader: send a heartbeat round now.
+    public func heartbeatNow() {
+        guard !stopped, role == .leader else { return }
+        broadcastHeartbeat()
+    }
+
+    /// Follower or candidate: act as if the election timer expired now.
+    public func electionTimeoutNow() {
+        guard !stopped, role != .leader else { return }
+        electionTimerFired()
+    }
+
+    /// Leader: run the check-quorum test now.
+    public func checkQuorumNow() {
+        guard !stopped, role == .leader else { return }
+        checkQuorum()
+    }
+}
+
+/// Hooks for tests only: they break Raft's rules on purpose (the seed's sections 5 and 6 force
+/// a node into candidacy and then push its term back down). Never call them in production.
+extension RaftNode {
+    /// Forces a role: `.candidate` starts a campaign, `.follower` steps down, `.leader` takes
+    /// leadership of the current term without an election.
+    public func testingForceRole(_ r: Role) {
+        guard !stopped else { return }
+        switch r {
+        case .candidate: campaign()
+        case .follower: becomeFollower(term: term, leader: nil)
+        case .leader: becomeLeader()
+        }
+    }
+
+    /// Overwrites the current term (and clears the vote), persisting it.
+    public func testingForceTerm(_ t: Term) {
+        term = t
+        votedFor = nil
+        _ = saveHardState()
+    }
+
+    /// Discards outputs not yet taken (the seed test "clears the node's queues").
+    public func testingDiscardReady() {
+        ready = Ready()
+    }
+}
