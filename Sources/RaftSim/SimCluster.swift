@@ -1,2 +1,428 @@
 import RaftCore
 import RaftStorage
+
+/// A deterministic cluster of simulated nodes (the seed's "pausing cluster"): virtual time,
+/// an in-memory network under the test's control, timers off unless enabled, crashes and
+/// partitions, and a trace of everything that happens.
+public final class SimCluster {
+    public struct Options {
+        public var nodeCount = 3
+        public var settings: ClusterSettings
+        public var seed: UInt64 = 1
+        public var idPrefix = "sim://"
+        public var commandTimeout: Nanos = 2_000_000_000
+        public var snapshotChunkSize = 512 << 10
+        public var snapshotThreshold: LogIndex = 0
+        public var snapshotTrailing: LogIndex = 0
+        public var addServerTimeout: Nanos = 10_000_000_000
+        public var maxCatchUpRounds = 10
+
+        /// The seed harness's defaults, with timers meaningful only once enabled: heartbeat
+        /// 10 ms, election timeout 150–300 ms, 10 entries per message.
+        public init(nodeCount: Int = 3, seed: UInt64 = 1, preVote: Bool = true) {
+            self.nodeCount = nodeCount
+            self.seed = seed
+            settings = ClusterSettings(heartbeatPeriod: 10_000_000, electionTimeoutMin: 150_000_000,
+                                       electionTimeoutMax: 300_000_000, maxEntriesPerMessage: 10,
+                                       maxInflight: 16, preVote: preVote, checkQuorum: true)
+        }
+    }
+
+    public let options: Options
+    public private(set) var nodes: [NodeID: SimNode] = [:]
+    /// Node ids in creation order (trace column order).
+    public private(set) var ids: [NodeID] = []
+    public private(set) var now: Nanos = 1_000_000_000
+    public let trace: TraceRecorder
+    /// Partition groups; empty when the network is whole.
+    public private(set) var partitions: [Set<NodeID>] = []
+    /// Decides per message on the way out: deliver, drop or hold. nil delivers everything.
+    public var filter: ((Message) -> Verdict)?
+    public private(set) var held: [Message] = []
+    /// Messages lost to crashes, partitions or filters (for tests to inspect).
+    public private(set) var lost: [Message] = []
+    /// Called after every handled message and every node step (the fault runner checks here).
+    public var afterStep: (() -> Void)?
+    var nextRequestID: UInt64 = 1
+    var rng: SplitMix64
+
+    public enum Verdict { case deliver, drop, hold }
+
+    public init(_ options: Options = Options()) {
+        self.options = options
+        rng = SplitMix64(seed: options.seed)
+        let ids = (1...max(1, options.nodeCount)).map { "\(options.idPrefix)\($0)" }
+        trace = TraceRecorder(nodeIDs: ids)
+        let config = ClusterConfig(voters: ids, settings: options.settings)
+        for id in ids {
+            addSimNode(id, initialConfig: config)
+        }
+        for id in ids { start(id) }
+        tracing = true
+    }
+
+    /// Off while the cluster is being built, so traces start with the test's first action.
+    var tracing = false
+
+    // MARK: Access
+
+    public func node(_ n: Int) -> SimNode { nodes[ids[n - 1]]! }
+    public func node(_ id: NodeID) -> SimNode { nodes[id]! }
+    public func id(_ n: Int) -> NodeID { ids[n - 1] }
+
+    public var leaders: [SimNode] { ids.compactMap { nodes[$0] }.filter { $0.isUp && $0.role == .leader } }
+    public var leader: SimNode? { leaders.max { $0.term < $1.term } }
+
+    // MARK: Lifecycle
+
+    @discardableResult
+    func addSimNode(_ id: NodeID, initialConfig: ClusterConfig?) -> SimNode {
+        var o = NodeOptions(id: id, initialConfig: initialConfig, commandTimeout: options.commandTimeout)
+        o.snapshotChunkSize = options.snapshotChunkSize
+        o.snapshotThreshold = options.snapshotThreshold
+        o.snapshotTrailing = options.snapshotTrailing
+        o.addServerTimeout = options.addServerTimeout
+        o.maxCatchUpRounds = options.maxCatchUpRounds
+        let n = SimNode(id: id, options: o)
+        nodes[id] = n
+        if !ids.contains(id) { ids.append(id) }
+        trace.addNode(id)
+        return n
+    }
+
+    /// Creates a node outside the configuration (to join later) and starts it.
+    @discardableResult
+    public func addNode(_ id: NodeID) -> SimNode {
+        let n = addSimNode(id, initialConfig: nil)
+        start(id)
+        record(.event(node: id, op: "STARTED"))
+        return n
+    }
+
+    func start(_ id: NodeID) {
+        let n = node(id)
+        n.machine = CounterMachine()
+        n.machine.onApply = { [weak self, weak n] index, command in
+            guard let self, let n else { return }
+            self.onApply?(n.id, index, command)
+        }
+        do {
+            n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: n.machine,
+                                  random: SplitMix64(seed: rng.next()), now: now)
+            n.crashed = false
+            drain(n)
+        } catch {
+            n.raft = nil
+            n.events.append(.error("start failed: \(error)"))
+        }
+    }
+
+    /// Called for every apply on any node (the fault runner checks state machine safety).
+    public var onApply: ((NodeID, LogIndex, [UInt8]) -> Void)?
+
+    /// Crash: the node's volatile state (Raft state, state machine, queues) is lost; its log
+    /// is kept as it was last synced (MemoryLog counts every write as synced).
+    public func crash(_ id: NodeID) {
+        let n = node(id)
+        n.raft = nil
+        n.crashed = true
+        lost.append(contentsOf: n.inbox + n.outbox)
+        n.inbox.removeAll()
+        n.outbox.removeAll()
+        record(.event(node: id, op: "CRASH"))
+    }
+
+    /// Restart from the durable log with a fresh state machine.
+    public func restart(_ id: NodeID) {
+        let n = node(id)
+        n.raft = nil
+        n.crashed = false
+        start(id)
+        record(.event(node: id, op: "RESTART"))
+    }
+
+    // MARK: Network
+
+    /// Moves `id`'s outgoing messages onto the network (each shows as a "sent" trace row).
+    public func transmit(_ id: NodeID) {
+        let n = node(id)
+        let out = n.outbox
+        n.outbox.removeAll()
+        for m in out { route(m) }
+    }
+
+    func route(_ m: Message) {
+        guard let to = nodes[m.to], to.isUp, connected(m.from, m.to) else {
+            lost.append(m)
+            return
+        }
+        switch filter?(m) ?? .deliver {
+        case .deliver:
+            to.inbox.append(m)
+            record(.sent(m))
+        case .drop:
+            lost.append(m)
+        case .hold:
+            held.append(m)
+        }
+    }
+
+    /// Handles the first message waiting at `id`. Returns false when there was none.
+    @discardableResult
+    public func handleNext(_ id: NodeID) -> Bool {
+        let n = node(id)
+        guard n.isUp, !n.inbox.isEmpty, let raft = n.raft else { return false }
+        let m = n.inbox.removeFirst()
+        raft.receive(m, now: now)
+        drain(n, handled: m)
+        return true
+    }
+
+    /// Moves and handles messages until nothing is left anywhere (or `maxSteps`).
+    @discardableResult
+    public func deliverAll(maxSteps: Int = 100_000) -> Int {
+        var steps = 0
+        while steps < maxSteps {
+            var progressed = false
+            for id in ids where !node(id).outbox.isEmpty {
+                transmit(id)
+                progressed = true
+            }
+            for id in ids where handleNext(id) {
+                steps += 1
+                progressed = true
+                transmit(id)
+            }
+            if !progressed { break }
+        }
+        return steps
+    }
+
+    /// Delivers one message at a time until `condition` holds; false if the network went quiet
+    /// first.
+    @discardableResult
+    public func deliverUntil(maxSteps: Int = 100_000, _ condition: () -> Bool) -> Bool {
+        var steps = 0
+        while !condition() {
+            guard steps < maxSteps else { return false }
+            var progressed = false
+            for id in ids where !node(id).outbox.isEmpty {
+                transmit(id)
+                progressed = true
+            }
+            if condition() { return true }
+            for id in ids where handleNext(id) {
+                steps += 1
+                progressed = true
+                if condition() { return true }
+            }
+            if !progressed { return condition() }
+        }
+        return true
+    }
+
+    /// Releases held messages onto the network.
+    public func releaseHeld() {
+        let h = held
+        held.removeAll()
+        for m in h {
+            if let to = nodes[m.to], to.isUp {
+                to.inbox.append(m)
+                record(.sent(m))
+            } else {
+                lost.append(m)
+            }
+        }
+    }
+
+    public func dropHeld() {
+        lost.append(contentsOf: held)
+        held.removeAll()
+    }
+
+    /// Drops everything waiting at a node (both directions).
+    public func clearQueues(_ id: NodeID) {
+        let n = node(id)
+        lost.append(contentsOf: n.inbox + n.outbox)
+        n.inbox.removeAll()
+        n.outbox.removeAll()
+    }
+
+    /// Duplicates the message at `position` of `id`'s inbox.
+    public func duplicateInbox(_ id: NodeID, at position: Int = 0) {
+        let n = node(id)
+        guard position < n.inbox.count else { return }
+        n.inbox.insert(n.inbox[position], at: position)
+    }
+
+    /// Reverses the order of `id`'s inbox.
+    public func reverseInbox(_ id: NodeID) {
+        node(id).inbox.reverse()
+    }
+
+    /// Splits the network; messages between groups are lost. Nodes not named form one more group.
+    public func partition(_ groups: [[NodeID]]) {
+        var sets = groups.map { Set($0) }
+        let named = sets.reduce(into: Set<NodeID>()) { $0.formUnion($1) }
+        let rest = Set(ids).subtracting(named)
+        if !rest.isEmpty { sets.append(rest) }
+        partitions = sets
+        // Messages already queued across the split are lost.
+        for n in nodes.values {
+            let (keep, drop) = n.inbox.reduce(into: ([Message](), [Message]())) { acc, m in
+                if connected(m.from, m.to) { acc.0.append(m) } else { acc.1.append(m) }
+            }
+            n.inbox = keep
+            lost.append(contentsOf: drop)
+        }
+        for id in ids { record(.event(node: id, op: "NETSPLIT")) }
+    }
+
+    public func heal() {
+        partitions = []
+        for id in ids { record(.event(node: id, op: "NETJOIN")) }
+    }
+
+    public func connected(_ a: NodeID, _ b: NodeID) -> Bool {
+        guard !partitions.isEmpty else { return true }
+        return partitions.contains { $0.contains(a) && $0.contains(b) }
+    }
+
+    /// The group holding a majority of the original voters, if any.
+    func onMinority(_ id: NodeID) -> Bool {
+        guard !partitions.isEmpty, let g = partitions.first(where: { $0.contains(id) }) else { return false }
+        return g.count * 2 <= ids.count
+    }
+
+    // MARK: Driving nodes
+
+    /// Collects a node's outputs the way a runtime does: messages out, sync, didSync, the
+    /// acknowledgements after the sync, and the completions and events.
+    func drain(_ n: SimNode, handled: Message? = nil) {
+        if let handled { record(.handled(handled)) }
+        guard let raft = n.raft else { return }
+        while true {
+            let r = raft.takeReady()
+            if r.isEmpty { break }
+            n.outbox.append(contentsOf: r.messages)
+            if r.needsSync {
+                try? n.log.sync()
+                raft.didSync()
+            }
+            n.outbox.append(contentsOf: r.messagesAfterSync)
+            for e in r.events {
+                n.events.append(e)
+                if case .roleChanged = e { record(.event(node: n.id, op: "NEW ROLE")) }
+            }
+            for c in r.completions {
+                n.outcomes[c.id] = c.outcome
+                record(.event(node: n.id, op: "CMD DONE"))
+            }
+        }
+        afterStep?()
+    }
+
+    /// Runs `body` on a live node's RaftNode, then collects its outputs.
+    public func with(_ id: NodeID, _ body: (RaftNode) -> Void) {
+        let n = node(id)
+        guard let raft = n.raft, n.isUp else { return }
+        body(raft)
+        drain(n)
+    }
+
+    public func campaign(_ id: NodeID, authorized: Bool = false) { with(id) { $0.campaign(authorized: authorized) } }
+    public func heartbeat(_ id: NodeID) { with(id) { $0.heartbeatNow() } }
+
+    /// The node's leader went silent: virtual time passes beyond every lease, then its election
+    /// timer fires.
+    public func leaderLost(_ id: NodeID) {
+        now += options.settings.electionTimeoutMax + 1
+        with(id) { $0.electionTimeoutNow() }
+    }
+
+    /// Proposes a command at `id`; the outcome appears in `node.outcomes[requestID]`.
+    @discardableResult
+    public func propose(_ id: NodeID, _ command: String) -> UInt64 {
+        let rid = nextRequestID
+        nextRequestID += 1
+        record(.event(node: id, op: "CMD START"))
+        with(id) { $0.propose(Array(command.utf8), id: rid) }
+        return rid
+    }
+
+    public func newRequestID() -> UInt64 {
+        defer { nextRequestID += 1 }
+        return nextRequestID
+    }
+
+    public func outcome(_ rid: UInt64) -> CommandOutcome? {
+        for n in nodes.values { if let o = n.outcomes[rid] { return o } }
+        return nil
+    }
+
+    /// Proposes at the leader, delivers until the outcome is known, then has the leader send a
+    /// heartbeat so followers learn the commit (the seed's normal command sequence).
+    @discardableResult
+    public func runCommand(_ command: String, at id: NodeID? = nil) -> CommandOutcome? {
+        guard let target = id ?? leader?.id else { return nil }
+        let rid = propose(target, command)
+        deliverUntil { outcome(rid) != nil }
+        if let l = leader { heartbeat(l.id) }
+        deliverAll()
+        return outcome(rid)
+    }
+
+    /// Elects `id` (campaign, then deliver until quiet).
+    public func elect(_ id: NodeID) {
+        campaign(id)
+        deliverAll()
+    }
+
+    // MARK: Time
+
+    /// Advances virtual time, firing due timers on nodes whose timers are enabled.
+    public func advance(by d: Nanos) {
+        let target = now + d
+        while true {
+            let due = ids.compactMap { id -> (NodeID, Nanos)? in
+                let n = node(id)
+                guard n.isUp, n.timersEnabled, let dl = n.raft?.nextDeadline, dl <= target else { return nil }
+                return (id, dl)
+            }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+            guard let (id, dl) = due else { break }
+            now = max(now, dl)
+            with(id) { $0.tick(now: now) }
+        }
+        now = target
+    }
+
+    public func enableTimers(_ on: Bool = true) {
+        for n in nodes.values { n.timersEnabled = on }
+    }
+
+    /// Runs the whole cluster for `duration`: timers fire and every message is delivered after
+    /// `latency`.
+    public func run(for duration: Nanos, latency: Nanos = 1_000_000) {
+        let end = now + duration
+        while now < end {
+            advance(by: min(latency, end - now))
+            deliverAll()
+        }
+    }
+
+    // MARK: Trace
+
+    public func section(_ title: String) { trace.startSection(title) }
+
+    func record(_ action: TraceAction) {
+        guard tracing else { return }
+        var states: [NodeID: TraceNodeState] = [:]
+        for id in ids {
+            let n = node(id)
+            states[id] = TraceNodeState(role: n.isUp ? n.role : .follower, term: n.term, lastIndex: n.log.lastIndex,
+                                        lastTerm: n.log.lastTerm, commitIndex: n.commitIndex,
+                                        crashed: n.crashed, onMinority: onMinority(id))
+        }
+        trace.record(TraceLine(action: action, states: states))
+    }
+}

@@ -1,0 +1,46 @@
+import RaftCore
+
+/// The simulator's state machine: a running total driven by text commands `add N` / `sub N`
+/// (other commands leave the total alone), as the seed harness's toy machine. It records every
+/// applied entry so tests and the fault runner can compare nodes.
+public final class CounterMachine: StateMachine {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String { "injected failure" }
+    }
+
+    public private(set) var total: Int64 = 0
+    /// Every command applied, in order, with its index.
+    public private(set) var applied: [(index: LogIndex, command: [UInt8])] = []
+    /// When set, every apply throws (to test the apply-error policies).
+    public var failing = false
+    /// Observer called for each successful apply (the fault runner checks state machine safety).
+    public var onApply: ((LogIndex, [UInt8]) -> Void)?
+
+    public init() {}
+
+    public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
+        if failing { throw Failure() }
+        let text = String(decoding: command, as: UTF8.self)
+        let parts = text.split(separator: " ")
+        if parts.count == 2, let n = Int64(parts[1]) {
+            if parts[0] == "add" { total &+= n }
+            if parts[0] == "sub" { total &-= n }
+        }
+        applied.append((index, command))
+        onApply?(index, command)
+        return Array(String(total).utf8)
+    }
+
+    public func snapshot() throws -> [UInt8] {
+        var w = ByteWriter()
+        w.u64(UInt64(bitPattern: total))
+        return w.bytes
+    }
+
+    public func restore(_ data: [UInt8]) throws {
+        var r = ByteReader(data)
+        total = Int64(bitPattern: try r.u64())
+        try r.expectEnd()
+        applied.removeAll()
+    }
+}
