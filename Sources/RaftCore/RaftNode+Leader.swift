@@ -89,8 +89,12 @@ extension RaftNode {
                     // Its log is shorter than what it acknowledged before: it lost data.
                     pr.becomeProbe(next: r.lastIndex + 1)
                 }
-            case .snapshot:
-                break
+            case .snapshot(let pendingIndex):
+                if pr.match >= pendingIndex {
+                    // It already holds what the snapshot covers: back to entries.
+                    snapshotOffsets[peer] = nil
+                    pr.becomeProbe(next: pr.match + 1)
+                }
             }
             progress[peer] = pr
             if updated { maybeCommit() }

@@ -178,6 +178,23 @@ public final class SimCluster {
         return true
     }
 
+    /// Handles the message at `position` of `id`'s inbox (out of order when not 0).
+    @discardableResult
+    public func handle(_ id: NodeID, at position: Int) -> Bool {
+        let n = node(id)
+        guard position < n.inbox.count else { return false }
+        let m = n.inbox.remove(at: position)
+        n.inbox.insert(m, at: 0)
+        return handleNext(id)
+    }
+
+    /// Loses the message at `position` of `id`'s inbox.
+    public func dropInbox(_ id: NodeID, at position: Int) {
+        let n = node(id)
+        guard position < n.inbox.count else { return }
+        lost.append(n.inbox.remove(at: position))
+    }
+
     /// Moves and handles messages until nothing is left anywhere (or `maxSteps`).
     @discardableResult
     public func deliverAll(maxSteps: Int = 100_000) -> Int {
@@ -408,6 +425,15 @@ public final class SimCluster {
             advance(by: min(latency, end - now))
             deliverAll()
         }
+    }
+
+    /// Every node's state, one block per node (for failing tests).
+    public var stateDescription: String {
+        ids.map { id in
+            let n = node(id)
+            guard let r = n.raft else { return "\(id) CRASHED last=\(n.log.lastIndex)" }
+            return (n.crashed ? "(crashed) " : "") + r.debugDescription + " inbox=\(n.inbox.count)"
+        }.joined(separator: "\n")
     }
 
     // MARK: Trace

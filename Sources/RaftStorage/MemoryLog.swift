@@ -13,6 +13,12 @@ public final class MemoryLog: RaftLog {
     private var log: [Entry] = []
     /// Counts `sync()` calls, so tests can check group commit.
     public private(set) var syncCount = 0
+    /// Lowest index appended, truncated or compacted since `clearChanges()`; lets a checker
+    /// look only at what changed.
+    public private(set) var changedFrom: LogIndex?
+
+    private func markChanged(_ index: LogIndex) { changedFrom = min(changedFrom ?? index, index) }
+    public func clearChanges() { changedFrom = nil }
 
     public init() {}
 
@@ -49,6 +55,7 @@ public final class MemoryLog: RaftLog {
             guard e.index == expected else { throw LogError.notContiguous(expected: expected, got: e.index) }
             expected += 1
         }
+        if let first = entries.first { markChanged(first.index) }
         log.append(contentsOf: entries)
     }
 
@@ -56,6 +63,7 @@ public final class MemoryLog: RaftLog {
         guard index > commitIndex else { throw LogError.belowCommit(index: index, commit: commitIndex) }
         guard index > prefix.index else { throw LogError.compacted(index) }
         guard index <= lastIndex else { return }
+        markChanged(index)
         log.removeSubrange(Int(index - prefix.index - 1)...)
     }
 
@@ -85,6 +93,7 @@ public final class MemoryLog: RaftLog {
             log.removeAll()
         }
         prefix = LogPosition(index: meta.index, term: meta.term)
+        markChanged(prefix.index + 1)
         snapshotMeta = meta
         snapshotData = data
         commitIndex = max(commitIndex, meta.index)

@@ -1,0 +1,121 @@
+import RaftCore
+import RaftStorage
+
+/// Checks Raft's safety properties (Raft paper, Figure 3) over a simulated cluster, after
+/// every step. Each violation is described in words; the checker never stops a run itself.
+public final class SafetyChecker {
+    /// Election safety: at most one leader per term.
+    private var leaderOfTerm: [Term: NodeID] = [:]
+    /// Log matching: an (index, term) pair fixes the entry's content and the term before it.
+    private var signature: [Pair: (data: Int, prevTerm: Term)] = [:]
+    /// Leader completeness: the term of every committed index.
+    private var committedTerm: [LogIndex: Term] = [:]
+    private var checkedCommit: [NodeID: LogIndex] = [:]
+    /// State machine safety: what was applied at each index.
+    private var appliedAt: [LogIndex: Int] = [:]
+    /// Leaders already checked for completeness, by (node, term).
+    private var completenessChecked: Set<String> = []
+    private var leaders: [SimNode] = []
+
+    public private(set) var violations: [String] = []
+
+    private struct Pair: Hashable {
+        var index: LogIndex
+        var term: Term
+    }
+
+    public init() {}
+
+    public func attach(to cluster: SimCluster) {
+        cluster.onApply = { [weak self] node, index, command in
+            self?.checkApply(node: node, index: index, command: command)
+        }
+    }
+
+    func checkApply(node: NodeID, index: LogIndex, command: [UInt8]) {
+        let h = command.hashValue
+        if let prior = appliedAt[index], prior != h {
+            violations.append("state machine safety: \(node) applied a different command at index \(index)")
+        }
+        appliedAt[index] = h
+    }
+
+    /// Checks every property against the cluster's current state.
+    public func check(_ c: SimCluster) {
+        leaders = c.ids.map { c.node($0) }.filter { $0.isUp && $0.role == .leader }
+        for id in c.ids {
+            let n = c.node(id)
+            checkLogMatching(n)
+            guard let raft = n.raft, !n.crashed else {
+                checkedCommit[id] = 0
+                continue
+            }
+            checkCommits(n, raft)
+            if raft.role == .leader && !raft.stopped {
+                if let other = leaderOfTerm[raft.term], other != id {
+                    violations.append("election safety: \(other) and \(id) both leader in term \(raft.term)")
+                }
+                leaderOfTerm[raft.term] = id
+                let key = "\(id)#\(raft.term)"
+                if !completenessChecked.contains(key) {
+                    completenessChecked.insert(key)
+                    checkCompleteness(n, term: raft.term)
+                }
+            }
+        }
+    }
+
+    private func checkLogMatching(_ n: SimNode) {
+        let log = n.log
+        guard let from = log.changedFrom else { return }
+        log.clearChanges()
+        let start = max(from, log.firstIndex)
+        guard start <= log.lastIndex, let entries = try? log.entries(from: start, through: log.lastIndex, maxBytes: .max) else { return }
+        var prevTerm = log.term(at: start - 1) ?? 0
+        for e in entries {
+            let key = Pair(index: e.index, term: e.term)
+            let sig = (data: e.data.hashValue ^ Int(e.kind.rawValue), prevTerm: prevTerm)
+            if let known = signature[key] {
+                if known.data != sig.data || known.prevTerm != sig.prevTerm {
+                    violations.append("log matching: \(n.id) holds a different entry at index \(e.index) term \(e.term)")
+                }
+            } else {
+                signature[key] = sig
+            }
+            prevTerm = e.term
+        }
+    }
+
+    private func checkCommits(_ n: SimNode, _ raft: RaftNode) {
+        let from = min(checkedCommit[n.id] ?? 0, raft.commitIndex)
+        guard raft.commitIndex > from else {
+            checkedCommit[n.id] = raft.commitIndex
+            return
+        }
+        var i = max(from + 1, n.log.firstIndex)
+        while i <= raft.commitIndex {
+            if let t = n.log.term(at: i) {
+                if let known = committedTerm[i], known != t {
+                    violations.append("committed entries differ: \(n.id) committed term \(t) at index \(i), others term \(known)")
+                }
+                if committedTerm[i] == nil {
+                    committedTerm[i] = t
+                    // Every leader of a later term must already hold it.
+                    for l in leaders where l.term > t && i >= l.log.firstIndex && l.log.term(at: i) != t {
+                        violations.append("leader completeness: leader \(l.id) of term \(l.term) lacks committed index \(i) (term \(t))")
+                    }
+                }
+            }
+            i += 1
+        }
+        checkedCommit[n.id] = raft.commitIndex
+    }
+
+    private func checkCompleteness(_ n: SimNode, term: Term) {
+        for (i, t) in committedTerm where i >= n.log.firstIndex && t < term {
+            if n.log.term(at: i) != t {
+                violations.append("leader completeness: leader \(n.id) of term \(term) lacks committed index \(i) (term \(t))")
+            }
+        }
+    }
+}
