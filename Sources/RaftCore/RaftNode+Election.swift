@@ -87,7 +87,7 @@ extension RaftNode {
     /// leadership transfer), then the real election.
     public func campaign(authorized: Bool = false) {
         guard !stopped else { return }
-        guard config.isVoter(id) else {
+        guard mayCampaign else {
             // Learners and nodes outside the configuration never campaign.
             resetElectionTimer()
             return
@@ -98,6 +98,15 @@ extension RaftNode {
         } else {
             startElection(authorized: authorized)
         }
+    }
+
+    /// Voters campaign. So does a server whose latest, still uncommitted configuration removes
+    /// it: it may hold the newest entries, and without it the others could never elect a
+    /// leader (its own vote does not count; thesis §4.2.2 lets a leader outside its
+    /// configuration finish the change and then step down).
+    var mayCampaign: Bool {
+        if config.isVoter(id) { return true }
+        return wasMember && !config.contains(id) && configIndex > commitIndex && !config.voterIDs.isEmpty
     }
 
     func startPreVote(authorized: Bool) {
@@ -136,9 +145,11 @@ extension RaftNode {
 
     func handlePreVote(from: NodeID, term proposed: Term, _ req: VoteRequest) {
         let candidateLog = LogPosition(index: req.lastIndex, lastTerm: req.lastTerm)
+        // Candidates outside our latest configuration may still get our vote (thesis §4.1:
+        // that configuration may be uncommitted and about to be replaced); the lease is what
+        // keeps removed servers from disrupting a live leader.
         let grant = proposed > term
             && (req.authorized || !inLeaderLease)
-            && config.isVoter(from)
             && candidateLog.isAtLeastAsUpToDate(as: log.lastPosition)
         // A granted pre-vote echoes the proposed term; a refusal carries ours.
         send(from, .preVoteResponse(VoteResponse(granted: grant)), term: grant ? proposed : term)
@@ -148,7 +159,7 @@ extension RaftNode {
         let candidateLog = LogPosition(index: req.lastIndex, lastTerm: req.lastTerm)
         let canVote = votedFor == nil || votedFor == from
         // Raft §5.4.1 up-to-date check (the seed library compared index OR term separately).
-        let grant = canVote && role != .leader && config.isVoter(from)
+        let grant = canVote && role != .leader
             && candidateLog.isAtLeastAsUpToDate(as: log.lastPosition)
         if grant {
             votedFor = from
@@ -214,6 +225,10 @@ extension RaftNode {
         // A transfer succeeded when the target's election unseated us.
         finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, reason: "leader stepped down")
         abortAddition(reason: "leader stepped down")
+        if let sr = settingsRequest {
+            settingsRequest = nil
+            complete(sr.requestID, .rejected("leader stepped down before the settings committed; they may still commit"))
+        }
         if let c = changeAwaitingCommit {
             changeAwaitingCommit = nil
             answer(c.request, ok: false, reason: "leader stepped down before the change committed; it may still commit")

@@ -27,7 +27,7 @@ extension RaftNode {
 
     /// True while a configuration change is not yet committed, or a server is being caught up.
     public var changeInProgress: Bool {
-        configIndex > commitIndex || addition != nil || changeAwaitingCommit != nil
+        configIndex > commitIndex || addition != nil || changeAwaitingCommit != nil || settingsRequest != nil
     }
 
     // MARK: Leader API
@@ -44,6 +44,18 @@ extension RaftNode {
     public func removeServer(_ nodeID: NodeID, requestID: UInt64) {
         startRemoval(ChangeRequest(op: .remove, member: config.member(nodeID) ?? Member(id: nodeID),
                                    requestID: requestID, requester: nil))
+    }
+
+    /// Replicates new cluster settings; every node switches when the entry commits.
+    public func updateSettings(_ newSettings: ClusterSettings, requestID: UInt64) {
+        guard !stopped else { return complete(requestID, .stopped) }
+        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
+        if let why = newSettings.validationError() { return complete(requestID, .rejected(RaftError.invalidSettings(why).description)) }
+        guard !changeInProgress else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        var next = config
+        next.settings = newSettings
+        appendConfigChange(next, request: nil)
+        settingsRequest = (requestID, log.lastIndex)
     }
 
     // MARK: Node API
@@ -228,6 +240,10 @@ extension RaftNode {
 
     /// A config entry committed (on any node).
     func onConfigCommitted(index: LogIndex, config committed: ClusterConfig) {
+        if let sr = settingsRequest, sr.index == index {
+            settingsRequest = nil
+            complete(sr.requestID, .applied([]))
+        }
         if role == .leader, let c = changeAwaitingCommit, c.index == index {
             changeAwaitingCommit = nil
             emit(.membershipChangeComplete(c.request.op, c.request.member.id))

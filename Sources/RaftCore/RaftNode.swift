@@ -57,6 +57,7 @@ public final class RaftNode {
     // Cluster operations.
     var addition: Addition?
     var changeAwaitingCommit: (request: ChangeRequest, index: LogIndex)?
+    var settingsRequest: (requestID: UInt64, index: LogIndex)?
     var localChange: LocalChange?
     /// Set once this node has been in the configuration, so a later removal stops it.
     var wasMember = false

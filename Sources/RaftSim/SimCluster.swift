@@ -151,7 +151,16 @@ public final class SimCluster {
         for m in out { route(m) }
     }
 
+    /// Puts a hand-made message straight into its receiver's inbox.
+    public func inject(_ m: Message) {
+        node(m.to).inbox.append(m)
+        record(.sent(m))
+    }
+
     func route(_ m: Message) {
+        // Every message crosses the wire codec, so the simulator exercises it too.
+        let wire = MessageCodec.encode(m)
+        precondition((try? MessageCodec.decode(wire)) == m, "wire codec round trip changed \(m)")
         guard let to = nodes[m.to], to.isUp, connected(m.from, m.to) else {
             lost.append(m)
             return
