@@ -1,0 +1,210 @@
+import Testing
+import RaftCore
+import RaftStorage
+import RaftSim
+
+/// Command outcomes: applied, redirect, retry, timeout, apply errors and their two policies.
+@Suite struct CommandTests {
+    func elected(idempotent: Bool = false, configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
+        var o = SimCluster.Options()
+        o.settings.commandsIdempotent = idempotent
+        configure(&o)
+        let c = SimCluster(o)
+        c.elect(c.id(1))
+        return c
+    }
+
+    @Test func followerWithoutALeaderAnswersRetry() {
+        let c = SimCluster()
+        let rid = c.propose(c.id(2), "add 1")
+        #expect(c.outcome(rid) == .retry)
+    }
+
+    @Test func redirectNamesTheLeaderAndItsAddress() {
+        var o = SimCluster.Options()
+        o.nodeCount = 3
+        let c = SimCluster(o)
+        c.elect(c.id(2))
+        let rid = c.propose(c.id(3), "add 1")
+        #expect(c.outcome(rid) == .redirect(leader: c.id(2), address: ""))
+    }
+
+    @Test func uncommittedCommandTimesOut() {
+        let c = elected { $0.commandTimeout = 50_000_000 }
+        let n1 = c.id(1)
+        c.partition([[n1], [c.id(2), c.id(3)]])
+        c.node(1).timersEnabled = true
+        let rid = c.propose(n1, "add 1")
+        c.advance(by: 60_000_000)
+        #expect(c.outcome(rid) == .timeout)
+        #expect(c.node(1).total == 0)
+    }
+
+    @Test func oversizedCommandIsRejected() {
+        let c = elected()
+        let big = String(repeating: "x", count: (1 << 20) + 1)
+        let rid = c.propose(c.id(1), big)
+        guard case .rejected(let why) = c.outcome(rid) else {
+            Issue.record("expected a rejection, got \(String(describing: c.outcome(rid)))")
+            return
+        }
+        #expect(why.contains("exceeds"))
+        #expect(c.node(1).lastIndex == 1)
+    }
+
+    @Test func idempotentFollowerRetriesAFailedApply() {
+        let c = elected(idempotent: true)
+        c.runCommand("add 1")
+        c.node(3).machine.failing = true
+        #expect(c.runCommand("add 1") == .applied(Array("2".utf8)))
+        #expect(c.node(2).total == 2)
+        #expect(c.node(3).total == 1)
+        #expect(c.node(3).events.contains { if case .error = $0 { return true } else { return false } })
+        // Once the machine works again the next heartbeat retries the entry, in order.
+        c.node(3).machine.failing = false
+        c.heartbeat(c.id(1))
+        c.deliverAll()
+        #expect(c.node(3).total == 2)
+        #expect(c.node(3).isUp)
+    }
+
+    @Test func idempotentLeaderReportsTheErrorAndRetriesLater() {
+        let c = elected(idempotent: true)
+        c.runCommand("add 1")
+        c.node(1).machine.failing = true
+        guard case .applyError = c.runCommand("add 1") else {
+            Issue.record("expected an apply error")
+            return
+        }
+        #expect(c.node(1).total == 1)
+        c.node(1).machine.failing = false
+        #expect(c.runCommand("add 1") == .applied(Array("3".utf8)))
+        #expect(c.node(1).total == 3)
+    }
+
+    @Test func nonIdempotentFailureBreaksTheLogAndStopsTheNode() throws {
+        let c = elected(idempotent: false)
+        c.runCommand("add 1")
+        c.node(1).machine.failing = true
+        guard case .applyError = c.runCommand("add 1") else {
+            Issue.record("expected an apply error")
+            return
+        }
+        #expect(c.node(1).log.isBroken)
+        #expect(!c.node(1).isUp)
+        #expect(c.node(1).events.contains { if case .stopCommanded = $0 { return true } else { return false } })
+        // A broken log refuses to start until the host fixes it.
+        #expect(throws: RaftError.logBroken) {
+            _ = try RaftNode(options: NodeOptions(id: c.id(1)), log: c.node(1).log, stateMachine: CounterMachine(),
+                             random: SplitMix64(seed: 1), now: 0)
+        }
+        try c.node(1).log.setBroken(false)
+        c.restart(c.id(1))
+        c.leaderLost(c.id(2))
+        c.deliverAll()
+        c.heartbeat(c.id(2))
+        c.deliverAll()
+        #expect(c.node(1).total == 2)
+        #expect(c.node(2).total == 2)
+    }
+
+    @Test func commandsDuringAnElectionAskForRetry() {
+        let c = elected()
+        c.with(c.id(2)) { $0.testingForceRole(.candidate) }
+        let rid = c.propose(c.id(2), "add 1")
+        #expect(c.outcome(rid) == .retry)
+    }
+
+    @Test func stoppedNodeAnswersStopped() {
+        let c = elected()
+        let rid = c.propose(c.id(1), "add 1")
+        c.with(c.id(1)) { $0.stop() }
+        #expect(c.outcome(rid) == .stopped)
+        let raft = c.node(1).raft!
+        raft.propose([1], id: 77)
+        #expect(raft.takeReady().completions == [Completion(id: 77, outcome: .stopped)])
+    }
+}
+
+/// Cluster settings live in the log.
+@Suite struct SettingsTests {
+    @Test func settingsChangeCommitsAndIsInForceEverywhere() {
+        let c = SimCluster()
+        c.elect(c.id(1))
+        var s = c.options.settings
+        s.maxEntriesPerMessage = 3
+        s.heartbeatPeriod = 5_000_000
+        let rid = c.newRequestID()
+        c.with(c.id(1)) { $0.updateSettings(s, requestID: rid) }
+        c.deliverAll()
+        #expect(c.outcome(rid) == .applied([]))
+        #expect(c.node(1).raft?.settings == s)
+        c.heartbeat(c.id(1))
+        c.deliverAll()
+        for i in 2...3 {
+            #expect(c.node(i).raft?.settings == s)
+            #expect(c.node(i).events.contains(.settingsChanged(s)))
+        }
+        // In force: appends now carry at most three entries.
+        var largest = 0
+        c.filter = { m in
+            if case .appendEntries(let ae) = m.body { largest = max(largest, ae.entries.count) }
+            return .deliver
+        }
+        c.with(c.id(1)) { raft in for i in 0..<10 { raft.propose([UInt8(i)], id: 1000 + UInt64(i)) } }
+        c.deliverAll()
+        #expect(largest == 3)
+    }
+
+    @Test func settingsTakeEffectOnlyWhenCommitted() {
+        let c = SimCluster()
+        let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
+        c.elect(n1)
+        c.partition([[n1], [n2, n3]])
+        var s = c.options.settings
+        s.preVote = false
+        c.with(n1) { $0.updateSettings(s, requestID: 5) }
+        c.deliverAll()
+        #expect(c.node(1).raft?.settings.preVote == true)
+        #expect(c.node(1).raft?.changeInProgress == true)
+        // A second change while one is uncommitted is refused.
+        c.with(n1) { $0.updateSettings(s, requestID: 6) }
+        #expect(c.outcome(6) == .rejected(RaftError.changeInProgress.description))
+    }
+
+    @Test func invalidSettingsAreRejected() {
+        let c = SimCluster()
+        c.elect(c.id(1))
+        var s = c.options.settings
+        s.electionTimeoutMax = s.electionTimeoutMin - 1
+        c.with(c.id(1)) { $0.updateSettings(s, requestID: 9) }
+        guard case .rejected(let why) = c.outcome(9) else {
+            Issue.record("expected a rejection")
+            return
+        }
+        #expect(why.contains("maximum"))
+    }
+
+    @Test func restartUsesTheLogsConfigurationNotTheInitialOne() throws {
+        let log = MemoryLog()
+        let first = ClusterConfig(voters: ["a", "b", "c"])
+        let node = try RaftNode(options: NodeOptions(id: "a", initialConfig: first), log: log,
+                                stateMachine: CounterMachine(), random: SplitMix64(seed: 1), now: 0)
+        #expect(node.config == first)
+        // A later start with a different initial config keeps the stored one.
+        let other = ClusterConfig(voters: ["a", "x"])
+        let again = try RaftNode(options: NodeOptions(id: "a", initialConfig: other), log: log,
+                                 stateMachine: CounterMachine(), random: SplitMix64(seed: 1), now: 0)
+        #expect(again.config == first)
+    }
+
+    @Test func sameSeedGivesTheSameRun() {
+        func run() -> [String] {
+            let c = SimCluster(SimCluster.Options(nodeCount: 3, seed: 42))
+            c.enableTimers()
+            c.run(for: 2_000_000_000)
+            return c.ids.map { c.node($0).raft?.debugDescription ?? "" }
+        }
+        #expect(run() == run())
+    }
+}
