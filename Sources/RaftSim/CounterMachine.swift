@@ -20,11 +20,11 @@ public final class CounterMachine: StateMachine {
 
     public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
         if failing { throw Failure() }
-        let text = String(decoding: command, as: UTF8.self)
-        let parts = text.split(separator: " ")
-        if parts.count == 2, let n = Int64(parts[1]) {
-            if parts[0] == "add" { total &+= n }
-            if parts[0] == "sub" { total &-= n }
+        // Only `add N` / `sub N` change the total; other payloads skip the text parsing.
+        if command.count > 4, command[3] == 0x20, command[0] == 0x61 || command[0] == 0x73,
+           let n = Int64(String(decoding: command[4...], as: UTF8.self)) {
+            if command.starts(with: Array("add ".utf8)) { total &+= n }
+            if command.starts(with: Array("sub ".utf8)) { total &-= n }
         }
         applied.append((index, command))
         onApply?(index, command)

@@ -1,2 +1,13 @@
 // raftengine-bench: prints measured figures; never part of the test suite.
-print("usage: raftengine-bench <suite>")
+let args = CommandLine.arguments.dropFirst()
+let suite = args.first ?? "all"
+switch suite {
+case "sim", "all":
+    SimBench.main()
+case "sim-profile":
+    // One configuration only, for profilers.
+    let r = SimBench.run(commands: 100_000, batch: 1024, withCodec: false)
+    print(r.commandsPerSecond)
+default:
+    print("usage: raftengine-bench [sim|all]")
+}
