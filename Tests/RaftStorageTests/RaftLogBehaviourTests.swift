@@ -131,6 +131,9 @@ final class LogSubject {
         #expect(s.log.lastIndex == 5)
         try s.log.truncate(from: 4)
         #expect(s.log.lastIndex == 3)
+        try s.log.append([entry(4, term: 2)])
+        try s.checkpoint()
+        #expect(s.log.commitIndex == 3)
     }
 
     @Test(arguments: LogKind.allCases)
