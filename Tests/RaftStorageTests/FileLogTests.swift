@@ -33,7 +33,7 @@ import RaftStorage
         #expect(log.lastConfigIndex(atOrBefore: 31) == 31)
     }
 
-    @Test func unsyncedWritesAreLostLikeInACrash() throws {
+    @Test func closeDoesNotSync() throws {
         let dir = TemporaryDirectory()
         do {
             let log = try FileLog(directory: dir.path, options: Self.small)

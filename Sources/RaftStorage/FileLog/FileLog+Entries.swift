@@ -122,7 +122,7 @@ extension FileLog {
         if let active, active.info.id == segmentID {
             bytes = try active.read(span)
         } else {
-            bytes = try readClosedSegment(SegmentInfo(id: segmentID, firstIndex: 0), range: span, in: directory)
+            bytes = try readClosedSegment(named: LogFileName.segment(segmentID), range: span, in: directory)
         }
         let name = LogFileName.segment(segmentID)
         var out: [Entry] = []

@@ -5,7 +5,8 @@ import RaftCore
 ///
 /// Writes are buffered; `sync()` makes all of them durable with one fdatasync of the active
 /// segment (plus a metadata rewrite when the hard state, bootstrap config or broken flag
-/// changed), so a burst of appends costs one fsync. Opening a directory recovers it: a torn
+/// changed), so a burst of appends costs one fsync. The commit index travels in the segment as
+/// a small record, so advancing it costs no extra fsync either. Opening a directory recovers it: a torn
 /// record at the end of the last segment is cut off; any other damage is a named `LogError`.
 ///
 /// Not thread-safe: one driver thread owns it, as with every `RaftLog`.
@@ -69,8 +70,8 @@ public final class FileLog: RaftLog {
         recent = RecentEntries(capacity: options.cacheEntries)
     }
 
-    /// Releases the directory for another instance. Writes not yet made durable by `sync()`
-    /// are dropped, exactly as in a crash. Every later write throws.
+    /// Releases the directory for another instance. It does not sync: writes not made durable
+    /// by `sync()` may be lost, as in a crash. Every later write throws.
     public func close() {
         guard !isClosed else { return }
         isClosed = true

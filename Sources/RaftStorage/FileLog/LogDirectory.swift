@@ -98,7 +98,7 @@ enum LogFileName {
     private static func id(in name: String, prefix: String, suffix: String) -> UInt64? {
         guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
         let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
-        guard digits.count == 20, digits.allSatisfy(\.isASCII) else { return nil }
+        guard digits.count == 20, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
         return UInt64(digits)
     }
 }

@@ -9,9 +9,6 @@ struct RecentEntries {
 
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
-    /// Index of the oldest cached entry (meaningless when empty).
-    var firstIndex: LogIndex? { entries.first?.index }
-
     func entry(at index: LogIndex) -> Entry? {
         guard let first = entries.first?.index, index >= first, index < first + LogIndex(entries.count) else {
             return nil

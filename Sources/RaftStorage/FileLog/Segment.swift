@@ -107,7 +107,8 @@ final class ActiveSegment {
         }
         try Posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
         writtenSize += buffer.count
-        buffer.removeAll(keepingCapacity: true)
+        // Keep an ordinary buffer's memory for the next burst, not a rare huge one's.
+        buffer.removeAll(keepingCapacity: buffer.capacity <= 4 << 20)
         needsDataSync = true
     }
 
@@ -155,13 +156,13 @@ final class ActiveSegment {
 
 /// Reads bytes of a segment that no longer takes appends; opened per read so a long log does
 /// not hold one descriptor per segment.
-func readClosedSegment(_ info: SegmentInfo, range: Range<Int>, in directory: LogDirectory) throws -> [UInt8] {
-    let path = directory.file(info.name)
+func readClosedSegment(named name: String, range: Range<Int>, in directory: LogDirectory) throws -> [UInt8] {
+    let path = directory.file(name)
     let fd = try Posix.open(path, flags: O_RDONLY)
     defer { Posix.close(fd) }
     let bytes = try Posix.read(fd, count: range.count, at: range.lowerBound, path: path)
     guard bytes.count == range.count else {
-        throw LogError.corrupt("\(info.name) ends before offset \(range.upperBound)")
+        throw LogError.corrupt("\(name) ends before offset \(range.upperBound)")
     }
     return bytes
 }
