@@ -145,6 +145,20 @@ import RaftStorage
         #expect(try log.entries(from: 17, through: 43, maxBytes: 100) == Array(written[16..<21]))
     }
 
+    @Test func aBurstLargerThanTheWriteBufferReadsBackBeforeAndAfterSync() throws {
+        let dir = TemporaryDirectory()
+        let log = try FileLog(directory: dir.path, options: FileLog.Options(cacheEntries: 4))
+        // About 1.5 MiB: the write buffer reaches the OS part-way through the append.
+        let written = entries(1...3000, term: 1, size: 500)
+        try log.append(written)
+        #expect(try log.entries(from: 1, through: 3000, maxBytes: .max) == written)
+        try log.truncate(from: 2500)
+        try log.sync()
+        log.close()
+        let reopened = try FileLog(directory: dir.path)
+        #expect(try reopened.entries(from: 1, through: 2499, maxBytes: .max) == Array(written[0..<2499]))
+    }
+
     @Test func aDamagedRecordIsReportedOnRead() throws {
         let dir = TemporaryDirectory()
         let log = try FileLog(directory: dir.path, options: Self.small)
