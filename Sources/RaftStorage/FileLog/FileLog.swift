@@ -1,0 +1,185 @@
+import RaftCore
+
+/// The durable embedded `RaftLog`: one directory per node holding append-only segment files of
+/// checksummed records, a metadata file replaced atomically, and snapshot files.
+///
+/// Writes are buffered; `sync()` makes all of them durable with one fdatasync of the active
+/// segment (plus a metadata rewrite when the hard state, bootstrap config or broken flag
+/// changed), so a burst of appends costs one fsync. The commit index travels in the segment as
+/// a small record, so advancing it costs no extra fsync either. Opening a directory recovers it: a torn
+/// record at the end of the last segment is cut off; any other damage is a named `LogError`.
+///
+/// Not thread-safe: one driver thread owns it, as with every `RaftLog`.
+public final class FileLog: RaftLog {
+    public struct Options: Sendable {
+        /// A segment is closed and a new one started once the next record would pass this size.
+        public var segmentSize: Int
+        /// Largest encoded entry accepted; bigger ones are refused with `.recordTooLarge`.
+        public var maxRecordSize: Int
+        /// How many recently appended entries are kept in memory for reads.
+        public var cacheEntries: Int
+
+        public init(segmentSize: Int = 64 << 20, maxRecordSize: Int = 16 << 20, cacheEntries: Int = 4096) {
+            self.segmentSize = segmentSize
+            self.maxRecordSize = maxRecordSize
+            self.cacheEntries = cacheEntries
+        }
+    }
+
+    /// Buffered frames are handed to the OS once they reach this size, even before `sync()`.
+    static let flushThreshold = 1 << 20
+
+    let options: Options
+    let directory: LogDirectory
+    /// The hard state, commit index, prefix, bootstrap config, broken flag and snapshot as they
+    /// are now; `persistMetadata()` writes them.
+    var metadata: LogMetadata
+    /// Retained segments in order; the last one is `active`.
+    var segments: [SegmentInfo]
+    /// Id the next new segment gets: above every id in use or left over.
+    var nextSegmentID: UInt64
+    var active: ActiveSegment?
+    var index: RecordIndex
+    var recent: RecentEntries
+    /// A field other than the commit index changed since the metadata was last written.
+    var metadataChanged = false
+    /// The commit index that is durable, or will be after the next segment sync.
+    var recordedCommit: LogIndex
+    /// The first I/O failure of a write. After it the files' state is unknown (a failed fsync
+    /// may have dropped dirty pages), so every later write refuses with the same error.
+    var failure: LogError?
+    var isClosed = false
+
+    /// Opens (creating when needed) and recovers the log in `directory`, holding its lock until
+    /// `close()` or deinit.
+    public init(directory path: String, options: Options = .init()) throws {
+        precondition(options.segmentSize >= 64 && options.segmentSize <= 1 << 31,
+                     "segment size must lie between 64 bytes and 2 GiB")
+        precondition(options.maxRecordSize >= 16 && options.maxRecordSize <= 1 << 30,
+                     "maximum record size must lie between 16 bytes and 1 GiB")
+        precondition(options.cacheEntries >= 0, "cache size cannot be negative")
+        self.options = options
+        directory = try LogDirectory(path: path)
+        let recovered = try Recovery.run(in: directory)
+        metadata = recovered.metadata
+        segments = recovered.segments
+        nextSegmentID = recovered.nextSegmentID
+        active = recovered.active
+        index = recovered.index
+        recordedCommit = recovered.metadata.commitIndex
+        recent = RecentEntries(capacity: options.cacheEntries)
+    }
+
+    /// Releases the directory for another instance. It does not sync: writes not made durable
+    /// by `sync()` may be lost, as in a crash. Every later write throws.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        active?.close()
+        active = nil
+        directory.release()
+    }
+
+    deinit { close() }
+
+    /// fsync and fdatasync calls made so far, for tests and benchmarks of group commit.
+    public var fsyncCount: Int { directory.syncCount }
+
+    public var hardState: HardState { metadata.hardState }
+    public var commitIndex: LogIndex { metadata.commitIndex }
+    public var bootstrapConfig: ClusterConfig? { metadata.bootstrapConfig }
+    public var prefix: LogPosition { metadata.prefix }
+    public var snapshotMeta: SnapshotMeta? { metadata.snapshot }
+    public var isBroken: Bool { metadata.isBroken }
+    public var lastIndex: LogIndex { index.lastIndex }
+
+    public func saveHardState(_ state: HardState) throws {
+        try checkWritable()
+        guard state != metadata.hardState else { return }
+        metadata.hardState = state
+        metadataChanged = true
+    }
+
+    /// Kept in memory; the next `sync()` records it in the active segment at no extra fsync.
+    public func saveCommitIndex(_ index: LogIndex) throws {
+        try checkWritable()
+        metadata.commitIndex = max(metadata.commitIndex, index)
+    }
+
+    public func saveBootstrapConfig(_ config: ClusterConfig) throws {
+        try checkWritable()
+        guard config != metadata.bootstrapConfig else { return }
+        metadata.bootstrapConfig = config
+        metadataChanged = true
+    }
+
+    public func setBroken(_ broken: Bool) throws {
+        try checkWritable()
+        guard broken != metadata.isBroken else { return }
+        metadata.isBroken = broken
+        metadataChanged = true
+    }
+
+    public func sync() throws {
+        try checkWritable()
+        try performingIO {
+            if metadata.commitIndex > recordedCommit, let active {
+                active.append(frameOf: RecordFrame.payload(of: .commit(metadata.commitIndex)))
+                recordedCommit = metadata.commitIndex
+            }
+            try active?.sync()
+            if metadataChanged || metadata.commitIndex > recordedCommit { try persistMetadata() }
+        }
+    }
+
+    // MARK: - Shared by the operations
+
+    func checkWritable() throws {
+        if isClosed { throw LogError.io("log at \(directory.path) is closed") }
+        if let failure { throw failure }
+    }
+
+    /// Runs file operations; any error they throw leaves the log refusing further writes.
+    func performingIO<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LogError {
+            failure = error
+            throw error
+        } catch {
+            failure = .io("\(error)")
+            throw failure!
+        }
+    }
+
+    /// Writes the metadata file. Callers first make durable whatever it describes: recovery
+    /// trusts it over the segments.
+    func persistMetadata() throws {
+        metadata.firstSegmentID = segments.first?.id ?? nextSegmentID
+        metadata.segmentCount = UInt64(segments.count)
+        try directory.replaceAtomically(LogDirectory.metadataName, with: [metadata.encoded()])
+        metadataChanged = false
+        recordedCommit = metadata.commitIndex
+    }
+
+    /// Closes the active segment and starts the next one; the metadata then counts it.
+    func startSegment(firstIndex: LogIndex) throws {
+        // Recovery forgives a damaged end only in the last segment, so the finished one must
+        // be durable before a later one exists.
+        try active?.sync()
+        active?.close()
+        active = nil
+        let info = SegmentInfo(id: nextSegmentID, firstIndex: firstIndex)
+        let segment = try ActiveSegment.create(info, in: directory)
+        active = segment
+        segments.append(info)
+        nextSegmentID += 1
+        try directory.syncDirectory()
+        try persistMetadata()
+    }
+
+    /// Removes files the durable metadata no longer refers to.
+    func removeFiles(_ names: [String]) throws {
+        for name in names { try directory.remove(name) }
+    }
+}

@@ -1,0 +1,104 @@
+import Glibc
+import RaftCore
+
+/// One node's log directory: the names of its files, the lock that keeps a second instance
+/// out, durable writes (counted, so tests and benchmarks can check group commit) and atomic
+/// replacement of whole files.
+final class LogDirectory {
+    let path: String
+    private var lockFD: Int32?
+    /// fsync and fdatasync calls made so far.
+    private(set) var syncCount = 0
+
+    static let lockName = "LOCK"
+    static let metadataName = "meta"
+    static let temporarySuffix = ".tmp"
+
+    init(path: String) throws {
+        self.path = path
+        try Posix.makeDirectories(path)
+        let fd = try Posix.open(path + "/" + Self.lockName, flags: O_RDWR | O_CREAT)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            Posix.close(fd)
+            if code == EWOULDBLOCK { throw LogError.locked(path) }
+            throw Posix.failure("flock", path, code)
+        }
+        lockFD = fd
+    }
+
+    /// Releases the lock (closing the descriptor drops the flock).
+    func release() {
+        if let fd = lockFD { Posix.close(fd) }
+        lockFD = nil
+    }
+
+    deinit { release() }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func names() throws -> [String] { try Posix.listDirectory(path) }
+
+    func dataSync(_ fd: Int32, name: String) throws {
+        try Posix.fdatasync(fd, path: file(name))
+        syncCount += 1
+    }
+
+    func fullSync(_ fd: Int32, name: String) throws {
+        try Posix.fsync(fd, path: file(name))
+        syncCount += 1
+    }
+
+    /// Makes creations, renames and removals of entries in the directory durable.
+    func syncDirectory() throws {
+        let fd = try Posix.open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(fd) }
+        try Posix.fsync(fd, path: path)
+        syncCount += 1
+    }
+
+    /// Replaces `name` with `chunks` so that a crash leaves either the old or the new content:
+    /// write a temporary file, fsync it, rename it over the old one, fsync the directory.
+    func replaceAtomically(_ name: String, with chunks: [[UInt8]]) throws {
+        let temporary = name + Self.temporarySuffix
+        let fd = try Posix.open(file(temporary), flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            var offset = 0
+            for chunk in chunks {
+                try Posix.write(fd, chunk, at: offset, path: file(temporary))
+                offset += chunk.count
+            }
+            try fullSync(fd, name: temporary)
+        } catch {
+            Posix.close(fd)
+            throw error
+        }
+        Posix.close(fd)
+        try Posix.rename(file(temporary), file(name))
+        try syncDirectory()
+    }
+
+    func remove(_ name: String) throws { try Posix.remove(file(name)) }
+}
+
+/// File names inside a log directory. Ids are zero-padded so a plain listing sorts in order.
+enum LogFileName {
+    static func segment(_ id: UInt64) -> String { "segment-\(padded(id)).log" }
+    static func snapshot(_ id: UInt64) -> String { "snapshot-\(padded(id)).snap" }
+
+    static func segmentID(_ name: String) -> UInt64? { id(in: name, prefix: "segment-", suffix: ".log") }
+    static func snapshotID(_ name: String) -> UInt64? { id(in: name, prefix: "snapshot-", suffix: ".snap") }
+
+    private static func padded(_ id: UInt64) -> String {
+        let digits = String(id)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+    }
+
+    private static func id(in name: String, prefix: String, suffix: String) -> UInt64? {
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+        let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
+        guard digits.count == 20, digits.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+        return UInt64(digits)
+    }
+}

@@ -1,0 +1,77 @@
+import RaftCore
+
+/// One intact record recovery found in a segment.
+struct ScannedRecord {
+    let offset: Int
+    let frameSize: Int
+    let record: LogRecord
+}
+
+/// What recovery read from one segment file: its header, its intact records in order, and
+/// where the last intact record ends.
+struct SegmentScan {
+    let header: SegmentHeader
+    let records: [ScannedRecord]
+    /// The end of the last intact record; bytes after it are a torn write.
+    let validSize: Int
+    let fileSize: Int
+
+    /// The index of the last entry, or firstIndex - 1 when the segment holds none.
+    let lastIndex: LogIndex
+
+    var hasTornTail: Bool { validSize < fileSize }
+
+    /// Reads `bytes` (the whole file). A frame that fails its checksum ends the scan: it is a
+    /// torn tail when no intact frame follows it, and corruption otherwise, because a crash
+    /// only damages the unsynced end of a file. An intact frame that does not decode or does
+    /// not carry the next index cannot come from a crash, so it is corruption too.
+    init(_ bytes: [UInt8], name: String, expectedID: UInt64) throws {
+        guard let header = SegmentHeader(decoding: bytes) else {
+            throw LogError.corrupt("\(name) has a damaged header")
+        }
+        guard header.id == expectedID else {
+            throw LogError.corrupt("\(name) has the header of segment \(header.id)")
+        }
+        var records: [ScannedRecord] = []
+        var offset = SegmentHeader.size
+        var nextIndex = header.firstIndex
+        try bytes.withUnsafeBytes { raw in
+            while offset < raw.count {
+                guard let payload = RecordFrame.intactPayload(in: raw, at: offset) else {
+                    if let later = Self.firstIntactFrame(in: raw, after: offset) {
+                        throw LogError.corrupt("\(name): damaged record at offset \(offset) before an intact one at \(later)")
+                    }
+                    break
+                }
+                let record: LogRecord
+                do {
+                    record = try RecordFrame.decode(bytes[payload])
+                } catch {
+                    throw LogError.corrupt("\(name): record at offset \(offset) does not decode: \(error)")
+                }
+                if case .entry(let entry) = record {
+                    guard entry.index == nextIndex else {
+                        throw LogError.corrupt("\(name): record at offset \(offset) holds index \(entry.index), expected \(nextIndex)")
+                    }
+                    nextIndex += 1
+                }
+                records.append(ScannedRecord(offset: offset, frameSize: payload.upperBound - offset, record: record))
+                offset = payload.upperBound
+            }
+        }
+        self.header = header
+        self.records = records
+        self.validSize = offset
+        self.fileSize = bytes.count
+        self.lastIndex = nextIndex - 1
+    }
+
+    private static func firstIntactFrame(in raw: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        var candidate = offset + 1
+        while raw.count - candidate >= RecordFrame.headerSize + RecordFrame.minimumPayloadSize {
+            if RecordFrame.intactPayload(in: raw, at: candidate) != nil { return candidate }
+            candidate += 1
+        }
+        return nil
+    }
+}
