@@ -14,8 +14,11 @@ let package = Package(
         .target(name: "RaftCore"),
         .target(name: "RaftStorage", dependencies: ["RaftCore"]),
         .target(name: "RaftSim", dependencies: ["RaftCore", "RaftStorage"]),
+        // raftengine-node's replicated key-value store and its Redis-protocol codec.
+        .target(name: "RaftKV", dependencies: ["RaftCore"]),
         .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftStorage"]),
+        .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftSimTests", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
     ]
