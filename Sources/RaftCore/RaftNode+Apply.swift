@@ -24,6 +24,10 @@ extension RaftNode {
             }
         }
         maybeAutoSnapshot()
+        if role == .leader {
+            releaseReadsAwaitingTermCommit()
+            serveReads()
+        }
     }
 
     /// Applies one committed entry; false when applying must stop here.

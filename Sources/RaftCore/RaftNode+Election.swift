@@ -64,9 +64,10 @@ extension RaftNode {
         preVoting = false
         votes = [:]
         campaignAuthorized = false
-        if wasLeader { leaveLeadership(higherTerm: higherTerm) }
         setRole(.follower)
         setLeader(leader)
+        // After the role change, so what it fails is redirected to the new leader if known.
+        if wasLeader { leaveLeadership(higherTerm: higherTerm) }
         if leader != nil { lastLeaderContact = now }
         resetElectionTimer()
     }
@@ -222,6 +223,7 @@ extension RaftNode {
     /// Clears leader-only state when leadership ends. Pending commands stay: their entries may
     /// still commit under the next leader, and are resolved when applied or truncated.
     func leaveLeadership(higherTerm: Bool = false) {
+        failReads()
         // A transfer succeeded when the target's election unseated us.
         finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, reason: "leader stepped down")
         abortAddition(reason: "leader stepped down")

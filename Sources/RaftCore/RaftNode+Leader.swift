@@ -38,7 +38,9 @@ extension RaftNode {
                 return false
             }
         }
-        let ae = AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commitIndex: commitIndex)
+        // Every append carries the latest read context, so ordinary traffic confirms reads too.
+        let ae = AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commitIndex: commitIndex,
+                               context: readContext)
         send(peer, .appendEntries(ae))
         switch pr.state {
         case .replicate:
@@ -78,6 +80,8 @@ extension RaftNode {
     func handleAppendResponse(from peer: NodeID, _ r: AppendResponse) {
         guard role == .leader, var pr = progress[peer] else { return }
         pr.recentActive = true
+        // Any answer in our term shows the follower still accepts us as leader.
+        noteReadAck(from: peer, context: r.context)
         if r.success {
             let updated = pr.acknowledge(r.index)
             switch pr.state {

@@ -66,6 +66,14 @@ public final class RaftNode {
     var snapshotOffsets: [NodeID: UInt64] = [:]
     var incomingSnapshot: IncomingSnapshot?
 
+    // Linearizable reads (ReadIndex).
+    var readsAwaitingTermCommit: [ReadRequest] = []
+    var readsAwaitingQuorum: [ReadRequest] = []
+    var readsConfirmed: [ReadRequest] = []
+    var readAcks: [NodeID: UInt64] = [:]
+    var readContext: UInt64 = 0
+    var readRoundPending = false
+
     var ready = Ready()
 
     struct PendingCommand {
@@ -133,6 +141,7 @@ public final class RaftNode {
         expireLocalChange()
         expireAddition()
         expireTransfer()
+        expireReads()
         switch role {
         case .leader:
             if let d = checkQuorumDeadline, self.now >= d { checkQuorum() }
@@ -157,6 +166,7 @@ public final class RaftNode {
         if let a = addition { d.append(a.deadline) }
         if let l = localChange { d.append(l.deadline) }
         if let t = transfer { d.append(t.deadline) }
+        if let r = earliestReadDeadline { d.append(r) }
         return d.min()
     }
 
@@ -216,6 +226,7 @@ public final class RaftNode {
             // A lone voter commits as soon as its own write is durable.
             maybeCommit()
         }
+        flushReadRound()
         let r = ready
         ready = Ready()
         return r
