@@ -67,9 +67,12 @@ public final class SafetyChecker {
 
     private func checkLogMatching(_ n: SimNode) {
         let log = n.log
-        guard let from = log.changedFrom else { return }
-        log.clearChanges()
-        let start = max(from, log.firstIndex)
+        var start = log.firstIndex
+        if let tracked = log as? ChangeTrackingLog {
+            guard let from = tracked.changedFrom else { return }
+            tracked.clearChanges()
+            start = max(from, log.firstIndex)
+        }
         guard start <= log.lastIndex, let entries = try? log.entries(from: start, through: log.lastIndex, maxBytes: .max) else { return }
         var prevTerm = log.term(at: start - 1) ?? 0
         for e in entries {

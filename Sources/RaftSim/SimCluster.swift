@@ -16,6 +16,12 @@ public final class SimCluster {
         public var snapshotTrailing: LogIndex = 0
         public var addServerTimeout: Nanos = 10_000_000_000
         public var maxCatchUpRounds = 10
+        /// Opens a node's log; nil gives every node a MemoryLog. Called when a node is created
+        /// and, for a `ReopenableLog`, again at each restart, when it must open the same
+        /// storage (e.g. `FileLog(directory:)` on the node's own directory). A failure at
+        /// creation stops the process, since the test setup is broken; at a restart the node
+        /// stays down with an error event.
+        public var makeLog: ((NodeID) throws -> RaftLog)?
 
         /// The seed harness's defaults, with timers meaningful only once enabled: heartbeat
         /// 10 ms, election timeout 150–300 ms, 10 entries per message.
@@ -87,7 +93,13 @@ public final class SimCluster {
         o.snapshotTrailing = options.snapshotTrailing
         o.addServerTimeout = options.addServerTimeout
         o.maxCatchUpRounds = options.maxCatchUpRounds
-        let n = SimNode(id: id, options: o)
+        let log: RaftLog
+        do {
+            log = try options.makeLog?(id) ?? MemoryLog()
+        } catch {
+            fatalError("cannot open the log of \(id): \(error)")
+        }
+        let n = SimNode(id: id, options: o, log: log)
         nodes[id] = n
         if !ids.contains(id) { ids.append(id) }
         trace.addNode(id)
@@ -124,25 +136,52 @@ public final class SimCluster {
     /// Called for every apply on any node (the fault runner checks state machine safety).
     public var onApply: ((NodeID, LogIndex, [UInt8]) -> Void)?
 
-    /// Crash: the node's volatile state (Raft state, state machine, queues) is lost; its log
-    /// is kept as it was last synced (MemoryLog counts every write as synced).
+    /// Crash: the node's volatile state (Raft state, state machine, queues) is lost, and so
+    /// is whatever its log did not sync: a `ReopenableLog` is closed without a sync (MemoryLog
+    /// counts every write as synced and is kept as it is).
     public func crash(_ id: NodeID) {
         let n = node(id)
         n.raft = nil
         n.crashed = true
-        lost.append(contentsOf: n.inbox + n.outbox)
+        lost.append(contentsOf: n.inbox + n.outbox + n.messagesAwaitingSync)
         n.inbox.removeAll()
         n.outbox.removeAll()
+        n.messagesAwaitingSync.removeAll()
+        n.syncAwaited = false
+        (n.log as? ReopenableLog)?.closeWithoutSync()
         record(.event(node: id, op: "CRASH"))
     }
 
-    /// Restart from the durable log with a fresh state machine.
+    /// Restart from the durable log with a fresh state machine. A running node is shut down
+    /// cleanly first (its log synced); a `ReopenableLog` is opened again from its storage.
     public func restart(_ id: NodeID) {
         let n = node(id)
+        if !n.crashed, let log = n.log as? ReopenableLog {
+            finishSync(id)
+            try? log.sync()
+            log.closeWithoutSync()
+        }
         n.raft = nil
+        guard reopenLog(n) else {
+            n.crashed = true
+            return
+        }
         n.crashed = false
         start(id)
         record(.event(node: id, op: "RESTART"))
+    }
+
+    /// Replaces a closed `ReopenableLog` with the log opened again from its storage. False
+    /// (with an error event) when it cannot be opened.
+    private func reopenLog(_ n: SimNode) -> Bool {
+        guard n.log is ReopenableLog, let makeLog = options.makeLog else { return true }
+        do {
+            n.log = try makeLog(n.id)
+            return true
+        } catch {
+            n.events.append(.error("reopening the log failed: \(error)"))
+            return false
+        }
     }
 
     // MARK: Network
@@ -337,11 +376,15 @@ public final class SimCluster {
             let r = raft.takeReady()
             if r.isEmpty { break }
             n.outbox.append(contentsOf: r.messages)
-            if r.needsSync {
-                try? n.log.sync()
-                raft.didSync()
+            if n.syncsDeferred && (r.needsSync || n.syncAwaited) {
+                // Later acknowledgements queue behind the awaited sync, never overtaking it.
+                n.syncAwaited = true
+                n.messagesAwaitingSync.append(contentsOf: r.messagesAfterSync)
+            } else if !r.needsSync || syncLog(n, raft) {
+                n.outbox.append(contentsOf: r.messagesAfterSync)
+            } else {
+                lost.append(contentsOf: r.messagesAfterSync)
             }
-            n.outbox.append(contentsOf: r.messagesAfterSync)
             for e in r.events {
                 n.events.append(e)
                 if case .roleChanged = e { record(.event(node: n.id, op: "NEW ROLE")) }
@@ -352,6 +395,35 @@ public final class SimCluster {
             }
         }
         afterStep?()
+    }
+
+    /// Syncs the node's log and tells its RaftNode. A failed sync stops the node, as a
+    /// runtime must: what the log holds is no longer known.
+    private func syncLog(_ n: SimNode, _ raft: RaftNode) -> Bool {
+        do {
+            try n.log.sync()
+        } catch {
+            n.events.append(.error("log sync failed: \(error)"))
+            raft.stop()
+            return false
+        }
+        raft.didSync()
+        return true
+    }
+
+    /// Carries out a sync that `syncsDeferred` held back; the messages waiting for it go out.
+    public func finishSync(_ id: NodeID) {
+        let n = node(id)
+        guard n.syncAwaited, let raft = n.raft, n.isUp else { return }
+        n.syncAwaited = false
+        let waiting = n.messagesAwaitingSync
+        n.messagesAwaitingSync.removeAll()
+        if syncLog(n, raft) {
+            n.outbox.append(contentsOf: waiting)
+        } else {
+            lost.append(contentsOf: waiting)
+        }
+        drain(n)
     }
 
     /// Runs `body` on a live node's RaftNode, then collects its outputs.

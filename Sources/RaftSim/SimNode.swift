@@ -1,11 +1,14 @@
 import RaftCore
 import RaftStorage
 
-/// One simulated server: a durable in-memory log that survives crashes, and the volatile part
-/// (the Raft node and its state machine) that a crash throws away.
+/// One simulated server: a durable log that survives crashes, and the volatile part (the Raft
+/// node and its state machine) that a crash throws away.
 public final class SimNode {
     public let id: NodeID
-    public let log: MemoryLog
+    /// A MemoryLog unless `SimCluster.Options.makeLog` says otherwise. A crash keeps the object
+    /// of a log that is not a `ReopenableLog`; one that is gets closed and, at restart, replaced
+    /// by the log opened again from its files.
+    public internal(set) var log: RaftLog
     public internal(set) var machine: CounterMachine
     /// nil while crashed (or after the node stopped itself and was not restarted).
     public internal(set) var raft: RaftNode?
@@ -18,12 +21,18 @@ public final class SimNode {
     public internal(set) var inbox: [Message] = []
     public internal(set) var events: [RaftEvent] = []
     public internal(set) var outcomes: [UInt64: CommandOutcome] = [:]
+    /// A slow disk: while set, syncs wait for `SimCluster.finishSync(_:)`, so writes stay
+    /// unsynced and the messages that must follow a sync (acknowledgements, votes) wait too.
+    public var syncsDeferred = false
+    /// A sync was asked for and has not happened yet.
+    public internal(set) var syncAwaited = false
+    var messagesAwaitingSync: [Message] = []
     var options: NodeOptions
 
-    init(id: NodeID, options: NodeOptions) {
+    init(id: NodeID, options: NodeOptions, log: RaftLog) {
         self.id = id
         self.options = options
-        self.log = MemoryLog()
+        self.log = log
         self.machine = CounterMachine()
     }
 
