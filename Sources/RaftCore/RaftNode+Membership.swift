@@ -161,8 +161,10 @@ extension RaftNode {
     /// Leader: appends a config entry; it is in force at once and answered when it commits.
     func appendConfigChange(_ next: ClusterConfig, request: ChangeRequest?) {
         let index = log.lastIndex + 1
-        guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
+        // Recorded before the append: adopting the new membership asks `keepsProgress` whether
+        // to keep replicating to a server the change removes.
         if let request { changeAwaitingCommit = (request, index) }
+        guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
         replicationPending = true
     }
 
