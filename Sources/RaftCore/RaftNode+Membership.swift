@@ -246,9 +246,11 @@ extension RaftNode {
             settingsRequest = nil
             complete(sr.requestID, .applied([]))
         }
+        var reported = false
         if role == .leader, let c = changeAwaitingCommit, c.index == index {
             changeAwaitingCommit = nil
             emit(.membershipChangeComplete(c.request.op, c.request.member.id))
+            reported = c.request.member.id == id
             answer(c.request, ok: true, reason: "")
             if c.request.op == .remove && c.request.member.id != id {
                 // Tell the removed server the commit so it can stop, then forget it.
@@ -257,11 +259,12 @@ extension RaftNode {
             }
         }
         if wasMember && !committed.contains(id) && !config.contains(id) {
-            removedFromCluster()
+            removedFromCluster(alreadyReported: reported)
         }
     }
 
-    private func removedFromCluster() {
+    /// `alreadyReported`: a leader that removed itself has just reported the change complete.
+    private func removedFromCluster(alreadyReported: Bool) {
         if role == .leader {
             // Hand over at once instead of leaving the rest to wait out an election timeout.
             if let best = config.voterIDs.filter({ $0 != id }).max(by: { (progress[$0]?.match ?? 0) < (progress[$1]?.match ?? 0) }),
@@ -273,7 +276,7 @@ extension RaftNode {
             localChange = nil
             complete(lc.requestID, .applied([]))
         }
-        emit(.membershipChangeComplete(.remove, id))
+        if !alreadyReported { emit(.membershipChangeComplete(.remove, id)) }
         emit(.stopCommanded(reason: "removed from the cluster"))
         stop()
     }
