@@ -75,7 +75,14 @@ extension RaftNode {
         guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
         localChange = LocalChange(op: .remove, requestID: requestID, deadline: now &+ timeout)
         if role == .leader {
-            startRemoval(ChangeRequest(op: .remove, member: config.member(id) ?? Member(id: id), requestID: nil, requester: nil))
+            // The leader is its own requester: a refusal completes this call at once instead of
+            // leaving it to time out. Success completes it when the removal commits.
+            let request = ChangeRequest(op: .remove, member: config.member(id) ?? Member(id: id), requestID: nil, requester: nil)
+            if let why = removalRefusal(request) {
+                localChange = nil
+                return complete(requestID, .rejected(why))
+            }
+            startRemoval(request)
         } else if let l = leaderID {
             send(l, .membershipChange(MembershipChange(op: .remove, member: Member(id: id))), term: 0)
         } else {
@@ -149,13 +156,19 @@ extension RaftNode {
     }
 
     func startRemoval(_ request: ChangeRequest) {
-        guard role == .leader else { return answer(request, ok: false, reason: RaftError.notLeader(leader: leaderID).description) }
-        guard !changeInProgress else { return answer(request, ok: false, reason: RaftError.changeInProgress.description) }
-        guard config.contains(request.member.id) else { return answer(request, ok: false, reason: RaftError.unknownNode(request.member.id).description) }
+        if let why = removalRefusal(request) { return answer(request, ok: false, reason: why) }
         var next = config
         next.members.removeAll { $0.id == request.member.id }
-        guard !next.voterIDs.isEmpty else { return answer(request, ok: false, reason: "cannot remove the last voter") }
         appendConfigChange(next, request: request)
+    }
+
+    /// Why `request` cannot start now, or nil when it can.
+    func removalRefusal(_ request: ChangeRequest) -> String? {
+        guard role == .leader else { return RaftError.notLeader(leader: leaderID).description }
+        guard !changeInProgress else { return RaftError.changeInProgress.description }
+        guard config.contains(request.member.id) else { return RaftError.unknownNode(request.member.id).description }
+        guard config.voterIDs.contains(where: { $0 != request.member.id }) else { return "cannot remove the last voter" }
+        return nil
     }
 
     /// Leader: appends a config entry; it is in force at once and answered when it commits.
