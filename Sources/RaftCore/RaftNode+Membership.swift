@@ -276,6 +276,18 @@ extension RaftNode {
         }
     }
 
+    /// Whether this node is in its base configuration or in any config entry of its log.
+    func appearsInKnownConfig() -> Bool {
+        if baseConfig.contains(id) { return true }
+        var below = log.lastIndex
+        while let ci = log.lastConfigIndex(atOrBefore: below) {
+            if let e = try? log.entry(at: ci), let c = try? ClusterConfig(decoding: e.data), c.contains(id) { return true }
+            guard ci > 0 else { break }
+            below = ci - 1
+        }
+        return false
+    }
+
     /// `alreadyReported`: a leader that removed itself has just reported the change complete.
     private func removedFromCluster(alreadyReported: Bool) {
         if role == .leader {
