@@ -271,7 +271,9 @@ extension RaftNode {
                 progress[c.request.member.id] = nil
             }
         }
-        if wasMember && !committed.contains(id) && !config.contains(id) {
+        // A node asking to join is not a member yet: a committed removal it replays while
+        // catching up is history (an earlier server under the same name), not its own removal.
+        if wasMember && !committed.contains(id) && !config.contains(id) && localChange?.op != .add {
             removedFromCluster(alreadyReported: reported)
         }
     }
