@@ -75,7 +75,14 @@ extension RaftNode {
         guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
         localChange = LocalChange(op: .remove, requestID: requestID, deadline: now &+ timeout)
         if role == .leader {
-            startRemoval(ChangeRequest(op: .remove, member: config.member(id) ?? Member(id: id), requestID: nil, requester: nil))
+            // The leader is its own requester: a refusal completes this call at once instead of
+            // leaving it to time out. Success completes it when the removal commits.
+            let request = ChangeRequest(op: .remove, member: config.member(id) ?? Member(id: id), requestID: nil, requester: nil)
+            if let why = removalRefusal(request) {
+                localChange = nil
+                return complete(requestID, .rejected(why))
+            }
+            startRemoval(request)
         } else if let l = leaderID {
             send(l, .membershipChange(MembershipChange(op: .remove, member: Member(id: id))), term: 0)
         } else {
@@ -149,20 +156,28 @@ extension RaftNode {
     }
 
     func startRemoval(_ request: ChangeRequest) {
-        guard role == .leader else { return answer(request, ok: false, reason: RaftError.notLeader(leader: leaderID).description) }
-        guard !changeInProgress else { return answer(request, ok: false, reason: RaftError.changeInProgress.description) }
-        guard config.contains(request.member.id) else { return answer(request, ok: false, reason: RaftError.unknownNode(request.member.id).description) }
+        if let why = removalRefusal(request) { return answer(request, ok: false, reason: why) }
         var next = config
         next.members.removeAll { $0.id == request.member.id }
-        guard !next.voterIDs.isEmpty else { return answer(request, ok: false, reason: "cannot remove the last voter") }
         appendConfigChange(next, request: request)
+    }
+
+    /// Why `request` cannot start now, or nil when it can.
+    func removalRefusal(_ request: ChangeRequest) -> String? {
+        guard role == .leader else { return RaftError.notLeader(leader: leaderID).description }
+        guard !changeInProgress else { return RaftError.changeInProgress.description }
+        guard config.contains(request.member.id) else { return RaftError.unknownNode(request.member.id).description }
+        guard config.voterIDs.contains(where: { $0 != request.member.id }) else { return "cannot remove the last voter" }
+        return nil
     }
 
     /// Leader: appends a config entry; it is in force at once and answered when it commits.
     func appendConfigChange(_ next: ClusterConfig, request: ChangeRequest?) {
         let index = log.lastIndex + 1
-        guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
+        // Recorded before the append: adopting the new membership asks `keepsProgress` whether
+        // to keep replicating to a server the change removes.
         if let request { changeAwaitingCommit = (request, index) }
+        guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
         replicationPending = true
     }
 
@@ -244,9 +259,11 @@ extension RaftNode {
             settingsRequest = nil
             complete(sr.requestID, .applied([]))
         }
+        var reported = false
         if role == .leader, let c = changeAwaitingCommit, c.index == index {
             changeAwaitingCommit = nil
             emit(.membershipChangeComplete(c.request.op, c.request.member.id))
+            reported = c.request.member.id == id
             answer(c.request, ok: true, reason: "")
             if c.request.op == .remove && c.request.member.id != id {
                 // Tell the removed server the commit so it can stop, then forget it.
@@ -254,12 +271,27 @@ extension RaftNode {
                 progress[c.request.member.id] = nil
             }
         }
-        if wasMember && !committed.contains(id) && !config.contains(id) {
-            removedFromCluster()
+        // A node asking to join is not a member yet: a committed removal it replays while
+        // catching up is history (an earlier server under the same name), not its own removal.
+        if wasMember && !committed.contains(id) && !config.contains(id) && localChange?.op != .add {
+            removedFromCluster(alreadyReported: reported)
         }
     }
 
-    private func removedFromCluster() {
+    /// Whether this node is in its base configuration or in any config entry of its log.
+    func appearsInKnownConfig() -> Bool {
+        if baseConfig.contains(id) { return true }
+        var below = log.lastIndex
+        while let ci = log.lastConfigIndex(atOrBefore: below) {
+            if let e = try? log.entry(at: ci), let c = try? ClusterConfig(decoding: e.data), c.contains(id) { return true }
+            guard ci > 0 else { break }
+            below = ci - 1
+        }
+        return false
+    }
+
+    /// `alreadyReported`: a leader that removed itself has just reported the change complete.
+    private func removedFromCluster(alreadyReported: Bool) {
         if role == .leader {
             // Hand over at once instead of leaving the rest to wait out an election timeout.
             if let best = config.voterIDs.filter({ $0 != id }).max(by: { (progress[$0]?.match ?? 0) < (progress[$1]?.match ?? 0) }),
@@ -271,7 +303,7 @@ extension RaftNode {
             localChange = nil
             complete(lc.requestID, .applied([]))
         }
-        emit(.membershipChangeComplete(.remove, id))
+        if !alreadyReported { emit(.membershipChangeComplete(.remove, id)) }
         emit(.stopCommanded(reason: "removed from the cluster"))
         stop()
     }

@@ -35,8 +35,12 @@ extension RaftNode {
     func handleTimeoutNow(from: NodeID, _ t: TimeoutNow) {
         // Only from our leader, and only when we hold everything it had.
         guard role != .leader, from == leaderID || leaderID == nil,
-              log.lastIndex == t.lastIndex, log.lastTerm == t.lastTerm else { return }
-        campaign(authorized: true)
+              log.lastIndex == t.lastIndex, log.lastTerm == t.lastTerm, mayCampaign else { return }
+        // Thesis §3.10 (as etcd's campaignTransfer): the real election at once, no pre-vote
+        // round. A pre-voting candidate keeps the leader's term, so the leader's next heartbeat
+        // (it leads until it sees the higher term) would send it back to following.
+        campaignAuthorized = true
+        startElection(authorized: true)
     }
 
     /// Ends a transfer: success when leadership passed on, otherwise the old leader resumes.

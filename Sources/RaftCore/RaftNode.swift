@@ -127,6 +127,10 @@ public final class RaftNode {
         appliedIndex = max(appliedIndex, min(log.prefix.index, commitIndex))
         try reloadConfig()
         applyCommitted()
+        // Only now, so that replaying committed history above never reads as a fresh removal:
+        // a node restarted between receiving its removal and learning that it committed must
+        // still stop when it learns.
+        if !wasMember { wasMember = appearsInKnownConfig() }
         resetElectionTimer()
         emit(.roleChanged(.follower))
     }
