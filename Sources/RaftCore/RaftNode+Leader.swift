@@ -6,6 +6,7 @@ extension RaftNode {
     /// Sends as many appends to `peer` as its state allows: one probe, or batches up to the
     /// inflight window when replicating.
     func sendAppends(to peer: NodeID) {
+        guard !pausedForTransfer(peer) else { return }
         var sentAny = false
         while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight), pr.next <= log.lastIndex {
             guard sendAppend(to: peer, heartbeat: false) else { break }
@@ -18,7 +19,7 @@ extension RaftNode {
     /// entries. Returns false when nothing could be sent.
     @discardableResult
     func sendAppend(to peer: NodeID, heartbeat: Bool) -> Bool {
-        guard var pr = progress[peer] else { return false }
+        guard var pr = progress[peer], !pausedForTransfer(peer) else { return false }
         let prevIndex = pr.next - 1
         guard let prevTerm = log.term(at: prevIndex) else {
             // The entries this follower needs were compacted: it needs the snapshot.
@@ -65,7 +66,7 @@ extension RaftNode {
     /// A heartbeat asserts leadership and carries the commit index. Its prev is the follower's
     /// `next - 1`, so a follower that lost appends rejects it and is probed from its last index.
     func sendHeartbeat(to peer: NodeID) {
-        guard var pr = progress[peer] else { return }
+        guard var pr = progress[peer], !pausedForTransfer(peer) else { return }
         if case .snapshot = pr.state {
             // Chunks carry the leader's term; resend the current one in case it was lost.
             sendSnapshot(to: peer)

@@ -36,11 +36,11 @@ extension RaftNode {
         // Only from our leader, and only when we hold everything it had.
         guard role != .leader, from == leaderID || leaderID == nil,
               log.lastIndex == t.lastIndex, log.lastTerm == t.lastTerm, mayCampaign else { return }
-        // Thesis §3.10 (as etcd's campaignTransfer): the real election at once, no pre-vote
-        // round. A pre-voting candidate keeps the leader's term, so the leader's next heartbeat
-        // (it leads until it sees the higher term) would send it back to following.
-        campaignAuthorized = true
-        startElection(authorized: true)
+        // An authorized campaign: voters grant it although their leader is alive. With pre-vote
+        // on, the pre-vote round keeps the leader's term; the old leader sends the target
+        // nothing more once TimeoutNow is out (`pausedForTransfer`), so no heartbeat of that
+        // term sends the target back to following mid-round.
+        campaign(authorized: true)
     }
 
     /// Ends a transfer: success when leadership passed on, otherwise the old leader resumes.
@@ -53,7 +53,15 @@ extension RaftNode {
     func expireTransfer() {
         if let t = transfer, now >= t.deadline {
             finishTransfer(succeeded: false, reason: "transfer to \(t.target) did not complete within an election timeout")
+            // Resume replicating to the target, which the transfer had paused.
+            if role == .leader { sendHeartbeat(to: t.target) }
         }
+    }
+
+    /// After TimeoutNow the leader sends the target nothing: it has handed over.
+    func pausedForTransfer(_ peer: NodeID) -> Bool {
+        guard let t = transfer else { return false }
+        return t.timeoutNowSent && t.target == peer
     }
 
     func abortTransfer(reason: String) {
