@@ -13,7 +13,7 @@ build:
 
 # Debian packages the later layers need (libuv for the runtime); installed only when missing.
 deps:
-	@./scripts/ensure-deps.sh
+	@./scripts/ensure-deps.sh libuv1-dev pkg-config
 
 test: deps
 	$(SWIFT) build --build-tests

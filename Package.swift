@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftSim", targets: ["RaftSim"]),
+        .library(name: "RaftUV", targets: ["RaftUV"]),
         .executable(name: "raftengine-bench", targets: ["raftengine-bench"]),
     ],
     targets: [
@@ -14,10 +15,18 @@ let package = Package(
         .target(name: "RaftCore"),
         .target(name: "RaftStorage", dependencies: ["RaftCore"]),
         .target(name: "RaftSim", dependencies: ["RaftCore", "RaftStorage"]),
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        // The runtime: nodes on a libuv loop thread, TCP transport, timers, group commit.
+        // Swift 5 mode: libuv callbacks and the loop thread are an isolation the compiler
+        // cannot see; the loop-thread rule is documented on each type instead.
+        .target(name: "RaftUV", dependencies: ["RaftCore", "RaftStorage", "CLibUV"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"]),
         .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftStorage"]),
+        .testTarget(name: "RaftUVTests", dependencies: ["RaftUV", "RaftCore", "RaftStorage"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftSimTests", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),

@@ -1,0 +1,143 @@
+import CLibUV
+import Foundation
+import RaftCore
+
+/// The node's TCP side: a listener for inbound connections (each starts with a handshake) and
+/// one outbound `PeerLink` per peer.
+extension HostedNode {
+    func listen() throws {
+        guard let (h, p) = splitHostPort(config.listenAddress), var addr = socketAddress(host: h, port: p) else {
+            throw StartError.invalidAddress(config.listenAddress)
+        }
+        let server = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+        uv_tcp_init(loop.loop, server)
+        server.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let bound = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_bind(server, $0, 0) }
+        }
+        let stream = UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_stream_t.self)
+        let rc = bound == 0 ? uv_listen(stream, 128, { server, status in
+            guard status == 0, let server, let data = server.pointee.data else { return }
+            Unmanaged<HostedNode>.fromOpaque(data).takeUnretainedValue().accept(server)
+        }) : bound
+        guard rc == 0 else {
+            uv_close(UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_handle_t.self)) { $0?.deallocate() }
+            throw StartError.addressInUse("\(config.listenAddress): \(String(cString: uv_strerror(rc)))")
+        }
+        var name = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutablePointer(to: &name) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = uv_tcp_getsockname(server, $0, &len) }
+        }
+        listenPort = withUnsafePointer(to: &name) { p in
+            p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        }
+        listener = server
+    }
+
+    private func accept(_ server: UnsafeMutablePointer<uv_stream_t>) {
+        let conn = TCPConnection(loop: loop.loop, maxFrameSize: config.maxFrameSize)
+        guard uv_accept(server, conn.stream) == 0 else {
+            conn.close()
+            return
+        }
+        inbound[ObjectIdentifier(conn)] = conn
+        var peer: NodeID?
+        conn.onClose = { [weak self] c in self?.inbound[ObjectIdentifier(c)] = nil }
+        conn.onTooLarge = { [weak self] in self?.count(.oversized) }
+        conn.onFrame = { [weak self, unowned conn] frame in
+            guard let self else { return }
+            guard let from = peer else {
+                // The first frame says who is calling and from which cluster.
+                guard let hello = try? Handshake(decoding: frame) else {
+                    self.count(.malformed)
+                    conn.close()
+                    return
+                }
+                guard hello.clusterID == self.config.clusterID else {
+                    self.count(.wrongCluster)
+                    conn.close()
+                    return
+                }
+                peer = hello.nodeID
+                return
+            }
+            if !self.handleMessageFrame(frame, connectionPeer: from) { conn.close() }
+        }
+        conn.startReading()
+    }
+
+    /// Decodes and delivers one message frame. False when the frame is malformed (the caller
+    /// closes the connection).
+    @discardableResult
+    func handleMessageFrame(_ frame: [UInt8], connectionPeer: NodeID?) -> Bool {
+        guard !stopped, let raft else { return true }
+        let m: Message
+        do { m = try MessageCodec.decode(frame) } catch {
+            count(.malformed)
+            return false
+        }
+        count(.received)
+        if let connectionPeer, m.from != connectionPeer {
+            count(.unknownSender)
+            return true
+        }
+        guard m.to == id else {
+            count(.unknownSender)
+            return true
+        }
+        if case .membershipChange(let mc) = m.body {
+            // A joining node is not a member yet: remember where to answer it.
+            if !mc.member.address.isEmpty { addressBook[m.from] = mc.member.address }
+        } else if !isKnown(m.from) {
+            count(.unknownSender)
+            return true
+        }
+        raft.receive(m, now: UVLoop.now)
+        dirty = true
+        return true
+    }
+
+    func isKnown(_ node: NodeID) -> Bool {
+        raft.config.contains(node) || config.peers[node] != nil || addressBook[node] != nil || raft.leaderID == node
+    }
+
+    func address(of node: NodeID) -> String? {
+        if let a = raft.config.member(node)?.address, !a.isEmpty { return a }
+        return addressBook[node] ?? config.peers[node]
+    }
+
+    func send(_ m: Message) {
+        let payload = MessageCodec.encode(m)
+        if let customSend {
+            count(.sent)
+            customSend(m.to, payload)
+            return
+        }
+        if let link = links[m.to] {
+            link.send(frame: payload)
+            return
+        }
+        guard let addr = address(of: m.to) else {
+            count(.droppedWhileDisconnected)
+            return
+        }
+        let link = PeerLink(peerID: m.to, address: addr, loop: loop.loop,
+                            handshake: Handshake(clusterID: config.clusterID, nodeID: id).encoded,
+                            maxFrameSize: config.maxFrameSize)
+        link.stats = { [weak self] c in self?.count(c) }
+        links[m.to] = link
+        link.send(frame: payload)
+    }
+
+    func closeNetwork() {
+        for link in links.values { link.close() }
+        links.removeAll()
+        for conn in inbound.values { conn.close() }
+        inbound.removeAll()
+        if let server = listener {
+            listener = nil
+            uv_close(UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_handle_t.self)) { $0?.deallocate() }
+        }
+    }
+}

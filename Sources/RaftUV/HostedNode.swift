@@ -1,0 +1,347 @@
+import CLibUV
+import Foundation
+import RaftCore
+import RaftStorage
+
+/// A node running on a `UVHost` loop: its RaftNode, FileLog, listener, peer links and timer.
+/// Public methods may be called from any thread; callbacks (state machine, events,
+/// completions) run on the loop thread.
+public final class HostedNode {
+    public let id: NodeID
+    public let config: RuntimeNodeConfig
+    let host: UVHost
+    let loop: UVLoop
+    var raft: RaftNode!
+    var log: FileLog!
+    let onEvent: (RaftEvent) -> Void
+
+    // Loop-thread state.
+    var listener: UnsafeMutablePointer<uv_tcp_t>?
+    var timer: UnsafeMutablePointer<uv_timer_t>?
+    var inbound: [ObjectIdentifier: TCPConnection] = [:]
+    var links: [NodeID: PeerLink] = [:]
+    /// Addresses learned outside the configuration (join requests, a join target).
+    var addressBook: [NodeID: String] = [:]
+    var completions: [UInt64: (CommandOutcome) -> Void] = [:]
+    var nextRequestID: UInt64 = 1
+    var dirty = false
+    var stopped = false
+    /// A host-provided transport replaces TCP when set.
+    let customSend: ((NodeID, [UInt8]) -> Void)?
+
+    // Shared with other threads.
+    private let lock = NSLock()
+    private var statusSnapshot: NodeStatus?
+    private var stats = TransportStats()
+    public internal(set) var listenPort: UInt16 = 0
+
+    init(config: RuntimeNodeConfig, host: UVHost, stateMachine: StateMachine,
+         customSend: ((NodeID, [UInt8]) -> Void)?, onEvent: @escaping (RaftEvent) -> Void) {
+        self.id = config.id
+        self.config = config
+        self.host = host
+        self.loop = host.loop
+        self.customSend = customSend
+        self.onEvent = onEvent
+        machine = stateMachine
+    }
+
+    let machine: StateMachine
+
+    // MARK: Start (loop thread)
+
+    func start() throws {
+        guard !config.id.isEmpty else { throw StartError.invalidConfig("empty node id") }
+        guard splitHostPort(config.listenAddress) != nil else { throw StartError.invalidAddress(config.listenAddress) }
+        if let why = config.settings.validationError() { throw StartError.invalidConfig(why) }
+        do {
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+        } catch {
+            throw StartError.storage("cannot create \(config.dataDir): \(error.localizedDescription)")
+        }
+        do {
+            log = try FileLog(directory: config.dataDir)
+        } catch let e as LogError {
+            switch e {
+            case .locked: throw StartError.dataDirLocked(config.dataDir)
+            case .corrupt, .missingFile: throw StartError.corrupt("\(e)")
+            default: throw StartError.storage("\(e)")
+            }
+        } catch {
+            throw StartError.storage("\(error)")
+        }
+        var options = NodeOptions(id: id, commandTimeout: config.commandTimeout, maxCommandSize: config.maxCommandSize,
+                                  maxBytesPerMessage: max(4096, config.maxFrameSize / 2))
+        options.snapshotThreshold = config.snapshotThreshold
+        options.snapshotTrailing = config.snapshotTrailing
+        options.snapshotChunkSize = max(1024, min(512 << 10, config.maxFrameSize / 4))
+        if config.bootstrap {
+            var members = [Member(id: id, address: config.listenAddress)]
+            for (pid, addr) in config.peers.sorted(by: { $0.key < $1.key }) { members.append(Member(id: pid, address: addr)) }
+            options.initialConfig = ClusterConfig(members: members, settings: config.settings)
+        }
+        do {
+            raft = try RaftNode(options: options, log: log, stateMachine: machine,
+                                random: SplitMix64(seed: UVLoop.now ^ UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue))),
+                                now: UVLoop.now)
+        } catch {
+            log.close()
+            if case RaftError.logBroken = error { throw StartError.logBroken }
+            throw StartError.storage("\(error)")
+        }
+        if customSend == nil {
+            do { try listen() } catch {
+                log.close()
+                throw error
+            }
+        }
+        timer = .allocate(capacity: 1)
+        uv_timer_init(loop.loop, timer)
+        timer!.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        dirty = true
+        pump()
+    }
+
+    // MARK: Pump (loop thread): group commit
+
+    /// Collects the node's outputs until there are none: messages out, one sync, the messages
+    /// that need it, callbacks; then flushes the links and re-arms the timer.
+    func pump() {
+        guard dirty, !stopped || raft != nil else { return }
+        dirty = false
+        guard let raft else { return }
+        while true {
+            let r = raft.takeReady()
+            if r.isEmpty { break }
+            for m in r.messages { send(m) }
+            if r.needsSync {
+                do {
+                    try log.sync()
+                    raft.didSync()
+                } catch {
+                    onEvent(.error("log sync failed: \(error)"))
+                    raft.stop()
+                    continue
+                }
+            }
+            for m in r.messagesAfterSync { send(m) }
+            for e in r.events { onEvent(e) }
+            for c in r.completions {
+                if let cb = completions.removeValue(forKey: c.id) { cb(c.outcome) }
+            }
+        }
+        for link in links.values { link.flush() }
+        armTimer()
+        publishStatus()
+    }
+
+    private func armTimer() {
+        guard let timer, !stopped else { return }
+        guard let deadline = raft.nextDeadline else {
+            uv_timer_stop(timer)
+            return
+        }
+        let now = UVLoop.now
+        let ms = deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0
+        uv_timer_start(timer, { t in
+            guard let t, let data = t.pointee.data else { return }
+            let me = Unmanaged<HostedNode>.fromOpaque(data).takeUnretainedValue()
+            guard !me.stopped else { return }
+            me.raft.tick(now: UVLoop.now)
+            me.dirty = true
+        }, ms, 0)
+    }
+
+    private func publishStatus() {
+        let s = raft.status
+        lock.lock()
+        statusSnapshot = s
+        lock.unlock()
+    }
+
+    func count(_ c: TransportStats.Counter) {
+        lock.lock()
+        stats.count(c)
+        lock.unlock()
+    }
+
+    // MARK: Requests (any thread)
+
+    /// Runs `body` on the loop with a fresh request id whose completion goes to `done`.
+    /// Returns false (without calling `done`) when the node is stopped.
+    @discardableResult
+    func request(_ done: @escaping (CommandOutcome) -> Void, _ body: @escaping (RaftNode, UInt64) -> Void) -> Bool {
+        loop.post { [self] in
+            guard !stopped, let raft else {
+                done(.stopped)
+                return
+            }
+            let rid = nextRequestID
+            nextRequestID += 1
+            completions[rid] = done
+            body(raft, rid)
+            dirty = true
+        }
+    }
+
+    public var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return statusSnapshot?.stopped ?? true
+    }
+
+    /// Submits a command; `completion` runs on the loop thread.
+    @discardableResult
+    public func submit(_ command: [UInt8], completion: @escaping (CommandOutcome) -> Void) -> Bool {
+        request(completion) { raft, rid in raft.propose(command, id: rid) }
+    }
+
+    /// Submits and waits (never from the loop thread).
+    public func submitSync(_ command: [UInt8], timeout: Double) -> CommandOutcome {
+        wait(timeout: timeout) { done in self.submit(command, completion: done) }
+    }
+
+    /// Confirms a linearizable read point; when `.applied`, `body` ran on the loop thread
+    /// right after the confirmation (read the state machine there).
+    public func linearizableRead(completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { raft, rid in raft.readIndex(requestID: rid) }
+    }
+
+    public func addServer(id nodeID: NodeID, address: String, asVoter: Bool, completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { [self] raft, rid in
+            addressBook[nodeID] = address
+            raft.addServer(Member(id: nodeID, address: address, isVoter: asVoter), requestID: rid)
+        }
+    }
+
+    public func removeServer(id nodeID: NodeID, completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { raft, rid in raft.removeServer(nodeID, requestID: rid) }
+    }
+
+    public func join(leaderID: NodeID, leaderAddress: String, asVoter: Bool = true, completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { [self] raft, rid in
+            addressBook[leaderID] = leaderAddress
+            raft.join(leader: leaderID, address: advertisedAddress, asVoter: asVoter, requestID: rid,
+                      timeout: config.commandTimeout * 6)
+        }
+    }
+
+    public func exitCluster(completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { [self] raft, rid in raft.exitCluster(requestID: rid, timeout: config.commandTimeout * 2) }
+    }
+
+    public func transferLeadership(to target: NodeID, completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { raft, rid in raft.transferLeadership(to: target, requestID: rid) }
+    }
+
+    public func takeSnapshot(completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { [self] raft, rid in
+            do {
+                _ = try raft.takeSnapshot(keepTrailing: config.snapshotTrailing)
+                completions.removeValue(forKey: rid)?(.applied([]))
+            } catch {
+                completions.removeValue(forKey: rid)?(.rejected("\(error)"))
+            }
+        }
+    }
+
+    public func updateSettings(_ change: @escaping (inout ClusterSettings) -> Void, completion: @escaping (CommandOutcome) -> Void) {
+        request(completion) { raft, rid in
+            var s = raft.settings
+            change(&s)
+            raft.updateSettings(s, requestID: rid)
+        }
+    }
+
+    /// Runs `body` on the loop thread with the RaftNode (for hosts that read their state
+    /// machine there, e.g. after a linearizable read).
+    public func perform(_ body: @escaping (RaftNode) -> Void) {
+        loop.post { [self] in
+            guard let raft else { return }
+            body(raft)
+            dirty = true
+        }
+    }
+
+    public func waitFor<T>(timeout: Double, _ start: (@escaping (T) -> Void) -> Void) -> T? {
+        let sem = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        start { v in
+            box.value = v
+            sem.signal()
+        }
+        guard sem.wait(timeout: .now() + timeout) == .success else { return nil }
+        return box.value
+    }
+
+    func wait(timeout: Double, _ start: (@escaping (CommandOutcome) -> Void) -> Bool) -> CommandOutcome {
+        if loop.isLoopThread { return .rejected("cannot wait on the loop thread") }
+        let sem = DispatchSemaphore(value: 0)
+        let box = ResultBox<CommandOutcome>()
+        let posted = start { outcome in
+            box.value = outcome
+            sem.signal()
+        }
+        guard posted else { return .stopped }
+        guard sem.wait(timeout: .now() + timeout) == .success else { return .timeout }
+        return box.value ?? .stopped
+    }
+
+    public func status() -> NodeStatus? {
+        lock.lock()
+        defer { lock.unlock() }
+        return statusSnapshot
+    }
+
+    public var transportStats: TransportStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return stats
+    }
+
+    /// Feeds a frame from a host-provided transport (any thread).
+    public func deliver(frame: [UInt8]) {
+        loop.post { [self] in
+            handleMessageFrame(frame, connectionPeer: nil)
+        }
+    }
+
+    /// Stops the node and waits until its log is synced and closed and its sockets are closed.
+    public func stop() {
+        _ = loop.sync { [self] in shutdownOnLoop() }
+        host.forget(self)
+    }
+
+    /// Loop thread: everything `stop` does.
+    func shutdownOnLoop() {
+        guard !stopped else { return }
+        if let raft {
+            raft.stop()
+            dirty = true
+            pump()
+        }
+        stopped = true
+        for (_, cb) in completions { cb(.stopped) }
+        completions.removeAll()
+        if let t = timer {
+            timer = nil
+            uv_timer_stop(t)
+            uv_close(UnsafeMutableRawPointer(t).assumingMemoryBound(to: uv_handle_t.self)) { h in h?.deallocate() }
+        }
+        closeNetwork()
+        if let log {
+            try? log.sync()
+            log.close()
+        }
+        publishStatus()
+    }
+
+    var advertisedAddress: String {
+        guard let (h, _) = splitHostPort(config.listenAddress) else { return config.listenAddress }
+        return h.contains(":") ? "[\(h)]:\(listenPort)" : "\(h):\(listenPort)"
+    }
+}
+
+final class ResultBox<T> {
+    var value: T?
+}

@@ -1,0 +1,67 @@
+import RaftCore
+
+/// Everything needed to run one node on a `UVHost`.
+public struct RuntimeNodeConfig: Sendable {
+    public var id: NodeID
+    public var dataDir: String
+    /// "host:port" to listen on (port 0 picks a free port; see `HostedNode.listenPort`).
+    public var listenAddress: String
+    /// The other members of a new cluster (id → "host:port"). Used only when the data dir holds
+    /// no configuration yet; later starts take membership from the log.
+    public var peers: [NodeID: String]
+    /// False for a node that will `join` an existing cluster: it starts with no configuration.
+    public var bootstrap: Bool
+    /// Frames from another cluster id are refused.
+    public var clusterID: String
+    public var settings: ClusterSettings
+    public var maxFrameSize: Int
+    public var maxCommandSize: Int
+    public var commandTimeout: Nanos
+    public var snapshotThreshold: LogIndex
+    public var snapshotTrailing: LogIndex
+
+    public init(id: NodeID, dataDir: String, listenAddress: String, peers: [NodeID: String] = [:],
+                bootstrap: Bool = true, clusterID: String = "raftengine", settings: ClusterSettings = .default,
+                maxFrameSize: Int = 16 << 20, maxCommandSize: Int = 1 << 20, commandTimeout: Nanos = 5_000_000_000,
+                snapshotThreshold: LogIndex = 0, snapshotTrailing: LogIndex = 1000) {
+        self.id = id
+        self.dataDir = dataDir
+        self.listenAddress = listenAddress
+        self.peers = peers
+        self.bootstrap = bootstrap
+        self.clusterID = clusterID
+        self.settings = settings
+        self.maxFrameSize = maxFrameSize
+        self.maxCommandSize = maxCommandSize
+        self.commandTimeout = commandTimeout
+        self.snapshotThreshold = snapshotThreshold
+        self.snapshotTrailing = snapshotTrailing
+    }
+}
+
+/// Why a node could not start, as named values the C ABI maps to status codes.
+public enum StartError: Error, Equatable, CustomStringConvertible {
+    case invalidConfig(String)
+    case invalidAddress(String)
+    case addressInUse(String)
+    case duplicateNode(NodeID)
+    case dataDirLocked(String)
+    case storage(String)
+    case corrupt(String)
+    case logBroken
+    case hostStopped
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let why): return "invalid configuration: \(why)"
+        case .invalidAddress(let a): return "invalid address \(a)"
+        case .addressInUse(let a): return "cannot listen on \(a)"
+        case .duplicateNode(let id): return "node \(id) already runs on this host"
+        case .dataDirLocked(let d): return "data directory \(d) is locked"
+        case .storage(let why): return "storage: \(why)"
+        case .corrupt(let why): return "corrupt data: \(why)"
+        case .logBroken: return "the log is marked broken"
+        case .hostStopped: return "the host is stopped"
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CLibUV
+import Foundation
+
+/// One TCP stream on the loop: reads frames, writes byte batches. The handle keeps a strong
+/// reference to its connection until libuv reports it closed, so callbacks never see a freed
+/// object.
+final class TCPConnection {
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    private(set) var reader: FrameReader
+    private(set) var isClosed = false
+    /// Called with each complete frame; throwing closes the connection.
+    var onFrame: (([UInt8]) throws -> Void)?
+    /// Called once when the stream ends, fails or is closed.
+    var onClose: ((TCPConnection) -> Void)?
+    var onTooLarge: (() -> Void)?
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>, maxFrameSize: Int) {
+        handle = .allocate(capacity: 1)
+        uv_tcp_init(loop, handle)
+        reader = FrameReader(maxFrameSize: maxFrameSize)
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }
+    var uvHandle: UnsafeMutablePointer<uv_handle_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self) }
+
+    static func from(_ p: UnsafeMutableRawPointer?) -> TCPConnection? {
+        guard let p else { return nil }
+        return Unmanaged<TCPConnection>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    func startReading() {
+        uv_tcp_nodelay(handle, 1)
+        uv_read_start(stream, { _, suggested, buf in
+            buf?.pointee.base = malloc(suggested)?.assumingMemoryBound(to: CChar.self)
+            buf?.pointee.len = buf?.pointee.base == nil ? 0 : suggested
+        }, { stream, nread, buf in
+            defer { free(buf?.pointee.base) }
+            guard let s = stream, let conn = TCPConnection.from(s.pointee.data) else { return }
+            if nread < 0 {
+                conn.close()
+                return
+            }
+            guard nread > 0, let base = buf?.pointee.base else { return }
+            conn.received(UnsafeBufferPointer(start: UnsafeRawPointer(base).assumingMemoryBound(to: UInt8.self), count: nread))
+        })
+    }
+
+    private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reader.feed(bytes)
+        do {
+            while !isClosed, let frame = try reader.next() {
+                try onFrame?(frame)
+            }
+        } catch is FrameReader.Failure {
+            onTooLarge?()
+            close()
+        } catch {
+            close()
+        }
+    }
+
+    /// Queues `bytes` for writing (copied; one uv_write per call, so callers batch).
+    func write(_ bytes: [UInt8]) {
+        guard !isClosed, !bytes.isEmpty else { return }
+        let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
+        bytes.withUnsafeBufferPointer { data.initialize(from: $0.baseAddress!, count: bytes.count) }
+        req.pointee.data = UnsafeMutableRawPointer(data)
+        var buf = uv_buf_init(UnsafeMutableRawPointer(data).assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+        let rc = uv_write(req, stream, &buf, 1) { req, status in
+            guard let req else { return }
+            req.pointee.data?.deallocate()
+            let stream = req.pointee.handle
+            req.deallocate()
+            if status < 0, let s = stream, let conn = TCPConnection.from(s.pointee.data) { conn.close() }
+        }
+        if rc != 0 {
+            data.deallocate()
+            req.deallocate()
+            close()
+        }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        let cb = onClose
+        onClose = nil
+        onFrame = nil
+        cb?(self)
+        if uv_is_closing(uvHandle) == 0 {
+            uv_close(uvHandle) { h in
+                guard let h else { return }
+                if let data = h.pointee.data { Unmanaged<TCPConnection>.fromOpaque(data).release() }
+                h.deallocate()
+            }
+        }
+    }
+}
+
+/// A libuv sockaddr for "host:port" text.
+func socketAddress(host: String, port: UInt16) -> sockaddr_storage? {
+    var storage = sockaddr_storage()
+    let ok: Bool = withUnsafeMutablePointer(to: &storage) { p in
+        if host.contains(":") {
+            return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_addr(host, Int32(port), $0) == 0 }
+        }
+        return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_addr(host, Int32(port), $0) == 0 }
+    }
+    return ok ? storage : nil
+}
+
+/// Splits "host:port" / "[v6]:port".
+func splitHostPort(_ text: String) -> (String, UInt16)? {
+    var host: Substring
+    var portText: Substring
+    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+        host = text[text.index(after: text.startIndex)..<close]
+        portText = text[text.index(after: close)...].dropFirst()
+    } else {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        host = text[..<colon]
+        portText = text[text.index(after: colon)...]
+    }
+    if host == "localhost" { host = "127.0.0.1" }
+    guard !host.isEmpty, let p = UInt16(portText) else { return nil }
+    return (String(host), p)
+}

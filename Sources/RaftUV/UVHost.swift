@@ -1,0 +1,72 @@
+import Foundation
+import RaftCore
+
+/// Runs one libuv loop on its own thread and any number of nodes on it (a whole test cluster
+/// can share one host). All callbacks of its nodes run on that thread.
+public final class UVHost {
+    let loop: UVLoop
+    private let lock = NSLock()
+    private var nodes: [ObjectIdentifier: HostedNode] = [:]
+    private var closed = false
+
+    public init() throws {
+        loop = try UVLoop()
+        loop.beforePoll[ObjectIdentifier(self)] = { [unowned self] in self.pumpAll() }
+    }
+
+    private var loopNodes: [HostedNode] = []
+
+    private func pumpAll() {
+        for n in loopNodes where n.dirty { n.pump() }
+    }
+
+    /// Starts a node. `stateMachine` and `onEvent` are called on the loop thread.
+    /// `customSend`, when given, replaces TCP: frames go to it and come back via `deliver`.
+    public func startNode(_ config: RuntimeNodeConfig, stateMachine: StateMachine,
+                          customSend: ((NodeID, [UInt8]) -> Void)? = nil,
+                          onEvent: @escaping (RaftEvent) -> Void = { _ in }) throws -> HostedNode {
+        let node = HostedNode(config: config, host: self, stateMachine: stateMachine, customSend: customSend, onEvent: onEvent)
+        let result: Result<Void, Error>? = loop.sync { [self] in
+            if loopNodes.contains(where: { $0.id == config.id && !$0.stopped }) {
+                return .failure(StartError.duplicateNode(config.id))
+            }
+            do {
+                try node.start()
+                loopNodes.append(node)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        guard let result else { throw StartError.hostStopped }
+        try result.get()
+        lock.lock()
+        nodes[ObjectIdentifier(node)] = node
+        lock.unlock()
+        return node
+    }
+
+    func forget(_ node: HostedNode) {
+        loop.post { [self] in loopNodes.removeAll { $0 === node } }
+        lock.lock()
+        nodes[ObjectIdentifier(node)] = nil
+        lock.unlock()
+    }
+
+    /// Stops every node, closes every handle and ends the loop thread. Idempotent.
+    public func shutdown() {
+        lock.lock()
+        guard !closed else { lock.unlock(); return }
+        closed = true
+        lock.unlock()
+        loop.shutdown { [self] in
+            for n in loopNodes { n.shutdownOnLoop() }
+            loopNodes.removeAll()
+        }
+        lock.lock()
+        nodes.removeAll()
+        lock.unlock()
+    }
+
+    deinit { shutdown() }
+}

@@ -1,0 +1,134 @@
+import CLibUV
+import Foundation
+
+/// One libuv loop on a thread of its own. Other threads hand it work with `post`, which wakes
+/// the loop through a uv_async handle; `beforePoll` hooks run once per loop turn, just before
+/// the loop waits for I/O (the runtime's group commit point).
+final class UVLoop {
+    let loop: UnsafeMutablePointer<uv_loop_t>
+    private let wakeup: UnsafeMutablePointer<uv_async_t>
+    private let prepare: UnsafeMutablePointer<uv_prepare_t>
+    private let lock = NSLock()
+    private var queue: [() -> Void] = []
+    private var thread: Thread?
+    private var threadID: pthread_t?
+    private let started = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var closing = false
+    /// Run every loop turn before polling (on the loop thread).
+    var beforePoll: [ObjectIdentifier: () -> Void] = [:]
+
+    init() throws {
+        loop = .allocate(capacity: 1)
+        wakeup = .allocate(capacity: 1)
+        prepare = .allocate(capacity: 1)
+        let rc = uv_loop_init(loop)
+        guard rc == 0 else {
+            loop.deallocate(); wakeup.deallocate(); prepare.deallocate()
+            throw RuntimeError.libuv("uv_loop_init", rc)
+        }
+        loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_async_init(loop, wakeup) { handle in
+            guard let h = handle, let me = UVLoop.from(h.pointee.loop) else { return }
+            me.drainQueue()
+        }
+        uv_prepare_init(loop, prepare)
+        uv_prepare_start(prepare) { handle in
+            guard let h = handle, let me = UVLoop.from(h.pointee.loop) else { return }
+            for hook in me.beforePoll.values { hook() }
+        }
+        let t = Thread { [unowned self] in
+            self.threadID = pthread_self()
+            self.started.signal()
+            uv_run(self.loop, UV_RUN_DEFAULT)
+            self.finished.signal()
+        }
+        t.name = "raftengine-loop"
+        thread = t
+        t.start()
+        started.wait()
+    }
+
+    static func from(_ loop: UnsafeMutablePointer<uv_loop_t>?) -> UVLoop? {
+        guard let data = loop?.pointee.data else { return nil }
+        return Unmanaged<UVLoop>.fromOpaque(data).takeUnretainedValue()
+    }
+
+    var isLoopThread: Bool {
+        guard let id = threadID else { return false }
+        return pthread_equal(pthread_self(), id) != 0
+    }
+
+    /// Runs `work` on the loop thread (soon; in order). Returns false once the loop is closing.
+    @discardableResult
+    func post(_ work: @escaping () -> Void) -> Bool {
+        lock.lock()
+        guard !closing else { lock.unlock(); return false }
+        queue.append(work)
+        lock.unlock()
+        uv_async_send(wakeup)
+        return true
+    }
+
+    /// Runs `work` on the loop thread and waits for its result. Never call on the loop thread.
+    func sync<T>(_ work: @escaping () -> T) -> T? {
+        if isLoopThread { return work() }
+        let done = DispatchSemaphore(value: 0)
+        var result: T?
+        guard post({ result = work(); done.signal() }) else { return nil }
+        done.wait()
+        return result
+    }
+
+    private func drainQueue() {
+        lock.lock()
+        let work = queue
+        queue.removeAll()
+        lock.unlock()
+        for w in work { w() }
+    }
+
+    /// Closes the loop's own handles once every other handle is closed, then ends the thread.
+    /// Call from any thread but the loop's; `closeAll` runs on the loop first.
+    func shutdown(closeAll: @escaping () -> Void) {
+        let posted = post { [unowned self] in
+            closeAll()
+            self.lock.lock()
+            self.closing = true
+            let rest = self.queue
+            self.queue.removeAll()
+            self.lock.unlock()
+            for w in rest { w() }
+            self.beforePoll.removeAll()
+            uv_close(UnsafeMutableRawPointer(self.wakeup).assumingMemoryBound(to: uv_handle_t.self), nil)
+            uv_prepare_stop(self.prepare)
+            uv_close(UnsafeMutableRawPointer(self.prepare).assumingMemoryBound(to: uv_handle_t.self), nil)
+        }
+        if posted { finished.wait() }
+        uv_loop_close(loop)
+        loop.deallocate()
+        wakeup.deallocate()
+        prepare.deallocate()
+    }
+
+    /// Monotonic time in nanoseconds (the core's clock).
+    static var now: UInt64 { uv_hrtime() }
+}
+
+public enum RuntimeError: Error, Equatable, CustomStringConvertible {
+    case libuv(String, Int32)
+    case invalidAddress(String)
+    case addressInUse(String)
+    case duplicateNode(String)
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .libuv(let call, let rc): return "\(call) failed: \(String(cString: uv_strerror(rc)))"
+        case .invalidAddress(let a): return "invalid address \(a)"
+        case .addressInUse(let a): return "cannot listen on \(a): address in use"
+        case .duplicateNode(let id): return "a node with id \(id) already runs on this host"
+        case .stopped: return "stopped"
+        }
+    }
+}
