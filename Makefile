@@ -1,27 +1,57 @@
 # RaftEngine top-level entry points.
-#   make        release build
-#   make test   install what is missing, build, run every test suite
+#   make          release build of libraftengine.so (Swift runtime linked in statically)
+#   make test     install what is missing, build, run every test suite (Swift, C, Python)
+#   make install  library, header and raftengine.pc under $(PREFIX)
+#   make bench    release build, then the benchmarks (figures, never assertions)
 SWIFT ?= swift
 PREFIX ?= /usr/local
+CC ?= cc
+RELEASE_FLAGS = -c release -Xswiftc -static-stdlib
+LIBDIR = .build/release
+BUILD_C = .build/c
 
-.PHONY: all build test test-swift deps bench clean
+.PHONY: all build lib test test-swift test-c test-python deps bench install clean
 
-all: build
+all: lib
 
-build:
-	$(SWIFT) build -c release
+build: lib
 
-# Debian packages the later layers need (libuv for the runtime); installed only when missing.
+lib:
+	$(SWIFT) build $(RELEASE_FLAGS) --product raftengine
+
+# Debian packages the build and tests need; installed only when missing.
 deps:
-	@./scripts/ensure-deps.sh libuv1-dev pkg-config
+	@./scripts/ensure-deps.sh libuv1-dev pkg-config valgrind python3
 
-test: deps
+test: deps test-swift test-c test-python
+
+test-swift:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+$(BUILD_C):
+	mkdir -p $(BUILD_C)
+
+test-c: lib $(BUILD_C)
+	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/test_raftengine.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/test_raftengine
+	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/example_cluster.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/example_cluster
+	valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite \
+		$(BUILD_C)/test_raftengine
+
+test-python: lib
+	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+	RAFTENGINE_LIBRARY=$(abspath $(LIBDIR))/libraftengine.so PYTHONPATH=bindings/python python3 -m pytest -q bindings/python/tests
 
 bench:
 	$(SWIFT) build -c release --product raftengine-bench
 	./.build/release/raftengine-bench all
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(LIBDIR)/libraftengine.so $(DESTDIR)$(PREFIX)/lib/libraftengine.so
+	install -m 0644 include/raftengine.h $(DESTDIR)$(PREFIX)/include/raftengine.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' raftengine.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/raftengine.pc
+	-ldconfig 2>/dev/null
 
 clean:
 	rm -rf .build

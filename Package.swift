@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftSim", targets: ["RaftSim"]),
         .library(name: "RaftUV", targets: ["RaftUV"]),
+        // libraftengine.so: the C ABI of include/raftengine.h.
+        .library(name: "raftengine", type: .dynamic, targets: ["RaftEngineC"]),
         .executable(name: "raftengine-bench", targets: ["raftengine-bench"]),
     ],
     targets: [
@@ -20,6 +22,9 @@ let package = Package(
         // Swift 5 mode: libuv callbacks and the loop thread are an isolation the compiler
         // cannot see; the loop-thread rule is documented on each type instead.
         .target(name: "RaftUV", dependencies: ["RaftCore", "RaftStorage", "CLibUV"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "CRaftEngineABI"),
+        .target(name: "RaftEngineC", dependencies: ["RaftUV", "RaftCore", "CRaftEngineABI"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"]),

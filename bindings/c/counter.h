@@ -1,0 +1,76 @@
+/* A counter state machine shared by the C example and the C tests: each command is a signed
+ * decimal number added to the total; the result is the new total as text. */
+#ifndef COUNTER_H
+#define COUNTER_H
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raftengine.h"
+
+typedef struct counter {
+    pthread_mutex_t lock;  /* apply runs on the loop thread; tests read from the main thread */
+    int64_t total;
+    uint64_t applied;
+    int fail;              /* when set, apply fails (to test apply errors) */
+} counter;
+
+static void counter_init(counter *c) {
+    memset(c, 0, sizeof *c);
+    pthread_mutex_init(&c->lock, NULL);
+}
+
+static int64_t counter_total(counter *c) {
+    pthread_mutex_lock(&c->lock);
+    int64_t t = c->total;
+    pthread_mutex_unlock(&c->lock);
+    return t;
+}
+
+static int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
+    counter *c = user;
+    (void)index;
+    char buf[32];
+    if (len == 0 || len >= sizeof buf) return 1;
+    memcpy(buf, cmd, len);
+    buf[len] = 0;
+    pthread_mutex_lock(&c->lock);
+    if (c->fail) {
+        pthread_mutex_unlock(&c->lock);
+        return 1;
+    }
+    c->total += strtoll(buf, NULL, 10);
+    c->applied++;
+    int n = snprintf(buf, sizeof buf, "%" PRId64, c->total);
+    pthread_mutex_unlock(&c->lock);
+    *result = malloc((size_t)n);
+    if (!*result) return 1;
+    memcpy(*result, buf, (size_t)n);
+    *result_len = (size_t)n;
+    return 0;
+}
+
+static int counter_snapshot(void *user, uint8_t **data, size_t *len) {
+    counter *c = user;
+    *data = malloc(sizeof(int64_t));
+    if (!*data) return 1;
+    pthread_mutex_lock(&c->lock);
+    memcpy(*data, &c->total, sizeof(int64_t));
+    pthread_mutex_unlock(&c->lock);
+    *len = sizeof(int64_t);
+    return 0;
+}
+
+static int counter_restore(void *user, const uint8_t *data, size_t len) {
+    counter *c = user;
+    if (len != sizeof(int64_t)) return 1;
+    pthread_mutex_lock(&c->lock);
+    memcpy(&c->total, data, sizeof(int64_t));
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+#endif

@@ -1,0 +1,132 @@
+"""Loads libraftengine and declares the C functions of include/raftengine.h for ctypes."""
+
+import ctypes
+import ctypes.util
+import os
+
+from .errors import LibraryNotFound
+
+ENV_VAR = "RAFTENGINE_LIBRARY"
+LIB_NAME = "libraftengine.so"
+
+c_u8_p = ctypes.POINTER(ctypes.c_uint8)
+
+APPLY_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, c_u8_p, ctypes.c_size_t,
+                            ctypes.POINTER(c_u8_p), ctypes.POINTER(ctypes.c_size_t))
+SNAPSHOT_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(c_u8_p), ctypes.POINTER(ctypes.c_size_t))
+RESTORE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, c_u8_p, ctypes.c_size_t)
+
+
+class Event(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("value", ctypes.c_char_p), ("node", ctypes.c_char_p),
+                ("detail", ctypes.c_char_p), ("number", ctypes.c_uint64)]
+
+
+class Result(ctypes.Structure):
+    _fields_ = [("status", ctypes.c_int), ("result", c_u8_p), ("result_len", ctypes.c_size_t),
+                ("leader_id", ctypes.c_char_p), ("leader_address", ctypes.c_char_p),
+                ("message", ctypes.c_char_p)]
+
+
+class StatusInfo(ctypes.Structure):
+    _fields_ = [("role", ctypes.c_int), ("term", ctypes.c_uint64), ("commit_index", ctypes.c_uint64),
+                ("applied_index", ctypes.c_uint64), ("last_index", ctypes.c_uint64),
+                ("leader_id", ctypes.c_char * 256), ("leader_address", ctypes.c_char * 256),
+                ("stopped", ctypes.c_int), ("voters", ctypes.c_uint32), ("learners", ctypes.c_uint32)]
+
+
+EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
+DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Result))
+
+
+def _candidates():
+    """Where the library is looked for, in order."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), LIB_NAME)
+    found = []
+    found.append(("next to the package", here))
+    env = os.environ.get(ENV_VAR)
+    found.append(("$" + ENV_VAR, env))
+    found.append(("the system library path", ctypes.util.find_library("raftengine") or LIB_NAME))
+    return found
+
+
+def load():
+    tried = []
+    for where, path in _candidates():
+        if not path:
+            tried.append(f"{where}: not set")
+            continue
+        if where != "the system library path" and not os.path.exists(path):
+            tried.append(f"{where}: {path} does not exist")
+            continue
+        try:
+            return _declare(ctypes.CDLL(path))
+        except OSError as e:
+            tried.append(f"{where}: {path}: {e}")
+    raise LibraryNotFound("libraftengine.so not found. Looked " + "; ".join(tried) +
+                          f". Build it with `make` and set {ENV_VAR}, install it with `make install`, "
+                          "or copy it next to the raftengine package.")
+
+
+def _fn(lib, name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+def _declare(lib):
+    i, p, cp, u32, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
+    pp = ctypes.POINTER(ctypes.c_void_p)
+    _fn(lib, "re_strerror", cp, i)
+    _fn(lib, "re_version", cp)
+    _fn(lib, "re_config_new", i, pp)
+    _fn(lib, "re_config_free", None, p)
+    for name in ("re_config_set_id", "re_config_set_data_dir", "re_config_set_listen_address", "re_config_set_cluster_id"):
+        _fn(lib, name, i, p, cp)
+    _fn(lib, "re_config_add_peer", i, p, cp, cp)
+    _fn(lib, "re_config_set_heartbeat_ms", i, p, u32)
+    _fn(lib, "re_config_set_election_timeout_ms", i, p, u32, u32)
+    for name in ("re_config_set_pre_vote", "re_config_set_check_quorum", "re_config_set_commands_idempotent"):
+        _fn(lib, name, i, p, i)
+    _fn(lib, "re_config_set_max_entries_per_message", i, p, u32)
+    _fn(lib, "re_config_set_max_command_size", i, p, sz)
+    _fn(lib, "re_config_set_max_frame_size", i, p, sz)
+    _fn(lib, "re_config_set_command_timeout_ms", i, p, u32)
+    _fn(lib, "re_config_set_snapshot_threshold", i, p, u64)
+    _fn(lib, "re_config_set_state_machine", i, p, APPLY_FN, SNAPSHOT_FN, RESTORE_FN, p)
+    _fn(lib, "re_config_set_event_callback", i, p, EVENT_FN, p)
+    _fn(lib, "re_host_new", i, pp)
+    _fn(lib, "re_host_free", None, p)
+    _fn(lib, "re_node_start", i, p, p, pp)
+    _fn(lib, "re_node_stop", i, p)
+    _fn(lib, "re_node_free", None, p)
+    _fn(lib, "re_node_listen_port", i, p, ctypes.POINTER(ctypes.c_uint16))
+    _fn(lib, "re_node_submit", i, p, c_u8_p, sz, DONE_FN, p)
+    _fn(lib, "re_node_status", i, p, ctypes.POINTER(StatusInfo))
+    _fn(lib, "re_node_add_server", i, p, cp, cp, i, DONE_FN, p)
+    _fn(lib, "re_node_remove_server", i, p, cp, DONE_FN, p)
+    _fn(lib, "re_node_join", i, p, cp, cp, DONE_FN, p)
+    _fn(lib, "re_node_exit", i, p, DONE_FN, p)
+    _fn(lib, "re_node_transfer_leadership", i, p, cp, DONE_FN, p)
+    _fn(lib, "re_node_take_snapshot", i, p, DONE_FN, p)
+    _fn(lib, "re_node_update_settings", i, p, u32, u32, u32, u32, DONE_FN, p)
+    return lib
+
+
+_libc = ctypes.CDLL(None)
+malloc = _libc.malloc
+malloc.restype = ctypes.c_void_p
+malloc.argtypes = [ctypes.c_size_t]
+
+
+def malloc_copy(data):
+    """A malloc()ed copy of `data` (the library frees it), as the C ABI requires for results."""
+    n = len(data)
+    if n == 0:
+        return None, 0
+    buf = malloc(n)
+    if not buf:
+        raise MemoryError("malloc failed")
+    ctypes.memmove(buf, data, n)
+    return ctypes.cast(buf, c_u8_p), n

@@ -1,0 +1,414 @@
+"""Pythonic wrapper over the C ABI: Host, Node, Status and Event."""
+
+import asyncio
+import ctypes
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Tuple
+
+from . import _lib
+from .errors import CommandTimeout, InvalidArgument, NodeStopped, error_for
+
+_LIB = None
+_LIB_LOCK = threading.Lock()
+
+
+def lib():
+    """The loaded library (loaded on first use, so importing never fails)."""
+    global _LIB
+    with _LIB_LOCK:
+        if _LIB is None:
+            _LIB = _lib.load()
+        return _LIB
+
+
+def version() -> str:
+    return lib().re_version().decode()
+
+
+def _check(status: int, what: str):
+    if status != 0:
+        raise error_for(status, f"{what}: {lib().re_strerror(status).decode()}")
+
+
+ROLES = {0: "follower", 1: "candidate", 2: "leader"}
+EVENT_KINDS = {1: "role", 2: "term", 3: "leader", 4: "election", 5: "resync", 6: "membership_done",
+               7: "membership_aborted", 8: "settings", 9: "snapshot", 10: "stopped", 11: "error"}
+
+
+@dataclass(frozen=True)
+class Status:
+    role: str
+    term: int
+    leader_id: Optional[str]
+    leader_address: Optional[str]
+    commit_index: int
+    applied_index: int
+    last_index: int
+    stopped: bool
+    voters: int
+    learners: int
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == "leader"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    value: Optional[str]
+    node: Optional[str]
+    detail: Optional[str]
+    number: int
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: int
+    result: bytes
+    leader_id: Optional[str]
+    leader_address: Optional[str]
+    message: str
+
+    def value(self) -> bytes:
+        if self.status == 0:
+            return self.result
+        raise error_for(self.status, self.message or lib().re_strerror(self.status).decode(),
+                        leader_id=self.leader_id, leader_address=self.leader_address)
+
+
+def _s(p):
+    return p.decode("utf-8", "replace") if p else None
+
+
+class _Completions:
+    """One C callback for every pending operation: `user` is a key into this table, so no
+    per-call ctypes callback object has to be kept alive."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pending: Dict[int, Callable[[_Outcome], None]] = {}
+        self._ids = itertools.count(1)
+        self.c_callback = _lib.DONE_FN(self._done)
+
+    def register(self, fn) -> int:
+        key = next(self._ids)
+        with self._lock:
+            self._pending[key] = fn
+        return key
+
+    def forget(self, key: int):
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def _done(self, user, result_p):
+        key = user or 0
+        with self._lock:
+            fn = self._pending.pop(key, None)
+        if fn is None:
+            return
+        r = result_p.contents
+        data = ctypes.string_at(r.result, r.result_len) if r.result and r.result_len else b""
+        outcome = _Outcome(r.status, data, _s(r.leader_id), _s(r.leader_address), _s(r.message) or "")
+        try:
+            fn(outcome)
+        except Exception:  # a caller's callback must never unwind into C
+            pass
+
+
+_COMPLETIONS = None
+
+
+def _completions():
+    global _COMPLETIONS
+    with _LIB_LOCK:
+        if _COMPLETIONS is None:
+            _COMPLETIONS = _Completions()
+        return _COMPLETIONS
+
+
+class Host:
+    """One libuv loop thread that can carry several nodes."""
+
+    def __init__(self):
+        h = ctypes.c_void_p()
+        _check(lib().re_host_new(ctypes.byref(h)), "re_host_new")
+        self._handle = h
+        self._closed = False
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            lib().re_host_free(self._handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Node:
+    """A running RaftEngine node.
+
+    `state_machine` provides apply(command: bytes) -> bytes, snapshot() -> bytes and
+    restore(data: bytes). They run on the engine's loop thread; an exception in apply becomes
+    an apply error for the command, never a crashed process.
+    """
+
+    def __init__(self, *, id: str, data_dir: str, listen: str, state_machine,
+                 peers: Optional[Dict[str, str]] = None, host: Optional[Host] = None,
+                 heartbeat_ms: Optional[int] = None, election_timeout_ms: Optional[Tuple[int, int]] = None,
+                 pre_vote: Optional[bool] = None, check_quorum: Optional[bool] = None,
+                 commands_idempotent: Optional[bool] = None, cluster_id: Optional[str] = None,
+                 max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
+                 snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None):
+        for name, value in (("id", id), ("data_dir", data_dir), ("listen", listen)):
+            if not isinstance(value, str) or not value:
+                raise InvalidArgument(f"{name} must be a non-empty string, got {value!r}")
+        for method in ("apply", "snapshot", "restore"):
+            if not callable(getattr(state_machine, method, None)):
+                raise InvalidArgument(f"state_machine must have a callable {method}()")
+        if peers is not None and not isinstance(peers, dict):
+            raise InvalidArgument("peers must be a dict of id -> address")
+        L = lib()
+        self.id = id
+        self._sm = state_machine
+        self._on_event = on_event
+        self._last_apply_error = None
+        # Keep every ctypes callback alive as long as the node: C holds raw pointers to them.
+        self._c_apply = _lib.APPLY_FN(self._apply)
+        self._c_snapshot = _lib.SNAPSHOT_FN(self._snapshot)
+        self._c_restore = _lib.RESTORE_FN(self._restore)
+        self._c_event = _lib.EVENT_FN(self._event)
+        self._done = _completions()
+
+        cfg = ctypes.c_void_p()
+        _check(L.re_config_new(ctypes.byref(cfg)), "re_config_new")
+        try:
+            _check(L.re_config_set_id(cfg, id.encode()), "id")
+            _check(L.re_config_set_data_dir(cfg, data_dir.encode()), "data_dir")
+            _check(L.re_config_set_listen_address(cfg, listen.encode()), "listen")
+            for pid, addr in (peers or {}).items():
+                if not isinstance(pid, str) or not isinstance(addr, str):
+                    raise InvalidArgument("peers must map str ids to str addresses")
+                _check(L.re_config_add_peer(cfg, pid.encode(), addr.encode()), f"peer {pid}")
+            if heartbeat_ms is not None:
+                _check(L.re_config_set_heartbeat_ms(cfg, int(heartbeat_ms)), "heartbeat_ms")
+            if election_timeout_ms is not None:
+                lo, hi = election_timeout_ms
+                _check(L.re_config_set_election_timeout_ms(cfg, int(lo), int(hi)), "election_timeout_ms")
+            if pre_vote is not None:
+                _check(L.re_config_set_pre_vote(cfg, int(bool(pre_vote))), "pre_vote")
+            if check_quorum is not None:
+                _check(L.re_config_set_check_quorum(cfg, int(bool(check_quorum))), "check_quorum")
+            if commands_idempotent is not None:
+                _check(L.re_config_set_commands_idempotent(cfg, int(bool(commands_idempotent))), "commands_idempotent")
+            if cluster_id is not None:
+                _check(L.re_config_set_cluster_id(cfg, cluster_id.encode()), "cluster_id")
+            if max_command_size is not None:
+                _check(L.re_config_set_max_command_size(cfg, int(max_command_size)), "max_command_size")
+            if command_timeout_ms is not None:
+                _check(L.re_config_set_command_timeout_ms(cfg, int(command_timeout_ms)), "command_timeout_ms")
+            if snapshot_threshold is not None:
+                _check(L.re_config_set_snapshot_threshold(cfg, int(snapshot_threshold)), "snapshot_threshold")
+            _check(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), "state_machine")
+            _check(L.re_config_set_event_callback(cfg, self._c_event, None), "event callback")
+            self._own_host = host is None
+            self._host = host or Host()
+            node = ctypes.c_void_p()
+            try:
+                _check(L.re_node_start(self._host._handle, cfg, ctypes.byref(node)), "re_node_start")
+            except Exception:
+                if self._own_host:
+                    self._host.close()
+                raise
+            self._handle = node
+            self._closed = False
+        finally:
+            L.re_config_free(cfg)
+
+    # -- state machine callbacks (loop thread) --
+
+    def _apply(self, user, index, cmd, length, out, out_len):
+        try:
+            data = ctypes.string_at(cmd, length) if length else b""
+            result = self._sm.apply(data)
+            if result is None:
+                result = b""
+            if not isinstance(result, (bytes, bytearray)):
+                raise TypeError(f"apply() must return bytes, not {type(result).__name__}")
+            buf, n = _lib.malloc_copy(bytes(result))
+            out[0] = buf if buf is not None else _lib.c_u8_p()
+            out_len[0] = n
+            return 0
+        except BaseException as e:  # never let an exception unwind into C
+            self._last_apply_error = e
+            return 1
+
+    def _snapshot(self, user, out, out_len):
+        try:
+            data = self._sm.snapshot()
+            buf, n = _lib.malloc_copy(bytes(data or b""))
+            out[0] = buf if buf is not None else _lib.c_u8_p()
+            out_len[0] = n
+            return 0
+        except BaseException:
+            return 1
+
+    def _restore(self, user, data, length):
+        try:
+            self._sm.restore(ctypes.string_at(data, length) if length else b"")
+            return 0
+        except BaseException:
+            return 1
+
+    def _event(self, user, ev_p):
+        if self._on_event is None:
+            return
+        e = ev_p.contents
+        try:
+            self._on_event(Event(EVENT_KINDS.get(e.kind, str(e.kind)), _s(e.value), _s(e.node), _s(e.detail), e.number))
+        except BaseException:
+            pass
+
+    # -- commands --
+
+    def _require_open(self):
+        if self._closed:
+            raise NodeStopped(f"node {self.id} is closed")
+
+    @staticmethod
+    def _as_bytes(command) -> bytes:
+        if isinstance(command, str):
+            raise InvalidArgument("command must be bytes, not str (encode it first)")
+        if not isinstance(command, (bytes, bytearray, memoryview)):
+            raise InvalidArgument(f"command must be bytes, not {type(command).__name__}")
+        return bytes(command)
+
+    def _start(self, call, on_done):
+        key = self._done.register(on_done)
+        status = call(key)
+        if status != 0:
+            self._done.forget(key)
+            _check(status, "request")
+
+    def _wait(self, call, timeout: float) -> bytes:
+        self._require_open()
+        ev = threading.Event()
+        box = []
+
+        def on_done(outcome):
+            box.append(outcome)
+            ev.set()
+
+        self._start(call, on_done)
+        if not ev.wait(timeout):
+            raise CommandTimeout(f"no answer from node {self.id} within {timeout} s")
+        return box[0].value()
+
+    async def _wait_async(self, call, timeout: float) -> bytes:
+        self._require_open()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+
+        def on_done(outcome):
+            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(outcome))
+
+        self._start(call, on_done)
+        try:
+            outcome = await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            raise CommandTimeout(f"no answer from node {self.id} within {timeout} s") from None
+        return outcome.value()
+
+    def _submit_call(self, command: bytes):
+        data = (ctypes.c_uint8 * max(1, len(command))).from_buffer_copy(command or b"\0")
+        return lambda key: lib().re_node_submit(self._handle, data, len(command), self._done.c_callback, key)
+
+    def submit(self, command: bytes, timeout: float = 10.0) -> bytes:
+        """Replicates `command` and returns the state machine's result. Raises NotLeader (with
+        leader_id / leader_address), RetryLater, CommandTimeout, ApplyError, CommandTooLarge or
+        NodeStopped."""
+        return self._wait(self._submit_call(self._as_bytes(command)), timeout)
+
+    async def submit_async(self, command: bytes, timeout: float = 10.0) -> bytes:
+        """submit() for asyncio: awaits the result without blocking the event loop."""
+        return await self._wait_async(self._submit_call(self._as_bytes(command)), timeout)
+
+    # -- status and cluster operations --
+
+    def status(self) -> Status:
+        self._require_open()
+        info = _lib.StatusInfo()
+        _check(lib().re_node_status(self._handle, ctypes.byref(info)), "re_node_status")
+        return Status(ROLES.get(info.role, str(info.role)), info.term, info.leader_id.decode() or None,
+                      info.leader_address.decode() or None, info.commit_index, info.applied_index,
+                      info.last_index, bool(info.stopped), info.voters, info.learners)
+
+    @property
+    def port(self) -> int:
+        self._require_open()
+        p = ctypes.c_uint16()
+        _check(lib().re_node_listen_port(self._handle, ctypes.byref(p)), "re_node_listen_port")
+        return p.value
+
+    def add_server(self, id: str, address: str, voter: bool = True, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_add_server(self._handle, id.encode(), address.encode(), int(voter), self._done.c_callback, k), timeout)
+
+    def remove_server(self, id: str, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_remove_server(self._handle, id.encode(), self._done.c_callback, k), timeout)
+
+    def join(self, leader_id: str, leader_address: str, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_join(self._handle, leader_id.encode(), leader_address.encode(), self._done.c_callback, k), timeout)
+
+    def exit_cluster(self, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_exit(self._handle, self._done.c_callback, k), timeout)
+
+    def transfer_leadership(self, target_id: str, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_transfer_leadership(self._handle, target_id.encode(), self._done.c_callback, k), timeout)
+
+    def take_snapshot(self, timeout: float = 30.0):
+        L = lib()
+        self._wait(lambda k: L.re_node_take_snapshot(self._handle, self._done.c_callback, k), timeout)
+
+    def update_settings(self, heartbeat_ms: int = 0, election_timeout_ms: Tuple[int, int] = (0, 0),
+                        max_entries_per_message: int = 0, timeout: float = 30.0):
+        L = lib()
+        lo, hi = election_timeout_ms
+        self._wait(lambda k: L.re_node_update_settings(self._handle, heartbeat_ms, lo, hi, max_entries_per_message,
+                                                        self._done.c_callback, k), timeout)
+
+    # -- lifecycle --
+
+    def stop(self):
+        """Stops the node; its data dir can be reopened at once."""
+        if not self._closed:
+            _check(lib().re_node_stop(self._handle), "re_node_stop")
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        lib().re_node_free(self._handle)
+        if self._own_host:
+            self._host.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

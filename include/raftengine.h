@@ -1,0 +1,250 @@
+/*
+ * raftengine.h — C interface of RaftEngine, a Raft consensus engine.
+ *
+ * Link with -lraftengine (pkg-config: raftengine). The library runs each host's nodes on
+ * one libuv loop thread of its own; this header states, next to every function, who owns
+ * each pointer and from which threads the function may be called.
+ *
+ * Conventions
+ *   - Every function that can fail returns an int status: RE_OK (0) or a negative RE_E*
+ *     code; re_strerror() names it.
+ *   - Strings passed in are NUL-terminated UTF-8 and are copied before the call returns:
+ *     the caller keeps ownership and may free them at once.
+ *   - Byte buffers passed in (commands, snapshot data) are copied before the call returns.
+ *   - Pointers passed to callbacks are valid only for the duration of the callback; copy
+ *     what you need to keep.
+ *   - Callbacks (state machine, events, completions) run on the host's loop thread, one at
+ *     a time. They must not block for long and must not call re_host_free() or
+ *     re_node_free() on their own host/node; every other function may be called from them.
+ *   - Functions marked "any thread" are thread-safe: they queue work for the loop thread.
+ */
+#ifndef RAFTENGINE_H
+#define RAFTENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RAFTENGINE_VERSION_MAJOR 0
+#define RAFTENGINE_VERSION_MINOR 1
+#define RAFTENGINE_VERSION_PATCH 0
+#define RAFTENGINE_VERSION_STRING "0.1.0"
+
+/* ---- Status codes ------------------------------------------------------------------ */
+
+enum re_status {
+    RE_OK = 0,
+    RE_EINVAL = -1,        /* an argument is NULL, empty or out of range */
+    RE_ENOMEM = -2,        /* out of memory */
+    RE_EADDR = -3,         /* an address cannot be parsed or bound */
+    RE_EDUPLICATE = -4,    /* an id is given twice (peer equals self, or repeated peer) */
+    RE_ELOCKED = -5,       /* the data directory is held by another process or node */
+    RE_EIO = -6,           /* the data directory cannot be created, written or read */
+    RE_ECORRUPT = -7,      /* stored data is corrupt (not a torn tail, which is repaired) */
+    RE_EBROKEN = -8,       /* the log was marked broken by a failed non-idempotent apply */
+    RE_ETOOBIG = -9,       /* a command is larger than the configured maximum */
+    RE_ESTOPPED = -10,     /* the node or host is stopped */
+    RE_ENOTLEADER = -11,   /* this node is not the leader; see the leader id/address */
+    RE_ERETRY = -12,       /* no leader can take it now (election, transfer): retry later */
+    RE_ETIMEOUT = -13,     /* not done in time; a command may still commit later */
+    RE_EAPPLY = -14,       /* the state machine failed to apply the command */
+    RE_EBUSY = -15,        /* a cluster change is already in progress */
+    RE_ENOTFOUND = -16,    /* unknown node id */
+    RE_ESTATE = -17,       /* wrong state for this call (e.g. config missing a field) */
+    RE_EREJECTED = -18     /* the cluster refused the request (see the message) */
+};
+
+/* Name of a status code, e.g. "RE_ENOTLEADER: not the leader". Static storage; never NULL. */
+const char *re_strerror(int status);
+
+/* The library's version, "MAJOR.MINOR.PATCH". Static storage. */
+const char *re_version(void);
+
+/* ---- Opaque handles ---------------------------------------------------------------- */
+
+typedef struct re_config re_config;  /* settings for one node, before it starts */
+typedef struct re_host re_host;      /* one libuv loop thread carrying nodes */
+typedef struct re_node re_node;      /* a running node */
+
+/* ---- Callbacks ----------------------------------------------------------------------- */
+
+/*
+ * Applies a committed command (loop thread, in log order, once per command per node).
+ * Return 0 and set *result / *result_len to a buffer allocated with malloc() (the library
+ * frees it; NULL/0 for an empty result), or return non-zero for an apply failure (handled by
+ * the commands-idempotent setting: retried later, or the log is marked broken and the node
+ * stops). `command` is valid only during the call.
+ */
+typedef int (*re_apply_fn)(void *user, uint64_t index, const uint8_t *command, size_t command_len,
+                           uint8_t **result, size_t *result_len);
+
+/* Serializes the whole state machine into a malloc()ed buffer (the library frees it).
+ * Return 0 on success. */
+typedef int (*re_snapshot_fn)(void *user, uint8_t **data, size_t *data_len);
+
+/* Replaces the whole state machine with a snapshot's bytes (valid during the call).
+ * Return 0 on success. */
+typedef int (*re_restore_fn)(void *user, const uint8_t *data, size_t data_len);
+
+enum re_event_kind {
+    RE_EVENT_ROLE = 1,             /* value: "FOLLOWER", "CANDIDATE" or "LEADER" */
+    RE_EVENT_TERM = 2,             /* number: the new term */
+    RE_EVENT_LEADER = 3,           /* value: leader id, or NULL when unknown */
+    RE_EVENT_ELECTION = 4,         /* value: step, e.g. "START_PRE_ELECTION", "WON" */
+    RE_EVENT_RESYNC = 5,           /* value: step; node: the follower */
+    RE_EVENT_MEMBERSHIP_DONE = 6,  /* value: "ADD"/"REMOVE"/"PROMOTE"; node: the member */
+    RE_EVENT_MEMBERSHIP_ABORTED = 7, /* same, plus detail: the reason */
+    RE_EVENT_SETTINGS = 8,         /* new settings committed and in force */
+    RE_EVENT_SNAPSHOT = 9,         /* number: index; value: "TAKEN" or "INSTALLED" */
+    RE_EVENT_STOPPED = 10,         /* the node stopped itself; detail: why */
+    RE_EVENT_ERROR = 11            /* detail: what failed */
+};
+
+typedef struct re_event {
+    int kind;              /* enum re_event_kind */
+    const char *value;     /* may be NULL */
+    const char *node;      /* may be NULL */
+    const char *detail;    /* may be NULL */
+    uint64_t number;
+} re_event;
+
+/* Observes node events (loop thread). `event` and its strings are valid during the call. */
+typedef void (*re_event_fn)(void *user, const re_event *event);
+
+/*
+ * How a command or a cluster operation ended (loop thread). status is RE_OK (result holds
+ * the state machine's result for commands), RE_ENOTLEADER (leader_id / leader_address name
+ * the leader, either may be NULL), RE_ERETRY, RE_ETIMEOUT, RE_EAPPLY / RE_EREJECTED (message
+ * says why), RE_ETOOBIG or RE_ESTOPPED. All pointers are valid during the call only.
+ */
+typedef struct re_result {
+    int status;
+    const uint8_t *result;
+    size_t result_len;
+    const char *leader_id;
+    const char *leader_address;
+    const char *message;
+} re_result;
+
+typedef void (*re_done_fn)(void *user, const re_result *result);
+
+/* ---- Configuration (any thread, but one config must not be used by two threads at once) */
+
+/* Creates an empty config; *out receives it; free it with re_config_free(). */
+int re_config_new(re_config **out);
+/* Frees a config (NULL is ignored). A started node keeps its own copy. */
+void re_config_free(re_config *config);
+
+int re_config_set_id(re_config *config, const char *id);                 /* required, non-empty */
+int re_config_set_data_dir(re_config *config, const char *path);         /* required; created if missing */
+int re_config_set_listen_address(re_config *config, const char *host_port); /* required, "127.0.0.1:7001" */
+/* Adds another member of the initial cluster (used only when the data dir is new). */
+int re_config_add_peer(re_config *config, const char *id, const char *host_port);
+int re_config_set_cluster_id(re_config *config, const char *cluster_id); /* frames from other clusters are dropped */
+int re_config_set_heartbeat_ms(re_config *config, uint32_t ms);
+int re_config_set_election_timeout_ms(re_config *config, uint32_t min_ms, uint32_t max_ms);
+int re_config_set_pre_vote(re_config *config, int enabled);
+int re_config_set_check_quorum(re_config *config, int enabled);
+int re_config_set_commands_idempotent(re_config *config, int idempotent);
+int re_config_set_max_entries_per_message(re_config *config, uint32_t count);
+int re_config_set_max_command_size(re_config *config, size_t bytes);
+int re_config_set_max_frame_size(re_config *config, size_t bytes);
+int re_config_set_command_timeout_ms(re_config *config, uint32_t ms);
+/* Automatic snapshot after this many applied entries (0 = only on request). */
+int re_config_set_snapshot_threshold(re_config *config, uint64_t entries);
+/* Registers the state machine; `user` is passed back unchanged and must outlive the node. */
+int re_config_set_state_machine(re_config *config, re_apply_fn apply, re_snapshot_fn snapshot,
+                                re_restore_fn restore, void *user);
+/* Registers an event observer (optional); `user` must outlive the node. */
+int re_config_set_event_callback(re_config *config, re_event_fn callback, void *user);
+
+/* ---- Hosts --------------------------------------------------------------------------- */
+
+/* Starts a host: a libuv loop on a new thread. Free it with re_host_free(). Any thread. */
+int re_host_new(re_host **out);
+/* Stops every node of the host, closes every handle, joins the loop thread and frees the
+ * host. Not from a callback of this host. NULL is ignored. */
+void re_host_free(re_host *host);
+
+/* ---- Nodes --------------------------------------------------------------------------- */
+
+/*
+ * Starts a node on `host` from `config` (copied). Opens or creates its data directory,
+ * binds its listen address and joins its loop. *out receives the node, which stays valid
+ * until re_node_free() (also after it stopped). Any thread except the host's callbacks.
+ * Errors: RE_EINVAL, RE_EADDR, RE_EDUPLICATE, RE_ELOCKED, RE_EIO, RE_ECORRUPT, RE_EBROKEN,
+ * RE_ESTATE (id, data dir, listen address or state machine missing).
+ */
+int re_node_start(re_host *host, const re_config *config, re_node **out);
+
+/* Stops the node (pending commands end with RE_ESTOPPED) and waits until its handles are
+ * closed and its log is synced and closed; the data dir can be reopened at once. Any thread
+ * except the host's callbacks. Idempotent. */
+int re_node_stop(re_node *node);
+
+/* Stops the node if needed and frees it. NULL is ignored. Not from the host's callbacks. */
+void re_node_free(re_node *node);
+
+/* The port the node listens on (useful with port 0). Any thread. */
+int re_node_listen_port(const re_node *node, uint16_t *port);
+
+/* Submits a command (copied). `done` runs once on the loop thread with the outcome.
+ * Any thread. Returns RE_EINVAL, RE_ETOOBIG or RE_ESTOPPED without calling `done`. */
+int re_node_submit(re_node *node, const uint8_t *command, size_t len, re_done_fn done, void *user);
+
+/*
+ * Submits a command and waits up to timeout_ms for the outcome. On RE_OK, *result receives
+ * a malloc()ed copy of the state machine's result (free() it; NULL when empty). On
+ * RE_ENOTLEADER, leader_id / leader_address (if non-NULL, capacity `leader_cap` bytes each)
+ * receive the leader, NUL-terminated and truncated to fit. Never call from the host's own
+ * loop thread (it would wait on itself: returns RE_ESTATE).
+ */
+int re_node_submit_sync(re_node *node, const uint8_t *command, size_t len, uint32_t timeout_ms,
+                        uint8_t **result, size_t *result_len,
+                        char *leader_id, char *leader_address, size_t leader_cap);
+
+typedef struct re_status_info {
+    int role;                 /* 0 follower, 1 candidate, 2 leader */
+    uint64_t term;
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    char leader_id[256];      /* empty when unknown */
+    char leader_address[256]; /* empty when unknown */
+    int stopped;
+    uint32_t voters;
+    uint32_t learners;
+} re_status_info;
+
+/* Copies a consistent view of the node's state. Any thread. */
+int re_node_status(const re_node *node, re_status_info *info);
+
+/* ---- Cluster operations (any thread; `done` runs on the loop thread) ---------------- */
+
+/* Leader: adds a server (as_voter 0 = learner) after catching it up, or promotes a learner. */
+int re_node_add_server(re_node *node, const char *id, const char *host_port, int as_voter,
+                       re_done_fn done, void *user);
+/* Leader: removes a server (itself included: it hands over leadership and stops). */
+int re_node_remove_server(re_node *node, const char *id, re_done_fn done, void *user);
+/* New node with an empty data dir: asks the leader at `leader_address` to add it. */
+int re_node_join(re_node *node, const char *leader_id, const char *leader_address,
+                 re_done_fn done, void *user);
+/* Leaves the cluster; the node stops once its removal commits. */
+int re_node_exit(re_node *node, re_done_fn done, void *user);
+/* Leader: hands leadership to `target_id`. */
+int re_node_transfer_leadership(re_node *node, const char *target_id, re_done_fn done, void *user);
+/* Takes a snapshot at the applied index and compacts the log. */
+int re_node_take_snapshot(re_node *node, re_done_fn done, void *user);
+/* Leader: replicates new timing settings (0 keeps a value); in force once committed. */
+int re_node_update_settings(re_node *node, uint32_t heartbeat_ms, uint32_t election_min_ms,
+                            uint32_t election_max_ms, uint32_t max_entries_per_message,
+                            re_done_fn done, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAFTENGINE_H */
