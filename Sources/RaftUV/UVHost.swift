@@ -11,7 +11,9 @@ public final class UVHost {
 
     public init() throws {
         loop = try UVLoop()
-        loop.beforePoll[ObjectIdentifier(self)] = { [unowned self] in self.pumpAll() }
+        // The loop thread already runs and reads its hooks: install ours on that thread.
+        let id = ObjectIdentifier(self)
+        _ = loop.sync { [unowned self] in self.loop.beforePoll[id] = { [unowned self] in self.pumpAll() } }
     }
 
     private var loopNodes: [HostedNode] = []

@@ -15,7 +15,7 @@ final class UVLoop {
     private let started = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private var closing = false
-    /// Run every loop turn before polling (on the loop thread).
+    /// Run every loop turn before polling. Loop thread only: change it from `post`/`sync`.
     var beforePoll: [ObjectIdentifier: () -> Void] = [:]
 
     init() throws {

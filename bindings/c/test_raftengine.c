@@ -139,6 +139,28 @@ static void on_done(void *user, const re_result *r) {
     atomic_store(&async_done, 1);
 }
 
+/* Waits for one cluster operation's completion and returns its status. */
+typedef struct op_wait {
+    atomic_int done;
+    atomic_int status;
+    char message[256];
+} op_wait;
+
+static void on_op(void *user, const re_result *r) {
+    op_wait *w = user;
+    if (r->message) snprintf(w->message, sizeof w->message, "%s", r->message);
+    atomic_store(&w->status, r->status);
+    atomic_store(&w->done, 1);
+}
+
+static int wait_op(op_wait *w, int timeout_ms) {
+    uint64_t end = now_ms() + (uint64_t)timeout_ms;
+    while (!atomic_load(&w->done) && now_ms() < end) usleep(5000);
+    if (!atomic_load(&w->done)) return RE_ETIMEOUT;
+    if (atomic_load(&w->status) != RE_OK) fprintf(stderr, "  operation: %s (%s)\n", re_strerror(atomic_load(&w->status)), w->message);
+    return atomic_load(&w->status);
+}
+
 static void test_bad_input(void) {
     re_config *c = NULL;
     CHECK_EQ(re_config_new(NULL), RE_EINVAL);
@@ -265,6 +287,116 @@ static void test_cluster(void) {
     }
 }
 
+/* Snapshot, settings, transfer, add (join of a fourth node), remove and exit, each through
+ * its completion callback. */
+static void test_cluster_operations(void) {
+    for (int i = 0; i < N; i++) {
+        counter_init(&machines[i]);
+        CHECK_EQ(start_node(i), RE_OK);
+    }
+    int l = wait_leader(10000);
+    CHECK(l >= 0);
+    if (l < 0) return;
+    char result[64];
+    int64_t base = counter_total(&machines[l]);
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "%d", 1);
+    CHECK_EQ(submit_anywhere(cmd, result, sizeof result), RE_OK);
+    l = leader_index();
+
+    op_wait w = {0};
+    CHECK_EQ(re_node_take_snapshot(nodes[l], on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 5000), RE_OK);
+
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(re_node_update_settings(nodes[l], 25, 0, 0, 16, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 5000), RE_OK);
+
+    /* Settings a follower cannot change. */
+    memset(&w, 0, sizeof w);
+    int f = (l + 1) % N;
+    CHECK_EQ(re_node_update_settings(nodes[f], 25, 0, 0, 16, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 5000), RE_ENOTLEADER);
+
+    /* Leadership transfer to a follower. */
+    memset(&w, 0, sizeof w);
+    char target[16];
+    node_id(f, target, sizeof target);
+    CHECK_EQ(re_node_transfer_leadership(nodes[l], target, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 5000), RE_OK);
+    CHECK(wait_leader(5000) == f);
+    l = f;
+
+    /* A fourth node joins with an empty data dir, then leaves again. */
+    uint16_t port4 = free_port();
+    counter m4;
+    counter_init(&m4);
+    re_config *c = NULL;
+    char buf[300];
+    re_config_new(&c);
+    re_config_set_id(c, "n4");
+    snprintf(buf, sizeof buf, "%s/n4", base_dir);
+    re_config_set_data_dir(c, buf);
+    snprintf(buf, sizeof buf, "127.0.0.1:%u", port4);
+    re_config_set_listen_address(c, buf);
+    re_config_set_cluster_id(c, "c-test");
+    re_config_set_heartbeat_ms(c, 20);
+    re_config_set_election_timeout_ms(c, 150, 300);
+    re_config_set_state_machine(c, counter_apply, counter_snapshot, counter_restore, &m4);
+    re_node *n4 = NULL;
+    CHECK_EQ(re_node_start(host, c, &n4), RE_OK);
+    re_config_free(c);
+    char laddr[64], lid[16];
+    node_addr(l, laddr, sizeof laddr);
+    node_id(l, lid, sizeof lid);
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(re_node_join(n4, lid, laddr, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 15000), RE_OK);
+    re_status_info st;
+    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    CHECK_EQ(st.voters, 4);
+    uint64_t end = now_ms() + 5000;
+    while (counter_total(&m4) != base + 1 && now_ms() < end) usleep(10000);
+    CHECK_EQ(counter_total(&m4), base + 1);
+
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(re_node_exit(n4, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 10000), RE_OK);
+    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    CHECK_EQ(st.voters, 3);
+    re_node_free(n4);
+
+    /* The leader removes a follower; a change for an unknown node is refused. */
+    int victim = (l + 1) % N;
+    char vid[16];
+    node_id(victim, vid, sizeof vid);
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(re_node_remove_server(nodes[l], "nobody", on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 5000), RE_ENOTFOUND);
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(re_node_remove_server(nodes[l], vid, on_op, &w), RE_OK);
+    CHECK_EQ(wait_op(&w, 10000), RE_OK);
+    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    CHECK_EQ(st.voters, 2);
+    end = now_ms() + 5000;
+    int stopped = 0;
+    while (!stopped && now_ms() < end) {
+        if (re_node_status(nodes[victim], &st) == RE_OK && st.stopped) stopped = 1;
+        else usleep(10000);
+    }
+    CHECK(stopped);
+    CHECK_EQ(submit_anywhere("1", result, sizeof result), RE_OK);
+
+    CHECK_EQ(re_node_add_server(nodes[l], "x", "bad address", 1, on_op, &w), RE_EADDR);
+    CHECK_EQ(re_node_transfer_leadership(nodes[l], NULL, on_op, &w), RE_EINVAL);
+    for (int i = 0; i < N; i++) {
+        if (nodes[i]) {
+            re_node_free(nodes[i]);
+            nodes[i] = NULL;
+        }
+    }
+}
+
 int main(void) {
     snprintf(base_dir, sizeof base_dir, "/tmp/raftengine-ctest-XXXXXX");
     if (!mkdtemp(base_dir)) {
@@ -279,6 +411,7 @@ int main(void) {
     CHECK_EQ(re_host_new(&host), RE_OK);
     test_bad_input();
     test_cluster();
+    test_cluster_operations();
     re_host_free(host);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", base_dir);

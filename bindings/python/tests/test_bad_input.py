@@ -59,3 +59,18 @@ def test_missing_library_names_every_place_searched():
     assert "next to the package" in out
     assert "RAFTENGINE_LIBRARY" in out
     assert "system library path" in out
+
+
+def test_library_next_to_the_package_is_found_first(tmp_path):
+    import shutil
+    lib = os.environ.get("RAFTENGINE_LIBRARY")
+    if not lib or not os.path.exists(lib):
+        pytest.skip("needs RAFTENGINE_LIBRARY pointing at a built library")
+    pkg_src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "raftengine")
+    shutil.copytree(pkg_src, tmp_path / "raftengine", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(lib, tmp_path / "raftengine" / "libraftengine.so")
+    code = "import raftengine, raftengine._lib as L; print(raftengine.version())"
+    env = dict(os.environ, RAFTENGINE_LIBRARY="/nonexistent/libraftengine.so")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0.1.0"
