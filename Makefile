@@ -23,7 +23,7 @@ lib:
 deps:
 	@./scripts/ensure-deps.sh libuv1-dev pkg-config valgrind python3
 
-test: deps test-swift test-c test-python
+test: deps test-swift test-c test-python test-install
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -41,6 +41,13 @@ test-c: lib $(BUILD_C)
 test-python: lib
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
 	RAFTENGINE_LIBRARY=$(abspath $(LIBDIR))/libraftengine.so PYTHONPATH=bindings/python python3 -m pytest -q bindings/python/tests
+
+# `make install` into a scratch prefix, then build and run the C example through pkg-config,
+# as a user of the installed library would.
+test-install: lib
+	rm -rf .build/install-check && $(MAKE) --no-print-directory install PREFIX=$(abspath .build/install-check) >/dev/null
+	PKG_CONFIG_PATH=$(abspath .build/install-check)/lib/pkgconfig sh -c '$(CC) bindings/c/example_cluster.c $$(pkg-config --cflags --libs raftengine) -lpthread -Wl,-rpath,$(abspath .build/install-check)/lib -o .build/install-check/example'
+	.build/install-check/example $(abspath .build/install-check)/data $$(python3 scripts/free_port_base.py 3)
 
 bench:
 	$(SWIFT) build -c release --product raftengine-bench
