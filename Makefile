@@ -10,7 +10,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-stdlib
 LIBDIR = .build/release
 BUILD_C = .build/c
 
-.PHONY: all build lib test test-swift test-c test-python deps bench install clean
+.PHONY: all build lib node test test-swift test-c test-python test-install deps demo bench install clean
 
 all: lib
 
@@ -18,6 +18,15 @@ build: lib
 
 lib:
 	$(SWIFT) build $(RELEASE_FLAGS) --product raftengine
+
+node:
+	$(SWIFT) build -c release --product raftengine-node
+
+# A local 3-node raftengine-node cluster driven with redis-cli (data under ./.demo).
+demo:
+	@./scripts/ensure-deps.sh libuv1-dev pkg-config redis-tools
+	$(SWIFT) build -c release --product raftengine-node
+	./scripts/demo.sh
 
 # Debian packages the build and tests need; installed only when missing.
 deps:

@@ -10,7 +10,11 @@ let package = Package(
         .library(name: "RaftUV", targets: ["RaftUV"]),
         // libraftengine.so: the C ABI of include/raftengine.h.
         .library(name: "raftengine", type: .dynamic, targets: ["RaftEngineC"]),
+        .executable(name: "raftengine-node", targets: ["raftengine-node"]),
         .executable(name: "raftengine-bench", targets: ["raftengine-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Pure protocol: no clock, no thread, no file, no socket.
@@ -28,6 +32,10 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"]),
+        .executableTarget(name: "raftengine-node",
+                          dependencies: ["RaftUV", "RaftKV", "RaftCore",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftUVTests", dependencies: ["RaftUV", "RaftCore", "RaftStorage"],

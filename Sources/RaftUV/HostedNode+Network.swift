@@ -72,15 +72,21 @@ extension HostedNode {
     @discardableResult
     func handleMessageFrame(_ frame: [UInt8], connectionPeer: NodeID?) -> Bool {
         guard !stopped, let raft else { return true }
-        let m: Message
-        do { m = try MessageCodec.decode(frame) } catch {
+        let decoded: Message
+        do { decoded = try MessageCodec.decode(frame) } catch {
             count(.malformed)
             return false
         }
         count(.received)
-        if let connectionPeer, m.from != connectionPeer {
+        let m0 = decoded
+        if let connectionPeer, m0.from != connectionPeer {
             count(.unknownSender)
             return true
+        }
+        var m = m0
+        if case .membershipChange = m.body, m.to != id {
+            // A joiner may address us by address only ("@host:port").
+            m.to = id
         }
         guard m.to == id else {
             count(.unknownSender)
@@ -102,9 +108,15 @@ extension HostedNode {
         raft.config.contains(node) || config.peers[node] != nil || addressBook[node] != nil || raft.leaderID == node
     }
 
+    /// The raft address of `node`. A member address may carry more after a comma (the example
+    /// node appends its client address); the transport uses the part before it.
     func address(of node: NodeID) -> String? {
-        if let a = raft.config.member(node)?.address, !a.isEmpty { return a }
-        return addressBook[node] ?? config.peers[node]
+        // "@HOST:PORT" names a node by address alone (joining through a leader whose id we do
+        // not know yet).
+        if node.hasPrefix("@") { return String(node.dropFirst()) }
+        let full: String?
+        if let a = raft.config.member(node)?.address, !a.isEmpty { full = a } else { full = addressBook[node] ?? config.peers[node] }
+        return full.map { String($0.split(separator: ",", maxSplits: 1).first ?? Substring($0)) }
     }
 
     func send(_ m: Message) {

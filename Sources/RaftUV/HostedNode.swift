@@ -76,8 +76,10 @@ public final class HostedNode {
         options.snapshotTrailing = config.snapshotTrailing
         options.snapshotChunkSize = max(1024, min(512 << 10, config.maxFrameSize / 4))
         if config.bootstrap {
-            var members = [Member(id: id, address: config.listenAddress)]
-            for (pid, addr) in config.peers.sorted(by: { $0.key < $1.key }) { members.append(Member(id: pid, address: addr)) }
+            var members = [Member(id: id, address: memberAddress(config.listenAddress))]
+            for (pid, addr) in config.peers { members.append(Member(id: pid, address: addr)) }
+            // Every node builds the same bootstrap configuration, whatever its own id.
+            members.sort { $0.id < $1.id }
             options.initialConfig = ClusterConfig(members: members, settings: config.settings)
         }
         do {
@@ -337,8 +339,12 @@ public final class HostedNode {
     }
 
     var advertisedAddress: String {
-        guard let (h, _) = splitHostPort(config.listenAddress) else { return config.listenAddress }
-        return h.contains(":") ? "[\(h)]:\(listenPort)" : "\(h):\(listenPort)"
+        guard let (h, _) = splitHostPort(config.listenAddress) else { return memberAddress(config.listenAddress) }
+        return memberAddress(h.contains(":") ? "[\(h)]:\(listenPort)" : "\(h):\(listenPort)")
+    }
+
+    func memberAddress(_ raft: String) -> String {
+        config.addressExtra.isEmpty ? raft : raft + "," + config.addressExtra
     }
 }
 

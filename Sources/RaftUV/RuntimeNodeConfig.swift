@@ -19,6 +19,9 @@ public struct RuntimeNodeConfig: Sendable {
     public var commandTimeout: Nanos
     public var snapshotThreshold: LogIndex
     public var snapshotTrailing: LogIndex
+    /// Appended as ",<extra>" to this node's member address (the example node puts its client
+    /// address there, so redirects can name it); the transport ignores it.
+    public var addressExtra: String = ""
 
     public init(id: NodeID, dataDir: String, listenAddress: String, peers: [NodeID: String] = [:],
                 bootstrap: Bool = true, clusterID: String = "raftengine", settings: ClusterSettings = .default,

@@ -46,7 +46,19 @@ final class TCPConnection {
         })
     }
 
+    /// When set, incoming bytes go here instead of the frame reader (client protocols).
+    var rawReader: ((UnsafeBufferPointer<UInt8>) -> Void)?
+
+    func startRawReading(_ body: @escaping (UnsafeBufferPointer<UInt8>) -> Void) {
+        rawReader = body
+        startReading()
+    }
+
     private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
+        if let raw = rawReader {
+            raw(bytes)
+            return
+        }
         reader.feed(bytes)
         do {
             while !isClosed, let frame = try reader.next() {
@@ -88,6 +100,7 @@ final class TCPConnection {
         let cb = onClose
         onClose = nil
         onFrame = nil
+        rawReader = nil
         cb?(self)
         if uv_is_closing(uvHandle) == 0 {
             uv_close(uvHandle) { h in
