@@ -10,7 +10,7 @@ RELEASE_FLAGS = -c release -Xswiftc -static-stdlib
 LIBDIR = .build/release
 BUILD_C = .build/c
 
-.PHONY: all build lib node test test-swift test-c test-python test-install deps demo bench install clean
+.PHONY: all build lib node test test-swift test-c test-python test-install test-node deps demo bench install clean
 
 all: lib
 
@@ -30,9 +30,9 @@ demo:
 
 # Debian packages the build and tests need; installed only when missing.
 deps:
-	@./scripts/ensure-deps.sh libuv1-dev pkg-config valgrind python3
+	@./scripts/ensure-deps.sh libuv1-dev pkg-config valgrind python3 redis-tools
 
-test: deps test-swift test-c test-python test-install
+test: deps test-swift test-c test-python test-install test-node
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -57,6 +57,12 @@ test-install: lib
 	rm -rf .build/install-check && $(MAKE) --no-print-directory install PREFIX=$(abspath .build/install-check) >/dev/null
 	PKG_CONFIG_PATH=$(abspath .build/install-check)/lib/pkgconfig sh -c '$(CC) bindings/c/example_cluster.c $$(pkg-config --cflags --libs raftengine) -lpthread -Wl,-rpath,$(abspath .build/install-check)/lib -o .build/install-check/example'
 	.build/install-check/example $(abspath .build/install-check)/data $$(python3 scripts/free_port_base.py 3)
+
+# raftengine-node end to end: real processes on loopback, Redis-protocol clients.
+test-node:
+	$(SWIFT) build --product raftengine-node
+	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+	python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 bench:
 	$(SWIFT) build -c release --product raftengine-bench

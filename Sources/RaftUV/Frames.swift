@@ -51,6 +51,8 @@ struct Handshake: Equatable {
     static let version: UInt8 = 1
     var clusterID: String
     var nodeID: NodeID
+    /// Where the sender listens, so a node that does not know it yet (a joiner) can answer.
+    var address: String
 
     var encoded: [UInt8] {
         var w = ByteWriter()
@@ -58,12 +60,14 @@ struct Handshake: Equatable {
         w.u8(Self.version)
         w.string(clusterID)
         w.string(nodeID)
+        w.string(address)
         return w.bytes
     }
 
-    init(clusterID: String, nodeID: NodeID) {
+    init(clusterID: String, nodeID: NodeID, address: String) {
         self.clusterID = clusterID
         self.nodeID = nodeID
+        self.address = address
     }
 
     init(decoding bytes: [UInt8]) throws(WireError) {
@@ -74,6 +78,7 @@ struct Handshake: Equatable {
         guard v == Self.version else { throw .unknownVersion(v) }
         clusterID = try r.string()
         nodeID = try r.string()
+        address = try r.string()
         try r.expectEnd()
     }
 }

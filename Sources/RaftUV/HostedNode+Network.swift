@@ -60,6 +60,9 @@ extension HostedNode {
                     return
                 }
                 peer = hello.nodeID
+                if !hello.address.isEmpty, self.address(of: hello.nodeID) == nil {
+                    self.addressBook[hello.nodeID] = hello.address
+                }
                 return
             }
             if !self.handleMessageFrame(frame, connectionPeer: from) { conn.close() }
@@ -104,8 +107,10 @@ extension HostedNode {
         return true
     }
 
+    /// A node with no configuration yet is joining: it hears from whoever leads the cluster
+    /// (the handshake already checked the cluster id).
     func isKnown(_ node: NodeID) -> Bool {
-        raft.config.contains(node) || config.peers[node] != nil || addressBook[node] != nil || raft.leaderID == node
+        raft.config.members.isEmpty || raft.config.contains(node) || config.peers[node] != nil || addressBook[node] != nil || raft.leaderID == node
     }
 
     /// The raft address of `node`. A member address may carry more after a comma (the example
@@ -135,7 +140,7 @@ extension HostedNode {
             return
         }
         let link = PeerLink(peerID: m.to, address: addr, loop: loop.loop,
-                            handshake: Handshake(clusterID: config.clusterID, nodeID: id).encoded,
+                            handshake: Handshake(clusterID: config.clusterID, nodeID: id, address: advertisedAddress).encoded,
                             maxFrameSize: config.maxFrameSize)
         link.stats = { [weak self] c in self?.count(c) }
         links[m.to] = link

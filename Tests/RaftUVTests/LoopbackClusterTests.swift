@@ -159,11 +159,11 @@ final class LoopbackCluster {
             close(fd)
         }
         var hello = ByteWriter()
-        hello.u32(0x5241_4654); hello.u8(1); hello.string("test"); hello.string("n2")
+        hello.u32(0x5241_4654); hello.u8(1); hello.string("test"); hello.string("n2"); hello.string("")
         var otherCluster = ByteWriter()
-        otherCluster.u32(0x5241_4654); otherCluster.u8(1); otherCluster.string("other"); otherCluster.string("n2")
+        otherCluster.u32(0x5241_4654); otherCluster.u8(1); otherCluster.string("other"); otherCluster.string("n2"); otherCluster.string("")
         var stranger = ByteWriter()
-        stranger.u32(0x5241_4654); stranger.u8(1); stranger.string("test"); stranger.string("mallory")
+        stranger.u32(0x5241_4654); stranger.u8(1); stranger.string("test"); stranger.string("mallory"); stranger.string("")
         let fromStranger = MessageCodec.encode(Message(from: "mallory", to: "n1", term: 99, body: .appendEntries(AppendEntries(prevIndex: 0, prevTerm: 0, commitIndex: 0))))
 
         sendRaw([hello.bytes, [1, 2, 3, 4, 5]])                   // malformed message

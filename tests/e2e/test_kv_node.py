@@ -1,0 +1,155 @@
+"""raftengine-node end to end: real processes, loopback TCP, the Redis protocol."""
+
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import Client, RespError, call_any, wait_for
+
+
+def test_writes_reads_and_moved_from_followers(cluster):
+    leader = cluster.leader()
+    c = Client(cluster.client[leader])
+    assert c.call("SET", "a", "1") == "OK"
+    assert c.call("GET", "a") == b"1"
+    assert c.call("INCRBY", "a", "41") == 42
+    assert c.call("MGET", "a", "zz") == [b"42", None]
+    assert c.call("EXISTS", "a", "zz") == 1
+    assert c.call("DBSIZE") == 1
+    assert c.call("DEL", "a") == 1
+    follower = next(n for n in cluster.ids if n != leader)
+    f = Client(cluster.client[follower])
+    for cmd in (("SET", "b", "2"), ("GET", "b")):
+        with pytest.raises(RespError) as e:
+            f.call(*cmd)
+        assert str(e.value) == f"MOVED 0 127.0.0.1:{cluster.client[leader]}"
+    # redis-cli -c follows the redirect.
+    out = subprocess.run(["redis-cli", "-c", "-p", str(cluster.client[follower]), "SET", "c", "3"],
+                         capture_output=True, text=True, timeout=10).stdout.strip()
+    assert out == "OK"
+    assert c.call("GET", "c") == b"3"
+
+
+def test_pipelined_requests_answer_in_order(cluster):
+    leader = cluster.leader()
+    c = Client(cluster.client[leader])
+    req = b"".join(b"*3\r\n$3\r\nSET\r\n$3\r\nk%d\r\n$1\r\n%d\r\n" % (i, i % 10) for i in range(10, 60))
+    req += b"*2\r\n$3\r\nGET\r\n$3\r\nk42\r\n*1\r\n$4\r\nPING\r\n"
+    c.send_raw(req)
+    replies = [c.read() for _ in range(52)]
+    assert replies[:50] == ["OK"] * 50
+    assert replies[50] == b"2" and replies[51] == "PONG"
+
+
+def test_protocol_errors_never_crash_the_node(cluster):
+    leader = cluster.leader()
+    c = Client(cluster.client[leader])
+    with pytest.raises(RespError, match="unknown command"):
+        c.call("NOSUCH", "x")
+    with pytest.raises(RespError, match="wrong number of arguments"):
+        c.call("GET")
+    with pytest.raises(RespError, match="not an integer"):
+        c.call("INCRBY", "n", "abc")
+    assert c.call("PING") == "PONG"  # the connection stays usable
+    bad = Client(cluster.client[leader])
+    bad.send_raw(b"*2\r\n$3\r\nGET\r\n$x\r\n")
+    with pytest.raises(RespError, match="Protocol error"):
+        bad.read()
+    with pytest.raises((ConnectionError, OSError)):
+        bad.read()  # closed after a stream error, as Redis does
+    big = Client(cluster.client[leader])
+    big.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % (4 << 20))
+    with pytest.raises(RespError, match="too large"):
+        big.read()
+    assert Client(cluster.client[leader]).call("PING") == "PONG"
+
+
+def test_sigkill_of_leader_and_follower_while_writing_loses_nothing(cluster):
+    acked = []
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            try:
+                if call_any(cluster, "SET", f"w{i}", str(i), timeout=10) == "OK":
+                    acked.append(i)
+            except (TimeoutError, RespError, OSError):
+                pass
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        wait_for(lambda: len(acked) >= 30, 20)
+        victim = cluster.leader()
+        cluster.kill(victim)
+        wait_for(lambda: cluster.leader() not in (None, victim), 15)
+        n = len(acked)
+        wait_for(lambda: len(acked) >= n + 30, 20)
+        follower = next(x for x in cluster.ids if x not in (victim, cluster.leader()))
+        cluster.kill(follower)
+        n = len(acked)
+        wait_for(lambda: len(acked) >= n + 20, 20)
+        cluster.start(victim)
+        cluster.start(follower)
+        n = len(acked)
+        wait_for(lambda: len(acked) >= n + 20, 20)
+    finally:
+        stop.set()
+        t.join(30)
+    assert len(acked) >= 100
+    for i in acked:
+        assert call_any(cluster, "GET", f"w{i}") == str(i).encode(), f"acknowledged write w{i} lost"
+    # The restarted nodes caught up.
+    leader = cluster.leader()
+    commit = int(cluster.info(leader)["commit_index"])
+    assert wait_for(lambda: all(int(cluster.info(n)["applied_index"]) >= commit for n in cluster.ids), 15)
+
+
+def test_restart_keeps_data_and_needs_only_the_data_dir(cluster):
+    for i in range(20):
+        assert call_any(cluster, "SET", f"r{i}", str(i)) == "OK"
+    cluster.stop_all()
+    for nid in cluster.ids:
+        cluster.start(nid, fresh_args=[])
+    assert cluster.wait_leader()
+    assert all(call_any(cluster, "GET", f"r{i}") == str(i).encode() for i in range(20))
+
+
+def test_join_transfer_remove_and_snapshot(cluster):
+    for i in range(10):
+        call_any(cluster, "SET", f"s{i}", str(i))
+    leader = cluster.leader()
+    # A fourth node joins through the leader's raft address.
+    cluster.raft["j4"], cluster.client["j4"] = cluster.spare
+    cluster.start("j4", fresh_args=["--id", "j4", "--raft-addr", f"127.0.0.1:{cluster.raft['j4']}",
+                                    "--client-addr", f"127.0.0.1:{cluster.client['j4']}",
+                                    "--join", f"127.0.0.1:{cluster.raft[leader]}"])
+    assert wait_for(lambda: "j4=" in cluster.info(cluster.leader())["members"], 20)
+    commit = int(cluster.info(cluster.leader())["commit_index"])
+    assert wait_for(lambda: int(cluster.info("j4")["applied_index"]) >= commit, 15)
+
+    # Leadership transfer to the new node.
+    assert call_any(cluster, "RAFT.TRANSFER", "j4") == "OK"
+    assert wait_for(lambda: cluster.leader() == "j4", 10)
+    assert call_any(cluster, "GET", "s3") == b"3"
+
+    # Remove an original member.
+    gone = next(n for n in cluster.ids if n != "j4")
+    assert call_any(cluster, "RAFT.REMOVE", gone) == "OK"
+    assert wait_for(lambda: f"{gone}=" not in cluster.info("j4")["members"], 10)
+    cluster.kill(gone)
+    del cluster.procs[gone]
+    assert call_any(cluster, "SET", "after-remove", "1") == "OK"
+
+    # Snapshot, then restart that node: its state comes back from the snapshot.
+    assert Client(cluster.client["j4"]).call("RAFT.SNAPSHOT") == "OK"
+    cluster.kill("j4", sig=15)
+    cluster.start("j4", fresh_args=[])
+    assert wait_for(cluster.leader, 15)
+    assert call_any(cluster, "GET", "s9") == b"9"
+    assert call_any(cluster, "GET", "after-remove") == b"1"
