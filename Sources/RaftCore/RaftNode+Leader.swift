@@ -7,12 +7,9 @@ extension RaftNode {
     /// inflight window when replicating.
     func sendAppends(to peer: NodeID) {
         guard !pausedForTransfer(peer) else { return }
-        var sentAny = false
         while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight), pr.next <= log.lastIndex {
             guard sendAppend(to: peer, heartbeat: false) else { break }
-            sentAny = true
         }
-        _ = sentAny
     }
 
     /// Sends one append-entries to `peer` starting at its `next`. A heartbeat carries no

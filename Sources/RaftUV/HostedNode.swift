@@ -203,8 +203,8 @@ public final class HostedNode {
         wait(timeout: timeout) { done in self.submit(command, completion: done) }
     }
 
-    /// Confirms a linearizable read point; when `.applied`, `body` ran on the loop thread
-    /// right after the confirmation (read the state machine there).
+    /// Confirms a linearizable read point (ReadIndex). When the outcome is `.applied`, reading
+    /// the state machine inside `completion` (on the loop thread) is linearizable.
     public func linearizableRead(completion: @escaping (CommandOutcome) -> Void) {
         request(completion) { raft, rid in raft.readIndex(requestID: rid) }
     }
@@ -265,6 +265,7 @@ public final class HostedNode {
         }
     }
 
+    /// Starts an operation with a completion and waits for it (never from the loop thread).
     public func waitFor<T>(timeout: Double, _ start: (@escaping (T) -> Void) -> Void) -> T? {
         let sem = DispatchSemaphore(value: 0)
         let box = ResultBox<T>()
