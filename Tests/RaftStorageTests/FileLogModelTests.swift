@@ -5,16 +5,11 @@ import RaftStorage
 /// Drives MemoryLog (the reference) and FileLog with the same seeded random operations,
 /// reopening the FileLog now and then, and compares everything observable after each step.
 @Suite struct FileLogModelTests {
-    /// A small deterministic generator (SplitMix64), so a failure replays exactly.
+    /// RaftCore's seeded SplitMix64, so a failure replays exactly.
     struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng: SplitMix64
+        init(state: UInt64) { rng = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { rng.next() }
         mutating func below(_ n: UInt64) -> UInt64 { next() % max(n, 1) }
     }
 
