@@ -51,6 +51,11 @@ public final class RaftNode {
     /// Proposals waiting for their entry to apply, by log index. Kept across role changes: an
     /// entry appended as leader may still commit under the next leader.
     var pending: [LogIndex: PendingCommand] = [:]
+    /// Pending indexes in proposal order. Deadlines grow with the index (one timeout, a
+    /// monotonic clock), so the head holds the earliest: no scan of every pending command per
+    /// loop turn. Entries already removed from `pending` are skipped lazily.
+    var pendingOrder: [(index: LogIndex, deadline: Nanos)] = []
+    var pendingHead = 0
     /// Set when an idempotent apply failed and must be retried before anything later applies.
     var applyBlocked = false
 
@@ -166,7 +171,7 @@ public final class RaftNode {
         case .follower, .candidate:
             if let e = electionDeadline { d.append(e) }
         }
-        if let c = pending.values.map(\.deadline).min() { d.append(c) }
+        if let c = earliestPendingDeadline() { d.append(c) }
         if let a = addition { d.append(a.deadline) }
         if let l = localChange { d.append(l.deadline) }
         if let t = transfer { d.append(t.deadline) }
@@ -218,7 +223,9 @@ public final class RaftNode {
         guard appendLocal([Entry(index: index, term: term, kind: .command, data: command)]) else {
             return complete(requestID, .stopped)
         }
-        pending[index] = PendingCommand(id: requestID, term: term, deadline: now &+ options.commandTimeout)
+        let deadline = now &+ options.commandTimeout
+        pending[index] = PendingCommand(id: requestID, term: term, deadline: deadline)
+        pendingOrder.append((index, deadline))
         replicationPending = true
     }
 
@@ -356,9 +363,33 @@ public final class RaftNode {
     }
 
     func expireCommands() {
-        let due = pending.filter { $0.value.deadline <= now }.keys.sorted()
-        for index in due {
+        while let d = earliestPendingDeadline(), d <= now {
+            let index = pendingOrder[pendingHead].index
+            pendingHead += 1
             if let p = pending.removeValue(forKey: index) { complete(p.id, .timeout) }
+        }
+        compactPendingOrder()
+    }
+
+    /// The deadline at the head of `pendingOrder`, dropping heads already resolved.
+    func earliestPendingDeadline() -> Nanos? {
+        while pendingHead < pendingOrder.count {
+            let head = pendingOrder[pendingHead]
+            // A matching deadline tells the live proposal from an older one at the same index.
+            if let p = pending[head.index], p.deadline == head.deadline { return p.deadline }
+            pendingHead += 1
+        }
+        compactPendingOrder()
+        return nil
+    }
+
+    private func compactPendingOrder() {
+        if pendingHead == pendingOrder.count {
+            pendingOrder.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        } else if pendingHead > 4096 && pendingHead * 2 > pendingOrder.count {
+            pendingOrder.removeFirst(pendingHead)
+            pendingHead = 0
         }
     }
 
