@@ -36,7 +36,9 @@ let package = Package(
                           dependencies: ["RaftUV", "RaftKV", "RaftCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
+        // Swift 5 mode: the cluster suite's completions run on libuv loop threads (see RaftUV).
+        .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim", "RaftUV"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftUVTests", dependencies: ["RaftUV", "RaftCore", "RaftStorage"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),

@@ -1,19 +1,31 @@
 // raftengine-bench: prints measured figures; never part of the test suite.
-let args = CommandLine.arguments.dropFirst()
+let args = Array(CommandLine.arguments.dropFirst())
 let suite = args.first ?? "all"
 switch suite {
 case "sim":
     SimBench.main()
 case "storage":
     StorageBench.main()
+case "cluster":
+    ClusterBench.main()
 case "all":
     SimBench.main()
     print("")
     StorageBench.main()
+    print("")
+    ClusterBench.main()
 case "sim-profile":
     // One configuration only, for profilers.
     let r = SimBench.run(commands: 100_000, batch: 1024, withCodec: false)
     print(r.commandsPerSecond)
+case "cluster-profile":
+    // 64-byte commands, 1024 in flight only, for profilers: cluster-profile [one-host|host-per-node] [seconds]
+    let mode = args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .shared : .shared
+    let seconds = args.count > 2 ? Double(args[2]) ?? 10 : 10
+    ClusterBench.profileMain(mode: mode, seconds: seconds)
+case "cluster-memory":
+    // Internal: the memory row of `cluster`, run in a fresh process.
+    ClusterBench.memoryMain(mode: args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .shared : .shared)
 default:
-    print("usage: raftengine-bench [sim|storage|all]")
+    print("usage: raftengine-bench [sim|storage|cluster|all|sim-profile|cluster-profile [one-host|host-per-node] [seconds]]")
 }
