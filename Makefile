@@ -65,6 +65,7 @@ test-node:
 	python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 bench:
+	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install -q matplotlib || echo "no matplotlib: bench/plot.py writes an SVG"
 	$(SWIFT) build -c release --product raftengine-bench
 	./.build/release/raftengine-bench all
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import RaftCore
 
 /// Writes the cluster run to bench/results/latest.csv and latest.json, then draws
@@ -121,6 +122,7 @@ enum BenchResults {
             print("no \(script): plot skipped")
             return
         }
+        fflush(stdout)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", script, dir + "/latest.json", dir + "/latency.png"]

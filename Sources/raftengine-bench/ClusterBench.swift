@@ -66,8 +66,8 @@ enum ClusterBench {
                 for n in inFlights {
                     let r = LoadDriver.run(node: leader, commandBytes: size, inFlight: n, warmup: warmup, window: window)
                     rows.append(Row(mode: mode, result: r))
-                    print(String(format: "%-13@  %5d  %9d  %9d  %6d  %12.0f  %7.2f  %7.3f  %7.3f  %7.3f  %9.2f",
-                                 mode.rawValue, size, n, r.committed, r.failed, r.commandsPerSecond, r.megabytesPerSecond,
+                    print(mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + String(format: "  %5d  %9d  %9d  %6d  %12.0f  %7.2f  %7.3f  %7.3f  %7.3f  %9.2f",
+                                 size, n, r.committed, r.failed, r.commandsPerSecond, r.megabytesPerSecond,
                                  r.percentile(0.5) * 1e3, r.percentile(0.99) * 1e3, r.percentile(0.999) * 1e3,
                                  r.percentile(0.5) / floor))
                 }

@@ -1,4 +1,8 @@
 // raftengine-bench: prints measured figures; never part of the test suite.
+import Glibc
+
+// Line-buffered even into a pipe, so rows appear as they are measured.
+setvbuf(stdout, nil, _IOLBF, 0)
 let args = Array(CommandLine.arguments.dropFirst())
 let suite = args.first ?? "all"
 switch suite {
