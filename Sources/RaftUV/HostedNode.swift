@@ -26,6 +26,10 @@ public final class HostedNode {
     var nextRequestID: UInt64 = 1
     var dirty = false
     var stopped = false
+    /// True while pump hands out events and completions: the core is idle then, so a request
+    /// made from such a callback (a closed-loop client resubmitting) runs at once instead of
+    /// taking a trip through the loop's queue and wake-up.
+    private var deliveringCallbacks = false
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
 
@@ -130,10 +134,12 @@ public final class HostedNode {
                 }
             }
             for m in r.messagesAfterSync { send(m) }
+            deliveringCallbacks = true
             for e in r.events { onEvent(e) }
             for c in r.completions {
                 if let cb = completions.removeValue(forKey: c.id) { cb(c.outcome) }
             }
+            deliveringCallbacks = false
         }
         for link in links.values { link.flush() }
         armTimer()
@@ -176,7 +182,15 @@ public final class HostedNode {
     /// Returns false (without calling `done`) when the node is stopped.
     @discardableResult
     func request(_ done: @escaping (CommandOutcome) -> Void, _ body: @escaping (RaftNode, UInt64) -> Void) -> Bool {
-        loop.post { [self] in
+        if loop.isLoopThread && deliveringCallbacks && !stopped {
+            // Pump's loop takes the resulting output before it returns.
+            let rid = nextRequestID
+            nextRequestID += 1
+            completions[rid] = done
+            body(raft, rid)
+            return true
+        }
+        return loop.post { [self] in
             guard !stopped, let raft else {
                 done(.stopped)
                 return

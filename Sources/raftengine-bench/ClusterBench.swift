@@ -219,19 +219,29 @@ enum ClusterBench {
         }
     }
 
-    /// `raftengine-bench cluster-profile [MODE] [SECONDS]`: 64-byte commands, 1024 in flight
-    /// only, for profilers.
-    static func profileMain(mode: BenchCluster.HostMode, seconds: Double) {
+    /// `raftengine-bench cluster-profile [MODE] [SECONDS] [IN-FLIGHT...]`: 64-byte commands,
+    /// one row per in-flight count (1024 by default) next to the fsync + RTT floor; for
+    /// profilers and quick checks.
+    static func profileMain(mode: BenchCluster.HostMode, seconds: Double, inFlights: [Int]) {
         let root = FileManager.default.temporaryDirectory
             .appendingPathComponent("raftengine-bench-profile-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let fsync = try FsyncLatency.measure(in: root + "/fsync-probe", budget: .seconds(1))
+            let rtt = try LoopbackRTT.measure(budget: 0.5)
+            let floor = fsync.p50 + rtt.p50
+            print(String(format: "floor: fsync p50 %.3f ms + RTT p50 %.3f ms = %.3f ms", fsync.p50 * 1e3, rtt.p50 * 1e3, floor * 1e3))
             let c = try BenchCluster(mode: mode, root: root)
             defer { c.shutdown() }
             try c.startAll()
             guard let leader = c.waitReady() else { print("no leader"); return }
-            let r = LoadDriver.run(node: leader, commandBytes: 64, inFlight: 1024, warmup: 0.5, window: seconds)
-            print(String(format: "%@ 64 B x 1024 in flight: %.0f commands/s, p50 %.3f ms", mode.rawValue, r.commandsPerSecond, r.percentile(0.5) * 1e3))
+            for n in inFlights {
+                let r = LoadDriver.run(node: leader, commandBytes: 64, inFlight: n, warmup: 0.5, window: seconds)
+                print(String(format: "%@ 64 B x %d in flight: %.0f commands/s, p50 %.3f ms (%.2f x floor), p99 %.3f ms",
+                             mode.rawValue, n, r.commandsPerSecond, r.percentile(0.5) * 1e3, r.percentile(0.5) / floor,
+                             r.percentile(0.99) * 1e3))
+            }
         } catch {
             print("profile run failed: \(error)")
         }

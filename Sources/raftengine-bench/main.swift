@@ -23,13 +23,14 @@ case "sim-profile":
     let r = SimBench.run(commands: 100_000, batch: 1024, withCodec: false)
     print(r.commandsPerSecond)
 case "cluster-profile":
-    // 64-byte commands, 1024 in flight only, for profilers: cluster-profile [one-host|host-per-node] [seconds]
+    // 64-byte commands, for profilers: cluster-profile [one-host|host-per-node] [seconds] [in-flight...]
     let mode = args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .shared : .shared
     let seconds = args.count > 2 ? Double(args[2]) ?? 10 : 10
-    ClusterBench.profileMain(mode: mode, seconds: seconds)
+    let inFlights = args.count > 3 ? args[3...].compactMap { Int($0) } : [1024]
+    ClusterBench.profileMain(mode: mode, seconds: seconds, inFlights: inFlights)
 case "cluster-memory":
     // Internal: the memory row of `cluster`, run in a fresh process.
     ClusterBench.memoryMain(mode: args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .shared : .shared)
 default:
-    print("usage: raftengine-bench [sim|storage|cluster|all|sim-profile|cluster-profile [one-host|host-per-node] [seconds]]")
+    print("usage: raftengine-bench [sim|storage|cluster|all|sim-profile|cluster-profile [one-host|host-per-node] [seconds] [in-flight...]]")
 }

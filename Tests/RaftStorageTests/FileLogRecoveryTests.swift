@@ -5,7 +5,11 @@ import RaftStorage
 /// Opening a directory after a crash or damage: torn tails are cut, everything else that is
 /// wrong is a named error.
 @Suite struct FileLogRecoveryTests {
-    static let options = FileLog.Options(segmentSize: 512, maxRecordSize: 1024, cacheEntries: 4)
+    /// Without preallocation a segment file ends where its records end, so the tests can find
+    /// records by the file size; each crash then also runs as a preallocated file would look
+    /// after it (the lost bytes zero, followed by zero-filled space).
+    static let options = FileLog.Options(segmentSize: 512, maxRecordSize: 1024, cacheEntries: 4, preallocate: false)
+    static let preallocated = FileLog.Options(segmentSize: 512, maxRecordSize: 1024, cacheEntries: 4)
     static let segmentHeaderSize = 28
 
     /// Writes `count` synced entries of varying sizes and closes the log.
@@ -19,8 +23,8 @@ import RaftStorage
         return written
     }
 
-    static func open(_ dir: TemporaryDirectory) throws -> FileLog {
-        try FileLog(directory: dir.path, options: options)
+    static func open(_ dir: TemporaryDirectory, preallocate: Bool = false) throws -> FileLog {
+        try FileLog(directory: dir.path, options: preallocate ? preallocated : options)
     }
 
     static func isCorrupt(_ error: LogError?) -> Bool {
@@ -28,7 +32,8 @@ import RaftStorage
         return false
     }
 
-    @Test func aTornTailAtEveryOffsetLeavesExactlyTheCompleteRecords() throws {
+    @Test(arguments: [false, true])
+    func aTornTailAtEveryOffsetLeavesExactlyTheCompleteRecords(preallocated: Bool) throws {
         let dir = TemporaryDirectory()
         let written = try Self.syncedLog(in: dir)
         let last = try #require(dir.segmentNames.last)
@@ -39,9 +44,13 @@ import RaftStorage
 
         for cut in (size - lastRecord - secondLast)..<size {
             let crashed = try dir.copy()
-            try crashed.truncate(last, to: cut)
+            if preallocated {
+                try crashed.zero(last, from: cut, to: size, thenAppend: 300)
+            } else {
+                try crashed.truncate(last, to: cut)
+            }
             let complete = cut < size - lastRecord ? written.count - 2 : written.count - 1
-            let log = try Self.open(crashed)
+            let log = try Self.open(crashed, preallocate: preallocated)
             #expect(log.lastIndex == LogIndex(complete), "cut at \(cut)")
             #expect(try log.entries(from: 1, through: log.lastIndex, maxBytes: .max) == Array(written[0..<complete]))
             #expect(log.hardState == HardState(term: 4, votedFor: "a"))
@@ -50,11 +59,14 @@ import RaftStorage
             try log.append([next])
             try log.sync()
             log.close()
-            #expect(try Self.open(crashed).entry(at: next.index) == next, "cut at \(cut)")
+            let reopened = try Self.open(crashed, preallocate: preallocated)
+            #expect(reopened.lastIndex == next.index, "cut at \(cut)")
+            #expect(try reopened.entry(at: next.index) == next, "cut at \(cut)")
         }
     }
 
-    @Test func aDamagedLastRecordIsDropped() throws {
+    @Test(arguments: [false, true])
+    func aDamagedLastRecordIsDropped(preallocated: Bool) throws {
         let dir = TemporaryDirectory()
         let written = try Self.syncedLog(in: dir)
         let last = try #require(dir.segmentNames.last)
@@ -64,9 +76,49 @@ import RaftStorage
         for offset in [size - lastRecord, size - lastRecord + 5, size - lastRecord + 10, size - 1] {
             let damaged = try dir.copy()
             try damaged.flipByte(of: last, at: offset)
-            let log = try Self.open(damaged)
+            if preallocated { try damaged.zero(last, from: size, to: size, thenAppend: 200) }
+            let log = try Self.open(damaged, preallocate: preallocated)
             #expect(log.lastIndex == LogIndex(written.count - 1), "flip at \(offset)")
             #expect(try log.entries(from: 1, through: log.lastIndex, maxBytes: .max) == Array(written.dropLast()))
+        }
+    }
+
+    /// A log written with preallocation holds the same records as one written without: the
+    /// finished segments give their spare space back, the active one ends in zeros, and a
+    /// zero-filled end a crash left on a finished segment is unused space, not damage.
+    @Test func aPreallocatedLogHoldsTheSameRecordsAndReopens() throws {
+        let plain = TemporaryDirectory()
+        let written = try Self.syncedLog(in: plain)
+        let dir = TemporaryDirectory()
+        let log = try FileLog(directory: dir.path, options: Self.preallocated)
+        try log.saveHardState(HardState(term: 4, votedFor: "a"))
+        try log.append(written)
+        try log.sync()
+        log.close()
+
+        let segments = dir.segmentNames
+        #expect(segments == plain.segmentNames)
+        for name in segments.dropLast() {
+            #expect(try dir.bytes(of: name) == plain.bytes(of: name), "\(name)")
+        }
+        let last = try #require(segments.last)
+        let records = try plain.bytes(of: last)
+        let active = try dir.bytes(of: last)
+        #expect(active.count > records.count)
+        #expect(Array(active[0..<records.count]) == records)
+        #expect(active[records.count...].allSatisfy { $0 == 0 })
+
+        let crashed = try dir.copy()
+        try crashed.zero(segments[1], from: 0, to: 0, thenAppend: 100)
+        for d in [dir, crashed] {
+            let reopened = try Self.open(d, preallocate: true)
+            #expect(reopened.lastIndex == LogIndex(written.count))
+            #expect(try reopened.entries(from: 1, through: reopened.lastIndex, maxBytes: .max) == written)
+            let next = entry(LogIndex(written.count + 1), term: 9)
+            try reopened.append([next])
+            try reopened.sync()
+            reopened.close()
+            #expect(try Self.open(d, preallocate: true).entry(at: next.index) == next)
         }
     }
 

@@ -38,6 +38,15 @@ final class TemporaryDirectory {
         try write(Array(bytes(of: name)[0..<size]), to: name)
     }
 
+    /// Zeroes bytes `from..<to` and appends `extra` zero bytes: how a preallocated segment looks
+    /// after a crash that lost those bytes' writes.
+    func zero(_ name: String, from: Int, to: Int, thenAppend extra: Int) throws {
+        var b = try bytes(of: name)
+        for i in from..<to { b[i] = 0 }
+        b += [UInt8](repeating: 0, count: extra)
+        try write(b, to: name)
+    }
+
     func flipByte(of name: String, at offset: Int) throws {
         var b = try bytes(of: name)
         b[offset] ^= 0x5A

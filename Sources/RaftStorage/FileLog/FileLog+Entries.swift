@@ -110,7 +110,11 @@ extension FileLog {
         nextSegmentID = id + 1
         try persistMetadata()
         try removeFiles(dropped)
-        active = try ActiveSegment.open(segments[keep - 1], in: directory)
+        // The caller cuts it right after, inside its records, which also drops any zero-filled
+        // end a crash may have left on it.
+        let info = segments[keep - 1]
+        let size = try Posix.fileSize(ofFile: directory.file(info.name))
+        active = try ActiveSegment.open(info, validSize: size, in: directory, preallocationStep: preallocationStep)
     }
 
     /// Reads and verifies entries that lie back to back in one segment.

@@ -74,6 +74,12 @@ enum Posix {
         return Int(info.st_size)
     }
 
+    static func fileSize(ofFile path: String) throws -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw failure("stat", path) }
+        return Int(info.st_size)
+    }
+
     static func readWholeFile(_ path: String) throws -> [UInt8] {
         let fd = try open(path, flags: O_RDONLY)
         defer { close(fd) }
@@ -89,6 +95,21 @@ enum Posix {
     static func fdatasync(_ fd: Int32, path: String) throws {
         while Glibc.fdatasync(fd) != 0 {
             if errno != EINTR { throw failure("fdatasync", path) }
+        }
+    }
+
+    /// Allocates disk blocks for `offset..<offset+length` (reading as zeros), so later writes
+    /// there need no block allocation. False where the file system cannot (the caller then
+    /// simply appends); other failures throw.
+    static func preallocate(_ fd: Int32, offset: Int, length: Int, path: String) throws -> Bool {
+        while true {
+            let rc = posix_fallocate(fd, off_t(offset), off_t(length))
+            switch rc {
+            case 0: return true
+            case EINTR: continue
+            case EOPNOTSUPP, EINVAL, ENODEV, ESPIPE: return false
+            default: throw failure("posix_fallocate", path, rc)
+            }
         }
     }
 

@@ -12,7 +12,7 @@ extension FileLog {
         /// Reads the metadata, then every segment it counts, verifying each record. Only after
         /// all of it checks out does it touch the directory: removing leftovers of interrupted
         /// changes and cutting a torn end off the last segment.
-        static func run(in directory: LogDirectory) throws -> Recovery {
+        static func run(in directory: LogDirectory, preallocationStep: Int) throws -> Recovery {
             let names = try directory.names()
             let segmentIDs = Set(names.compactMap(LogFileName.segmentID))
             let snapshotIDs = Set(names.compactMap(LogFileName.snapshotID))
@@ -76,7 +76,8 @@ extension FileLog {
 
             var active: ActiveSegment?
             if let last = segments.last, let lastScan {
-                let segment = try ActiveSegment.open(last, in: directory)
+                let segment = try ActiveSegment.open(last, validSize: lastScan.hasTornTail ? lastScan.fileSize : lastScan.validSize,
+                                                     in: directory, preallocationStep: preallocationStep)
                 if lastScan.hasTornTail {
                     do {
                         try segment.cut(at: lastScan.validSize)

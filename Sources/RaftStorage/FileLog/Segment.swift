@@ -45,12 +45,23 @@ struct SegmentInfo: Equatable {
 
 /// The segment appends go to. New frames collect in `buffer` and reach the OS in one write at
 /// the next flush, so a burst of appends costs one write and, at `sync()`, one fdatasync.
+///
+/// The file is kept allocated ahead of the writes (`preallocationStep` bytes at a time, reading as
+/// zeros): an fdatasync after an append inside allocated space need not commit a file-size
+/// change to the file system journal, which makes it cheaper and lets the fsyncs of several
+/// logs on one disk overlap better. Recovery reads an all-zero end as unused space.
 final class ActiveSegment {
+    static let maxPreallocationStep = 4 << 20
+
     let info: SegmentInfo
     private let fd: Int32
     private let directory: LogDirectory
     /// Bytes handed to the OS (they may not be durable yet).
     private(set) var writtenSize: Int
+    /// The file's size: the written bytes plus zero-filled space allocated ahead.
+    private var allocatedSize: Int
+    /// 0 when the file is not preallocated (switched off, or the file system cannot).
+    private var preallocationStep: Int
     private(set) var buffer: [UInt8] = []
     private var needsDataSync = false
     /// Written bytes were cut off and the cut is not durable yet. It must become durable
@@ -60,34 +71,43 @@ final class ActiveSegment {
     var size: Int { writtenSize + buffer.count }
     var holdsRecords: Bool { size > SegmentHeader.size }
 
-    private init(info: SegmentInfo, fd: Int32, directory: LogDirectory, writtenSize: Int) {
+    private init(info: SegmentInfo, fd: Int32, directory: LogDirectory, writtenSize: Int, allocatedSize: Int,
+                 preallocationStep: Int) {
         self.info = info
         self.fd = fd
         self.directory = directory
         self.writtenSize = writtenSize
+        self.allocatedSize = allocatedSize
+        self.preallocationStep = preallocationStep
     }
 
     /// Creates the segment file with its header, durable before the metadata may count it.
-    static func create(_ info: SegmentInfo, in directory: LogDirectory) throws -> ActiveSegment {
+    static func create(_ info: SegmentInfo, in directory: LogDirectory, preallocationStep: Int) throws -> ActiveSegment {
         let path = directory.file(info.name)
         let fd = try Posix.open(path, flags: O_RDWR | O_CREAT | O_TRUNC)
         do {
             try Posix.write(fd, SegmentHeader(id: info.id, firstIndex: info.firstIndex).encoded(), at: 0, path: path)
+            let segment = ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: SegmentHeader.size,
+                                        allocatedSize: SegmentHeader.size, preallocationStep: preallocationStep)
+            try segment.allocate(through: SegmentHeader.size + 1)
             try directory.dataSync(fd, name: info.name)
+            return segment
         } catch {
             Posix.close(fd)
             throw error
         }
-        return ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: SegmentHeader.size)
     }
 
-    /// Opens an existing segment to continue it at its current end.
-    static func open(_ info: SegmentInfo, in directory: LogDirectory) throws -> ActiveSegment {
+    /// Opens an existing segment to continue it after its last intact record at `validSize`.
+    static func open(_ info: SegmentInfo, validSize: Int, in directory: LogDirectory,
+                     preallocationStep: Int) throws -> ActiveSegment {
         let path = directory.file(info.name)
         let fd = try Posix.open(path, flags: O_RDWR)
         do {
             let size = try Posix.fileSize(fd, path: path)
-            return ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: size)
+            precondition(validSize <= size, "a segment's records cannot end past its file")
+            return ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: validSize,
+                                 allocatedSize: size, preallocationStep: preallocationStep)
         } catch {
             Posix.close(fd)
             throw error
@@ -98,6 +118,19 @@ final class ActiveSegment {
         RecordFrame.append(payload, to: &buffer)
     }
 
+    /// Makes the file at least `end` bytes long with allocated space, a step at a time.
+    private func allocate(through end: Int) throws {
+        let step = preallocationStep
+        guard step > 0, end > allocatedSize else { return }
+        let target = (end + step - 1) / step * step
+        if try Posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize,
+                                 path: directory.file(info.name)) {
+            allocatedSize = target
+        } else {
+            preallocationStep = 0
+        }
+    }
+
     /// Hands the buffered frames to the OS.
     func flush() throws {
         guard !buffer.isEmpty else { return }
@@ -105,8 +138,10 @@ final class ActiveSegment {
             try directory.dataSync(fd, name: info.name)
             cutPending = false
         }
+        try allocate(through: writtenSize + buffer.count)
         try Posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
         writtenSize += buffer.count
+        allocatedSize = max(allocatedSize, writtenSize)
         // Keep an ordinary buffer's memory for the next burst, not a rare huge one's.
         buffer.removeAll(keepingCapacity: buffer.capacity <= 4 << 20)
         needsDataSync = true
@@ -121,7 +156,8 @@ final class ActiveSegment {
         cutPending = false
     }
 
-    /// Drops every byte from `offset` on.
+    /// Drops every byte from `offset` on (the space allocated ahead too; it returns at the
+    /// next flush).
     func cut(at offset: Int) throws {
         if offset >= writtenSize {
             buffer.removeLast(size - offset)
@@ -130,7 +166,16 @@ final class ActiveSegment {
         buffer.removeAll(keepingCapacity: true)
         try Posix.truncate(fd, to: offset, path: directory.file(info.name))
         writtenSize = offset
+        allocatedSize = offset
         cutPending = true
+    }
+
+    /// Gives back the space allocated past the records, once the segment takes no more
+    /// appends. Not made durable: a zero-filled end left by a crash reads as unused space.
+    func trimAllocation() throws {
+        guard allocatedSize > writtenSize else { return }
+        try Posix.truncate(fd, to: writtenSize, path: directory.file(info.name))
+        allocatedSize = writtenSize
     }
 
     /// Bytes `range` of the segment, from the file and the write buffer as needed.

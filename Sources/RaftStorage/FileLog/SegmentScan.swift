@@ -1,3 +1,4 @@
+import Glibc
 import RaftCore
 
 /// One intact record recovery found in a segment.
@@ -12,14 +13,15 @@ struct ScannedRecord {
 struct SegmentScan {
     let header: SegmentHeader
     let records: [ScannedRecord]
-    /// The end of the last intact record; bytes after it are a torn write.
+    /// The end of the last intact record; bytes after it are a torn write or, when all of
+    /// them are zero, space allocated ahead of the writes.
     let validSize: Int
     let fileSize: Int
+    /// Bytes after `validSize` that are not all zero: the end of a write a crash interrupted.
+    let hasTornTail: Bool
 
     /// The index of the last entry, or firstIndex - 1 when the segment holds none.
     let lastIndex: LogIndex
-
-    var hasTornTail: Bool { validSize < fileSize }
 
     /// Reads `bytes` (the whole file). A frame that fails its checksum ends the scan: it is a
     /// torn tail when no intact frame follows it, and corruption otherwise, because a crash
@@ -35,10 +37,13 @@ struct SegmentScan {
         var records: [ScannedRecord] = []
         var offset = SegmentHeader.size
         var nextIndex = header.firstIndex
+        // Past the last non-zero byte lies only space allocated ahead (a frame starts with its
+        // non-zero length), so no frame can start there.
+        let dataEnd = Self.endOfNonZeroBytes(bytes)
         try bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
+            while offset < dataEnd {
                 guard let payload = RecordFrame.intactPayload(in: raw, at: offset) else {
-                    if let later = Self.firstIntactFrame(in: raw, after: offset) {
+                    if let later = Self.firstIntactFrame(in: raw, after: offset, before: dataEnd) {
                         throw LogError.corrupt("\(name): damaged record at offset \(offset) before an intact one at \(later)")
                     }
                     break
@@ -63,12 +68,30 @@ struct SegmentScan {
         self.records = records
         self.validSize = offset
         self.fileSize = bytes.count
+        self.hasTornTail = offset < dataEnd
         self.lastIndex = nextIndex - 1
     }
 
-    private static func firstIntactFrame(in raw: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+    /// One past the last byte that is not zero; compares a page at a time, as a preallocated
+    /// segment can end in megabytes of zeros.
+    static func endOfNonZeroBytes(_ bytes: [UInt8]) -> Int {
+        let page = 4096
+        return bytes.withUnsafeBytes { raw -> Int in
+            zeroPage.withUnsafeBytes { zeros -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                var end = raw.count
+                while end >= page, memcmp(base + end - page, zeros.baseAddress!, page) == 0 { end -= page }
+                while end > 0, raw[end - 1] == 0 { end -= 1 }
+                return end
+            }
+        }
+    }
+
+    private static let zeroPage = [UInt8](repeating: 0, count: 4096)
+
+    private static func firstIntactFrame(in raw: UnsafeRawBufferPointer, after offset: Int, before end: Int) -> Int? {
         var candidate = offset + 1
-        while raw.count - candidate >= RecordFrame.headerSize + RecordFrame.minimumPayloadSize {
+        while candidate < end, raw.count - candidate >= RecordFrame.headerSize + RecordFrame.minimumPayloadSize {
             if RecordFrame.intactPayload(in: raw, at: candidate) != nil { return candidate }
             candidate += 1
         }
