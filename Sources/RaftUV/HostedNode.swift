@@ -110,13 +110,24 @@ public final class HostedNode {
 
     // MARK: Pump (loop thread): group commit
 
+    static let maxPumpRounds = 8
+
     /// Collects the node's outputs until there are none: messages out, one sync, the messages
     /// that need it, callbacks; then flushes the links and re-arms the timer.
     func pump() {
         guard dirty, !stopped || raft != nil else { return }
         dirty = false
         guard let raft else { return }
+        var rounds = 0
         while true {
+            // Callbacks may submit more at once (a client retrying a redirect from its
+            // completion would never end the loop): after a few rounds the rest waits a loop
+            // turn, so sockets and timers are served in between.
+            if rounds == Self.maxPumpRounds {
+                dirty = true
+                break
+            }
+            rounds += 1
             let r = raft.takeReady()
             if r.isEmpty { break }
             for m in r.messages { send(m) }
@@ -311,6 +322,12 @@ public final class HostedNode {
         lock.lock()
         defer { lock.unlock() }
         return statusSnapshot
+    }
+
+    /// The core's one-line state (with the leader's view of each follower), read on the loop;
+    /// nil once stopped. For diagnostics.
+    public func debugState() -> String? {
+        loop.sync { [self] in raft.map { $0.debugDescription } }.flatMap { $0 }
     }
 
     public var transportStats: TransportStats {

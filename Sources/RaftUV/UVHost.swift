@@ -20,6 +20,7 @@ public final class UVHost {
 
     private func pumpAll() {
         for n in loopNodes where n.dirty { n.pump() }
+        if loopNodes.contains(where: { $0.dirty && !$0.stopped }) { loop.requestAnotherTurn() }
     }
 
     /// Starts a node. `stateMachine` and `onEvent` are called on the loop thread.

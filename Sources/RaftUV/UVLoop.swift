@@ -8,6 +8,9 @@ final class UVLoop {
     let loop: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     private let prepare: UnsafeMutablePointer<uv_prepare_t>
+    /// Active only when a hook left work for the next turn: an active idle handle makes the
+    /// loop poll without blocking.
+    private let idle: UnsafeMutablePointer<uv_idle_t>
     private let lock = NSLock()
     private var queue: [() -> Void] = []
     private var thread: Thread?
@@ -22,9 +25,10 @@ final class UVLoop {
         loop = .allocate(capacity: 1)
         wakeup = .allocate(capacity: 1)
         prepare = .allocate(capacity: 1)
+        idle = .allocate(capacity: 1)
         let rc = uv_loop_init(loop)
         guard rc == 0 else {
-            loop.deallocate(); wakeup.deallocate(); prepare.deallocate()
+            loop.deallocate(); wakeup.deallocate(); prepare.deallocate(); idle.deallocate()
             throw RuntimeError.libuv("uv_loop_init", rc)
         }
         loop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
@@ -32,9 +36,11 @@ final class UVLoop {
             guard let h = handle, let me = UVLoop.from(h.pointee.loop) else { return }
             me.drainQueue()
         }
+        uv_idle_init(loop, idle)
         uv_prepare_init(loop, prepare)
         uv_prepare_start(prepare) { handle in
             guard let h = handle, let me = UVLoop.from(h.pointee.loop) else { return }
+            uv_idle_stop(me.idle)
             for hook in me.beforePoll.values { hook() }
         }
         let t = Thread { [unowned self] in
@@ -57,6 +63,12 @@ final class UVLoop {
     var isLoopThread: Bool {
         guard let id = threadID else { return false }
         return pthread_equal(pthread_self(), id) != 0
+    }
+
+    /// Makes the coming poll return at once, so the `beforePoll` hooks run again next turn
+    /// after reading whatever I/O is ready. Loop thread only.
+    func requestAnotherTurn() {
+        uv_idle_start(idle) { _ in }
     }
 
     /// Runs `work` on the loop thread (soon; in order). Returns false once the loop is closing.
@@ -103,12 +115,15 @@ final class UVLoop {
             uv_close(UnsafeMutableRawPointer(self.wakeup).assumingMemoryBound(to: uv_handle_t.self), nil)
             uv_prepare_stop(self.prepare)
             uv_close(UnsafeMutableRawPointer(self.prepare).assumingMemoryBound(to: uv_handle_t.self), nil)
+            uv_idle_stop(self.idle)
+            uv_close(UnsafeMutableRawPointer(self.idle).assumingMemoryBound(to: uv_handle_t.self), nil)
         }
         if posted { finished.wait() }
         uv_loop_close(loop)
         loop.deallocate()
         wakeup.deallocate()
         prepare.deallocate()
+        idle.deallocate()
     }
 
     /// Monotonic time in nanoseconds (the core's clock).

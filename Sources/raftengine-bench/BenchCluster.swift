@@ -101,7 +101,17 @@ final class BenchCluster {
                                     snapshotTrailing: 1000)
         let m = CountingMachine()
         machines[id] = m
-        nodes[id] = try hosts[id]!.startNode(cfg, stateMachine: m)
+        nodes[id] = try hosts[id]!.startNode(cfg, stateMachine: m, onEvent: { event in
+            if case .error(let why) = event { FileHandle.standardError.write(Data("\(id): error event: \(why)\n".utf8)) }
+        })
+    }
+
+    /// Every node's state and transport counters, for a run that stops making progress.
+    func dumpState() -> String {
+        ids.map { id in
+            guard let n = nodes[id] else { return "\(id): not started" }
+            return (n.debugState() ?? "\(id): stopped") + "\n   transport: \(n.transportStats)"
+        }.joined(separator: "\n")
     }
 
     func startAll() throws { for id in ids { try start(id) } }

@@ -97,6 +97,7 @@ enum BenchResults {
                 "committed": m.committed, "seconds": (m.seconds * 100).rounded() / 100,
                 "rss_before_start_mib": Double(m.rssBefore) / 1048576, "rss_after_mib": Double(m.rssAfter) / 1048576,
                 "rss_peak_mib": Double(m.rssPeak) / 1048576, "data_dirs_mib": Double(m.dataBytes) / 1048576,
+                "rss_at_quarters_mib": m.rssAtQuarters.map { Double($0) / 1048576 },
             ] as [String: Any]
         }
         let data = try JSONSerialization.data(withJSONObject: sanitize(json), options: [.prettyPrinted, .sortedKeys])

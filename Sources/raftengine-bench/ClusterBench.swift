@@ -64,7 +64,7 @@ enum ClusterBench {
                     continue
                 }
                 for n in inFlights {
-                    let r = LoadDriver.run(node: leader, commandBytes: size, inFlight: n, warmup: warmup, window: window)
+                    let r = LoadDriver.run(target: { c.leader() ?? leader }, commandBytes: size, inFlight: n, warmup: warmup, window: window)
                     rows.append(Row(mode: mode, result: r))
                     print(mode.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + String(format: "  %5d  %9d  %9d  %6d  %12.0f  %7.2f  %7.3f  %7.3f  %7.3f  %9.2f",
                                  size, n, r.committed, r.failed, r.commandsPerSecond, r.megabytesPerSecond,
@@ -95,6 +95,11 @@ enum ClusterBench {
             print(String(format: "committed %d in %.1f s (%.0f/s)  RSS before start %.1f MiB  RSS after %.1f MiB  peak RSS %.1f MiB  data dirs %.1f MiB",
                          m.committed, m.seconds, Double(m.committed) / m.seconds, Double(m.rssBefore) / 1048576,
                          Double(m.rssAfter) / 1048576, Double(m.rssPeak) / 1048576, Double(m.dataBytes) / 1048576))
+            if m.failed > 0 { print("  \(m.failed) submissions failed and were retried (a leader change during the run)") }
+            if !m.rssAtQuarters.isEmpty {
+                print("  RSS as the count passed each quarter of \(memoryTarget): "
+                      + m.rssAtQuarters.map { String(format: "%.1f", Double($0) / 1048576) }.joined(separator: " / ") + " MiB")
+            }
             if m.committed < memoryTarget { print("  (fewer than \(memoryTarget): the run is bounded to \(Int(memoryBudget)) s on this machine)") }
         } else {
             print("memory run failed")
@@ -112,6 +117,11 @@ enum ClusterBench {
         targets.append(("failover p50 / election timeout max", "< 2.00", String(format: "%.2f", foP50 / etMax), foP50 < 2 * etMax))
         let rssMiB = memory.map { Double($0.rssAfter) / 1048576 } ?? .nan
         targets.append(("RSS MiB after the memory run", "< 100", String(format: "%.1f", rssMiB), rssMiB < 100))
+        // Bounded: the second half of the run adds (almost) nothing once snapshots compact the log.
+        if let m = memory, m.rssAtQuarters.count >= 4 {
+            let growth = (Double(m.rssAtQuarters[3]) - Double(m.rssAtQuarters[1])) / 1048576
+            targets.append(("RSS growth MiB from 1/2 to all of the commands", "< 5", String(format: "%+.1f", growth), growth < 5))
+        }
         print("targets (\(best.rawValue))")
         for t in targets {
             print("  " + t.0.padding(toLength: 52, withPad: " ", startingAt: 0) + " target " + t.1.padding(toLength: 10, withPad: " ", startingAt: 0)
@@ -160,6 +170,10 @@ enum ClusterBench {
         var rssAfter: UInt64
         var rssPeak: UInt64
         var dataBytes: UInt64
+        /// Resident size when the committed count first reached each quarter of the target.
+        var rssAtQuarters: [UInt64]
+        /// Submissions that failed and were retried (a leader change during the run).
+        var failed: Int
     }
 
     static func memoryInSubprocess(mode: BenchCluster.HostMode) -> Memory? {
@@ -185,7 +199,9 @@ enum ClusterBench {
         guard let c = kv["committed"].flatMap(Int.init), let s = kv["seconds"].flatMap(Double.init),
               let b = kv["rssBefore"].flatMap(UInt64.init), let a = kv["rssAfter"].flatMap(UInt64.init),
               let pk = kv["rssPeak"].flatMap(UInt64.init), let d = kv["dataBytes"].flatMap(UInt64.init) else { return nil }
-        return Memory(committed: c, seconds: s, rssBefore: b, rssAfter: a, rssPeak: pk, dataBytes: d)
+        let quarters = (kv["rssAtQuarters"] ?? "").split(separator: ",").compactMap { UInt64($0) }
+        return Memory(committed: c, seconds: s, rssBefore: b, rssAfter: a, rssPeak: pk, dataBytes: d, rssAtQuarters: quarters,
+                      failed: kv["failed"].flatMap(Int.init) ?? 0)
     }
 
     /// `raftengine-bench cluster-memory MODE`: commits up to `memoryTarget` commands with
@@ -200,20 +216,35 @@ enum ClusterBench {
             defer { c.shutdown() }
             try c.startAll()
             guard let leader = c.waitReady() else { print("no leader"); return }
-            let d = LoadDriver(node: leader, commandBytes: 64, recordLatencies: false)
+            let d = LoadDriver(target: { c.leader() ?? leader }, commandBytes: 64, recordLatencies: false)
             let start = monotonicNanos()
             d.begin(inFlight: 1024)
             var peak = residentBytes()
+            var quarters: [UInt64] = []
+            var lastCount = 0
+            var lastProgress = monotonicNanos()
+            var dumped = false
             while d.totalCommittedSoFar < memoryTarget && Double(monotonicNanos() - start) / 1e9 < memoryBudget {
                 usleep(20_000)
-                peak = max(peak, residentBytes())
+                let count = d.totalCommittedSoFar
+                if count != lastCount {
+                    lastCount = count
+                    lastProgress = monotonicNanos()
+                } else if !dumped && monotonicNanos() - lastProgress > 3_000_000_000 {
+                    // No commit for 3 s: say where each node stands (stderr, outside the MEMORY line).
+                    dumped = true
+                    FileHandle.standardError.write(Data("no progress for 3 s at \(count) commands:\n\(c.dumpState())\n".utf8))
+                }
+                let rss = residentBytes()
+                peak = max(peak, rss)
+                if d.totalCommittedSoFar >= memoryTarget / 4 * (quarters.count + 1) { quarters.append(rss) }
             }
             let r = d.finish(inFlight: 1024, windowStart: start)
             let committed = d.totalCommittedSoFar
             c.waitInSync()
             let rssAfter = residentBytes()
             peak = max(peak, rssAfter)
-            print("MEMORY committed=\(committed) seconds=\(r.seconds) rssBefore=\(rssBefore) rssAfter=\(rssAfter) rssPeak=\(peak) dataBytes=\(c.dataBytes())")
+            print("MEMORY committed=\(committed) failed=\(r.failed) seconds=\(r.seconds) rssBefore=\(rssBefore) rssAfter=\(rssAfter) rssPeak=\(peak) dataBytes=\(c.dataBytes()) rssAtQuarters=\(quarters.map(String.init).joined(separator: ","))")
         } catch {
             print("memory run failed: \(error)")
         }
@@ -237,7 +268,7 @@ enum ClusterBench {
             try c.startAll()
             guard let leader = c.waitReady() else { print("no leader"); return }
             for n in inFlights {
-                let r = LoadDriver.run(node: leader, commandBytes: 64, inFlight: n, warmup: 0.5, window: seconds)
+                let r = LoadDriver.run(target: { c.leader() ?? leader }, commandBytes: 64, inFlight: n, warmup: 0.5, window: seconds)
                 print(String(format: "%@ 64 B x %d in flight: %.0f commands/s, p50 %.3f ms (%.2f x floor), p99 %.3f ms",
                              mode.rawValue, n, r.commandsPerSecond, r.percentile(0.5) * 1e3, r.percentile(0.5) / floor,
                              r.percentile(0.99) * 1e3))

@@ -4,7 +4,9 @@ import RaftUV
 
 /// Closed-loop load at the leader: keeps `inFlight` commands outstanding by submitting a new
 /// one from each completion (completions run on the leader's loop thread). Counts and times
-/// only the commands that complete inside the measurement window.
+/// only the commands that complete inside the measurement window. A command that fails (the
+/// node lost leadership, say) is sent again a millisecond later to whichever node `target`
+/// then names, so a leader change shows as a pause and a failure count, not a busy loop.
 final class LoadDriver {
     struct Result {
         var inFlight: Int
@@ -22,7 +24,9 @@ final class LoadDriver {
         }
     }
 
-    let node: HostedNode
+    let target: () -> HostedNode?
+    /// The node commands go to; looked up again only after a failure.
+    private var current: HostedNode?
     let payload: [UInt8]
     private let lock = NSLock()
     private var running = true
@@ -34,8 +38,9 @@ final class LoadDriver {
     private var latencies: [UInt64] = []
     private let recordLatencies: Bool
 
-    init(node: HostedNode, commandBytes: Int, recordLatencies: Bool = true) {
-        self.node = node
+    init(target: @escaping () -> HostedNode?, commandBytes: Int, recordLatencies: Bool = true) {
+        self.target = target
+        current = target()
         payload = [UInt8](repeating: 0x42, count: commandBytes)
         self.recordLatencies = recordLatencies
         latencies.reserveCapacity(1 << 20)
@@ -43,12 +48,14 @@ final class LoadDriver {
 
     private func submitOne() {
         let t0 = monotonicNanos()
-        lock.lock(); outstanding += 1; lock.unlock()
-        let posted = node.submit(payload) { [self] outcome in
+        lock.lock(); outstanding += 1; let node = current; lock.unlock()
+        let posted = node?.submit(payload) { [self] outcome in
             let t1 = monotonicNanos()
             lock.lock()
             outstanding -= 1
+            var ok = false
             if case .applied = outcome {
+                ok = true
                 totalCommitted += 1
                 if measuring {
                     committed += 1
@@ -59,10 +66,24 @@ final class LoadDriver {
             }
             let again = running
             lock.unlock()
-            if again { submitOne() }
-        }
+            if again { ok ? submitOne() : retryLater() }
+        } ?? false
         if !posted {
-            lock.lock(); outstanding -= 1; failed += 1; lock.unlock()
+            lock.lock()
+            outstanding -= 1
+            failed += 1
+            let again = running
+            lock.unlock()
+            if again { retryLater() }
+        }
+    }
+
+    private func retryLater() {
+        lock.lock(); outstanding += 1; lock.unlock()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(1)) { [self] in
+            let node = target()
+            lock.lock(); outstanding -= 1; current = node ?? current; let again = running; lock.unlock()
+            if again { submitOne() }
         }
     }
 
@@ -100,8 +121,9 @@ final class LoadDriver {
     }
 
     /// Runs one row: warm-up, then a timed window.
-    static func run(node: HostedNode, commandBytes: Int, inFlight: Int, warmup: Double, window: Double) -> Result {
-        let d = LoadDriver(node: node, commandBytes: commandBytes)
+    static func run(target: @escaping () -> HostedNode?, commandBytes: Int, inFlight: Int, warmup: Double,
+                    window: Double) -> Result {
+        let d = LoadDriver(target: target, commandBytes: commandBytes)
         d.begin(inFlight: inFlight)
         usleep(UInt32(warmup * 1e6))
         let start = d.startWindow()

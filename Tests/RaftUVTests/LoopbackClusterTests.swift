@@ -134,6 +134,40 @@ final class LoopbackCluster {
         #expect(waitUntil { c.machines[l]!.total == 8 })
     }
 
+    /// A command submitted from a completion callback runs at once; a client that retries every
+    /// redirect that way must still leave the loop free to serve sockets and timers (all three
+    /// nodes share this loop).
+    @Test func aClientRetryingFromItsCompletionDoesNotStallTheLoop() throws {
+        final class Retrier: @unchecked Sendable {
+            let lock = NSLock()
+            var redirects = 0
+            var stop = false
+        }
+        let c = try LoopbackCluster()
+        defer { c.shutdown() }
+        try c.startAll()
+        #expect(waitUntil { c.leader != nil })
+        let l = try #require(c.leader)
+        let follower = c.nodes[c.ids.first { $0 != l }!]!
+        let r = Retrier()
+        func retry() {
+            follower.submit(Array("1".utf8)) { outcome in
+                r.lock.lock()
+                if case .redirect = outcome { r.redirects += 1 }
+                let again = !r.stop
+                r.lock.unlock()
+                if again { retry() }
+            }
+        }
+        retry()
+        for i in 1...20 { #expect(c.submit("1") != nil, "command \(i)") }
+        r.lock.lock()
+        r.stop = true
+        let redirects = r.redirects
+        r.lock.unlock()
+        #expect(redirects > 100)
+    }
+
     @Test func badFramesAreCountedAndNeverCrashTheNode() throws {
         let c = try LoopbackCluster()
         defer { c.shutdown() }
