@@ -101,8 +101,19 @@ final class BenchCluster {
                                     snapshotTrailing: 1000)
         let m = CountingMachine()
         machines[id] = m
+        let verbose = ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_EVENTS"] != nil
+        let t0 = monotonicNanos()
         nodes[id] = try hosts[id]!.startNode(cfg, stateMachine: m, onEvent: { event in
-            if case .error(let why) = event { FileHandle.standardError.write(Data("\(id): error event: \(why)\n".utf8)) }
+            // Errors always; with RAFTENGINE_BENCH_EVENTS set, every event with its time.
+            switch event {
+            case .error(let why):
+                FileHandle.standardError.write(Data("\(id): error event: \(why)\n".utf8))
+            default:
+                if verbose {
+                    let ms = Double(monotonicNanos() - t0) / 1e6
+                    FileHandle.standardError.write(Data(String(format: "%10.1f ms %@: %@\n", ms, id, "\(event)").utf8))
+                }
+            }
         })
     }
 
