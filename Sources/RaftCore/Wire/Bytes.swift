@@ -7,6 +7,27 @@ public struct ByteWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Continues `bytes` (moved in: pass a uniquely referenced array to avoid a copy); take it
+    /// back with `takeBytes()`.
+    public init(continuing bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Hands the bytes over, leaving the writer empty.
+    public mutating func takeBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        swap(&out, &bytes)
+        return out
+    }
+
+    /// Bytes `varint(v)` writes.
+    public static func varintSize(_ v: UInt64) -> Int {
+        var n = 1
+        var v = v >> 7
+        while v != 0 { n += 1; v >>= 7 }
+        return n
+    }
+
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
     public mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }

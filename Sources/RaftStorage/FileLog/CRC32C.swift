@@ -1,6 +1,9 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum that guards every
-/// record, the metadata file and snapshot files. Slicing-by-8: eight 256-entry tables let the
-/// loop consume eight bytes per step instead of one.
+/// record, the metadata file and snapshot files. Uses the CPU's crc32 instruction where there
+/// is one (x86-64 SSE4.2); elsewhere slicing-by-8: eight 256-entry tables let the loop consume
+/// eight bytes per step instead of one. Both give the same values (tested).
 public struct CRC32C: Sendable {
     private var state: UInt32 = 0xFFFF_FFFF
 
@@ -23,7 +26,18 @@ public struct CRC32C: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    static let hardwareAvailable = re_crc32c_hw_available() != 0
+
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
+        if CRC32C.hardwareAvailable, let base = buffer.baseAddress {
+            state = re_crc32c_hw(state, base, buffer.count)
+            return
+        }
+        updatePortable(buffer)
+    }
+
+    /// The table-driven computation, whatever the CPU has.
+    mutating func updatePortable(_ buffer: UnsafeRawBufferPointer) {
         var crc = state
         var i = 0
         let n = buffer.count

@@ -49,30 +49,30 @@ extension FileLog {
 
     public func append(_ entries: [Entry]) throws {
         try checkWritable()
-        var payloads: [[UInt8]] = []
-        payloads.reserveCapacity(entries.count)
+        // Check every entry before writing any, so a refused batch leaves the log unchanged.
         var expected = lastIndex + 1
         for entry in entries {
             guard entry.index == expected else { throw LogError.notContiguous(expected: expected, got: entry.index) }
-            let payload = RecordFrame.payload(of: .entry(entry))
-            guard payload.count <= options.maxRecordSize else {
-                throw LogError.recordTooLarge(size: payload.count, max: options.maxRecordSize)
+            let size = RecordFrame.entryPayloadSize(entry)
+            guard size <= options.maxRecordSize else {
+                throw LogError.recordTooLarge(size: size, max: options.maxRecordSize)
             }
-            payloads.append(payload)
             expected += 1
         }
         try performingIO {
-            for (entry, payload) in zip(entries, payloads) {
-                let frameSize = RecordFrame.frameSize(payloadSize: payload.count)
+            for entry in entries {
+                let frameSize = RecordFrame.frameSize(payloadSize: RecordFrame.entryPayloadSize(entry))
                 if active.map({ $0.holdsRecords && $0.size + frameSize > options.segmentSize }) ?? true {
                     try startSegment(firstIndex: entry.index)
                 }
                 let segment = active!
-                let location = RecordLocation(term: entry.term, segmentID: segment.info.id,
-                                              offset: UInt32(segment.size), frameSize: UInt32(frameSize),
-                                              dataSize: UInt32(entry.data.count), kind: entry.kind)
-                segment.append(frameOf: payload)
-                index.append(location, at: entry.index)
+                let offset = segment.size
+                let written = segment.append(entry: entry)
+                assert(written == frameSize)
+                index.append(RecordLocation(term: entry.term, segmentID: segment.info.id,
+                                            offset: UInt32(offset), frameSize: UInt32(frameSize),
+                                            dataSize: UInt32(entry.data.count), kind: entry.kind),
+                             at: entry.index)
                 recent.append(entry)
                 if segment.buffer.count >= Self.flushThreshold { try segment.flush() }
             }

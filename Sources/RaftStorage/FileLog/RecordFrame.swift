@@ -46,6 +46,35 @@ enum RecordFrame {
 
     static func frameSize(payloadSize: Int) -> Int { headerSize + payloadSize }
 
+    /// The payload size of an entry record, computed without encoding it (it must match
+    /// `payload(of: .entry(entry))`, which `appendEntry` asserts in debug builds).
+    static func entryPayloadSize(_ entry: Entry) -> Int {
+        1 + ByteWriter.varintSize(entry.index) + ByteWriter.varintSize(entry.term) + 1
+            + ByteWriter.varintSize(UInt64(entry.data.count)) + entry.data.count
+    }
+
+    /// Frames an entry record straight into a write buffer (no intermediate arrays): the
+    /// append path's version of `payload(of:)` + `append(_:to:)`. Returns the frame size.
+    static func appendEntry(_ entry: Entry, to buffer: inout [UInt8]) -> Int {
+        let start = buffer.count
+        var w = ByteWriter(continuing: buffer)
+        buffer = []
+        w.u64(0)  // length and checksum, filled in below
+        w.u8(entryType)
+        entry.encode(into: &w)
+        buffer = w.takeBytes()
+        let payloadSize = buffer.count - start - headerSize
+        assert(payloadSize == entryPayloadSize(entry), "entryPayloadSize disagrees with Entry.encode")
+        buffer.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt32(payloadSize).littleEndian, toByteOffset: start, as: UInt32.self)
+            var crc = CRC32C()
+            crc.update(UnsafeRawBufferPointer(rebasing: raw[start..<(start + 4)]))
+            crc.update(UnsafeRawBufferPointer(rebasing: raw[(start + headerSize)...]))
+            raw.storeBytes(of: crc.value.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
+        return headerSize + payloadSize
+    }
+
     /// The payload range of the frame starting at `offset`, or nil unless a whole frame with a
     /// matching checksum lies there.
     static func intactPayload(in bytes: [UInt8], at offset: Int) -> Range<Int>? {

@@ -118,6 +118,11 @@ final class ActiveSegment {
         RecordFrame.append(payload, to: &buffer)
     }
 
+    /// Frames `entry` into the write buffer; returns the frame size.
+    func append(entry: Entry) -> Int {
+        RecordFrame.appendEntry(entry, to: &buffer)
+    }
+
     /// Makes the file at least `end` bytes long with allocated space, a step at a time.
     private func allocate(through end: Int) throws {
         let step = preallocationStep
