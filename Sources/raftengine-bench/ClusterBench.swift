@@ -112,6 +112,10 @@ enum ClusterBench {
         let p50at1 = headline.first { $0.result.inFlight == 1 }?.result.percentile(0.5) ?? .nan
         var targets: [(String, String, String, Bool)] = []
         targets.append(("commits/s at 1024 in flight (64 B)", ">= 175000", String(format: "%.0f", tput1024), tput1024 >= 175_000))
+        if let m = memory {
+            let rate = Double(m.committed) / m.seconds
+            targets.append(("same, a snapshot every \(snapshotThreshold) entries", ">= 175000", String(format: "%.0f", rate), rate >= 175_000))
+        }
         targets.append(("p50 latency at 1 in flight / (fsync p50 + RTT p50)", "<= 1.20", String(format: "%.2f", p50at1 / floor), p50at1 / floor <= 1.2))
         let etMax = Double(settings.electionTimeoutMax) / 1e9
         targets.append(("failover p50 / election timeout max", "< 2.00", String(format: "%.2f", foP50 / etMax), foP50 < 2 * etMax))
