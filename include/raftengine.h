@@ -192,7 +192,11 @@ void re_node_free(re_node *node);
 int re_node_listen_port(const re_node *node, uint16_t *port);
 
 /* Submits a command (copied). `done` runs once on the loop thread with the outcome.
- * Any thread. Returns RE_EINVAL, RE_ETOOBIG or RE_ESTOPPED without calling `done`. */
+ * Any thread. Called from a completion or event callback it goes to the core at once (a
+ * closed-loop client resubmitting from `done` costs no extra wake-up); called from inside
+ * a state machine callback it is queued until that callback returns. `done` never runs
+ * before re_node_submit returns. Returns RE_EINVAL, RE_ETOOBIG or RE_ESTOPPED without
+ * calling `done`. */
 int re_node_submit(re_node *node, const uint8_t *command, size_t len, re_done_fn done, void *user);
 
 /*

@@ -23,12 +23,14 @@ public final class HostedNode {
     /// Addresses learned outside the configuration (join requests, a join target).
     var addressBook: [NodeID: String] = [:]
     var completions: [UInt64: (CommandOutcome) -> Void] = [:]
+    /// Outcomes the runtime decided itself (not the core), delivered by the next pump so a
+    /// completion never runs inside the call that started it.
+    private var localOutcomes: [(UInt64, CommandOutcome)] = []
     var nextRequestID: UInt64 = 1
     var dirty = false
     var stopped = false
-    /// True while pump hands out events and completions: the core is idle then, so a request
-    /// made from such a callback (a closed-loop client resubmitting) runs at once instead of
-    /// taking a trip through the loop's queue and wake-up.
+    /// True while pump hands out events and completions; pump's own loop then takes what a
+    /// request made from them produces, with no extra loop turn.
     private var deliveringCallbacks = false
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
@@ -47,10 +49,10 @@ public final class HostedNode {
         self.loop = host.loop
         self.customSend = customSend
         self.onEvent = onEvent
-        machine = stateMachine
+        machine = ReentryGuardedMachine(stateMachine)
     }
 
-    let machine: StateMachine
+    let machine: ReentryGuardedMachine
 
     // MARK: Start (loop thread)
 
@@ -129,7 +131,7 @@ public final class HostedNode {
             }
             rounds += 1
             let r = raft.takeReady()
-            if r.isEmpty { break }
+            if r.isEmpty && localOutcomes.isEmpty { break }
             for m in r.messages { send(m) }
             if r.needsSync {
                 // Appends leave before our own fsync, so the leader's and the followers' fsyncs
@@ -146,6 +148,11 @@ public final class HostedNode {
             }
             for m in r.messagesAfterSync { send(m) }
             deliveringCallbacks = true
+            let local = localOutcomes
+            localOutcomes.removeAll()
+            for (rid, outcome) in local {
+                if let cb = completions.removeValue(forKey: rid) { cb(outcome) }
+            }
             for e in r.events { onEvent(e) }
             for c in r.completions {
                 if let cb = completions.removeValue(forKey: c.id) { cb(c.outcome) }
@@ -189,16 +196,25 @@ public final class HostedNode {
 
     // MARK: Requests (any thread)
 
+    /// Completes request `rid` from the next pump (loop thread).
+    private func finishLater(_ rid: UInt64, _ outcome: CommandOutcome) {
+        localOutcomes.append((rid, outcome))
+        dirty = true
+    }
+
     /// Runs `body` on the loop with a fresh request id whose completion goes to `done`.
     /// Returns false (without calling `done`) when the node is stopped.
     @discardableResult
     func request(_ done: @escaping (CommandOutcome) -> Void, _ body: @escaping (RaftNode, UInt64) -> Void) -> Bool {
-        if loop.isLoopThread && deliveringCallbacks && !stopped {
-            // Pump's loop takes the resulting output before it returns.
+        // On the loop thread and outside the core (any callback but the state machine's), the
+        // request goes to the core at once instead of through the loop's queue and a wake-up;
+        // the loop pumps the output before it next waits.
+        if loop.isLoopThread && !machine.isRunning && !stopped, let raft {
             let rid = nextRequestID
             nextRequestID += 1
             completions[rid] = done
             body(raft, rid)
+            if !deliveringCallbacks { dirty = true }
             return true
         }
         return loop.post { [self] in
@@ -268,9 +284,9 @@ public final class HostedNode {
         request(completion) { [self] raft, rid in
             do {
                 _ = try raft.takeSnapshot(keepTrailing: config.snapshotTrailing)
-                completions.removeValue(forKey: rid)?(.applied([]))
+                finishLater(rid, .applied([]))
             } catch {
-                completions.removeValue(forKey: rid)?(.rejected("\(error)"))
+                finishLater(rid, .rejected("\(error)"))
             }
         }
     }

@@ -168,6 +168,61 @@ final class LoopbackCluster {
         #expect(redirects > 100)
     }
 
+    /// A state machine that submits from inside `apply` (user code running inside the core):
+    /// the runtime queues that request until the core returns (requests from other callbacks
+    /// go straight in), and it commits like any other; the followers' machines get redirects.
+    @Test func aSubmitFromInsideApplyIsQueuedAndCommits() throws {
+        final class ChainingMachine: StateMachine, @unchecked Sendable {
+            let lock = NSLock()
+            var total = 0
+            var node: HostedNode?
+            var outcomes: [CommandOutcome] = []
+            func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
+                let text = String(decoding: command, as: UTF8.self)
+                lock.lock()
+                defer { lock.unlock() }
+                if text == "chain" {
+                    node?.submit(Array("7".utf8)) { [self] outcome in
+                        lock.lock()
+                        outcomes.append(outcome)
+                        lock.unlock()
+                    }
+                } else {
+                    total += Int(text) ?? 0
+                }
+                return []
+            }
+            func snapshot() throws -> [UInt8] { [] }
+            func restore(_ data: [UInt8]) throws {}
+            var state: (Int, [CommandOutcome]) { lock.lock(); defer { lock.unlock() }; return (total, outcomes) }
+        }
+        let c = try LoopbackCluster()
+        defer { c.shutdown() }
+        var machines: [NodeID: ChainingMachine] = [:]
+        for id in c.ids {
+            let m = ChainingMachine()
+            let n = try c.host.startNode(c.config(id), stateMachine: m)
+            m.lock.lock()
+            m.node = n
+            m.lock.unlock()
+            machines[id] = m
+            c.nodes[id] = n
+        }
+        #expect(waitUntil { c.leader != nil })
+        let l = try #require(c.leader)
+        #expect(c.nodes[l]!.submitSync(Array("chain".utf8), timeout: 3) == .applied([]))
+        // The leader's machine proposed 7 (applied everywhere); the followers' were redirected.
+        #expect(waitUntil { machines.values.allSatisfy { $0.state.0 == 7 } })
+        #expect(machines[l]!.state.1 == [.applied([])])
+        for (id, m) in machines where id != l {
+            #expect(waitUntil { m.state.1.count == 1 })
+            guard case .redirect? = m.state.1.first else {
+                Issue.record("\(id): expected a redirect, got \(m.state.1)")
+                continue
+            }
+        }
+    }
+
     @Test func badFramesAreCountedAndNeverCrashTheNode() throws {
         let c = try LoopbackCluster()
         defer { c.shutdown() }
