@@ -1,5 +1,6 @@
 import CRaftEngineABI
 import RaftCore
+import RaftUV
 
 /// The C `re_config`: plain settings collected by setters, validated as they arrive so a bad
 /// value is reported by the call that set it.

@@ -124,19 +124,7 @@ func socketAddress(host: String, port: UInt16) -> sockaddr_storage? {
     return ok ? storage : nil
 }
 
-/// Splits "host:port" / "[v6]:port".
+/// Splits "host:port" / "[v6]:port" (see `HostPort`).
 func splitHostPort(_ text: String) -> (String, UInt16)? {
-    var host: Substring
-    var portText: Substring
-    if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-        host = text[text.index(after: text.startIndex)..<close]
-        portText = text[text.index(after: close)...].dropFirst()
-    } else {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        host = text[..<colon]
-        portText = text[text.index(after: colon)...]
-    }
-    if host == "localhost" { host = "127.0.0.1" }
-    guard !host.isEmpty, let p = UInt16(portText) else { return nil }
-    return (String(host), p)
+    HostPort(text).map { ($0.host, $0.port) }
 }

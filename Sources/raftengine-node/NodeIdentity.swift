@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RaftUV
 
 /// Who this node is: given by flags on first start and stored in the data dir, so a restart
 /// needs only `--data-dir`.
@@ -31,8 +32,8 @@ struct NodeIdentity {
         guard let id, !id.isEmpty else { throw ValidationError("--id is required for a new data dir") }
         guard let raftAddr else { throw ValidationError("--raft-addr is required for a new node") }
         guard let clientAddr else { throw ValidationError("--client-addr is required for a new node") }
-        for a in [raftAddr, clientAddr] where a.split(separator: ":").count < 2 {
-            throw ValidationError("address \(a) is not HOST:PORT")
+        for a in [raftAddr, clientAddr] where HostPort(a) == nil {
+            throw ValidationError("address \(a) is not HOST:PORT (an IPv4 literal, [IPv6] or localhost, and a port)")
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "id=\(id)\nraft-addr=\(raftAddr)\nclient-addr=\(clientAddr)\n".write(toFile: path, atomically: true, encoding: .utf8)

@@ -2,12 +2,13 @@
 import Glibc
 #endif
 
-/// A "host:port" listen or peer address: an IPv4 literal, `[IPv6]`, or `localhost`.
-struct HostPort: Equatable {
-    var host: String
-    var port: UInt16
+/// A "host:port" listen or peer address: an IPv4 literal, `[IPv6]`, or `localhost` (as
+/// 127.0.0.1). The one parser for addresses in the runtime, the C ABI and the node.
+public struct HostPort: Equatable, Sendable {
+    public var host: String
+    public var port: UInt16
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         var host: Substring
         var portText: Substring
         if text.hasPrefix("[") {
@@ -31,5 +32,5 @@ struct HostPort: Equatable {
         self.port = UInt16(p)
     }
 
-    var text: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var text: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
