@@ -33,12 +33,22 @@ extension RaftNode {
         return meta
     }
 
-    /// Takes a snapshot when enough entries have been applied since the last one.
+    /// Takes a snapshot when enough entries have been applied since the last one. On a leader
+    /// the log is compacted no further than its followers have (within a bound).
     func maybeAutoSnapshot() {
         guard options.snapshotThreshold > 0 else { return }
         let since = appliedIndex - min(appliedIndex, log.snapshotMeta?.index ?? 0)
         guard since >= options.snapshotThreshold else { return }
-        do { try takeSnapshot(keepTrailing: options.snapshotTrailing) } catch {
+        var keep = options.snapshotTrailing
+        if role == .leader {
+            // Keep what the furthest-behind follower still lacks, up to one threshold more, so
+            // a follower a few milliseconds behind a busy leader gets entries, not a whole
+            // snapshot; a dead follower pins at most a threshold's worth of log.
+            let floor = progress.values.map(\.match).min() ?? appliedIndex
+            let lag = appliedIndex - min(appliedIndex, floor)
+            keep = max(keep, min(lag, options.snapshotThreshold))
+        }
+        do { try takeSnapshot(keepTrailing: keep) } catch {
             emit(.error("automatic snapshot failed: \(error)"))
         }
     }

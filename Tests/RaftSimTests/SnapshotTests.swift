@@ -190,13 +190,36 @@ import RaftSim
         #expect(c.inSync([n1, n2, n4, n5]), "\(c.syncDescription([n1, n2, n4, n5]))")
     }
 
+    /// An automatic snapshot on the leader compacts no further than a lagging follower has,
+    /// up to one threshold's worth: that follower catches up from the log, not by snapshot.
+    @Test func automaticCompactionOnTheLeaderKeepsWhatAFollowerStillLacks() throws {
+        let c = elected { $0.snapshotThreshold = 10 }
+        let (n1, n3) = (c.id(1), c.id(3))
+        c.proposeBatch(9)
+        c.settle()
+        c.crash(n3)  // its match stays at 10
+        c.proposeBatch(12)
+        #expect(taken(c, n1) == [10, 20])
+        // Without the follower-aware floor the leader would have compacted through 20.
+        #expect(c.node(n1).log.firstIndex == 11)
+        c.restart(n3)
+        c.settle()
+        #expect(installed(c, n3).isEmpty)
+        #expect(!c.node(n1).events.contains(.resync(.sendingSnapshot, peer: n3)))
+        #expect(c.inSync(c.ids), "\(c.syncDescription(c.ids))")
+        #expect(c.node(n3).total == 21)
+    }
+
     @Test func automaticSnapshotsFollowTheThreshold() throws {
         let c = elected { $0.snapshotThreshold = 10 }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(9)
         c.settle()
         for id in c.ids { #expect(taken(c, id) == [10], "\(id): \(taken(c, id))") }
-        for id in c.ids { #expect(c.node(id).log.firstIndex == 11) }
+        // Followers compact through the snapshot; the leader kept what a follower had not yet
+        // acknowledged when it took its own (automaticCompactionOnTheLeader… below).
+        #expect(c.node(n2).log.firstIndex == 11 && c.node(n3).log.firstIndex == 11)
+        #expect(c.node(n1).log.firstIndex <= 11)
         c.crash(n3)
         c.proposeBatch(25)
         // The leader applies as acknowledgements arrive (one batch of ten at a time); N2 applies
