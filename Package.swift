@@ -34,15 +34,17 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"]),
+        // Helpers shared by the tests and the benchmark (free loopback ports).
+        .target(name: "RaftTestSupport"),
         .executableTarget(name: "raftengine-node",
                           dependencies: ["RaftUV", "RaftKV", "RaftCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         // Swift 5 mode: the cluster suite's completions run on libuv loop threads (see RaftUV).
-        .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim", "RaftUV"],
+        .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim", "RaftUV", "RaftTestSupport"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore", "RaftStorage"]),
-        .testTarget(name: "RaftUVTests", dependencies: ["RaftUV", "RaftCore", "RaftStorage"],
+        .testTarget(name: "RaftUVTests", dependencies: ["RaftUV", "RaftCore", "RaftStorage", "RaftTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftCore", "RaftStorage"]),

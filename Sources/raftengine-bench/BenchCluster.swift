@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import RaftCore
 import RaftUV
+import RaftTestSupport
 
 /// Monotonic nanoseconds (the same clock libuv's uv_hrtime reads).
 @inline(__always) func monotonicNanos() -> UInt64 {
@@ -32,30 +33,6 @@ final class CountingMachine: StateMachine {
     }
 }
 
-/// Free loopback ports: bind port 0, read the port, close (as the loopback tests do).
-func benchFreePorts(_ n: Int) -> [UInt16] {
-    var fds: [Int32] = []
-    var ports: [UInt16] = []
-    for _ in 0..<n {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, len)
-                _ = getsockname(fd, $0, &len)
-            }
-        }
-        ports.append(UInt16(bigEndian: addr.sin_port))
-        fds.append(fd)
-    }
-    for fd in fds { close(fd) }
-    return ports
-}
-
 /// A 3-node cluster in this process over loopback TCP, FileLog under a temp dir; either all
 /// nodes on one UVHost (one loop thread) or one UVHost per node.
 final class BenchCluster {
@@ -79,7 +56,7 @@ final class BenchCluster {
         self.settings = settings
         self.snapshotThreshold = snapshotThreshold
         dir = root + "/cluster-" + UUID().uuidString
-        let ports = benchFreePorts(ids.count)
+        let ports = freeLoopbackPorts(ids.count)
         addresses = Dictionary(uniqueKeysWithValues: zip(ids, ports.map { "127.0.0.1:\($0)" }))
         switch mode {
         case .shared:

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RaftCore
 import RaftUV
+import RaftTestSupport
 
 /// Counter state machine for runtime tests; apply runs on the loop thread, tests read from
 /// theirs, hence the lock.
@@ -19,29 +20,6 @@ final class LockedCounter: StateMachine, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         value = Int64(String(decoding: data, as: UTF8.self)) ?? 0
     }
-}
-
-func freePorts(_ n: Int) -> [UInt16] {
-    var fds: [Int32] = []
-    var ports: [UInt16] = []
-    for _ in 0..<n {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, len)
-                _ = getsockname(fd, $0, &len)
-            }
-        }
-        ports.append(UInt16(bigEndian: addr.sin_port))
-        fds.append(fd)
-    }
-    for fd in fds { close(fd) }
-    return ports
 }
 
 func waitUntil(_ timeout: Double = 10, _ cond: () -> Bool) -> Bool {
@@ -66,7 +44,7 @@ final class LoopbackCluster {
         host = try UVHost()
         dir = NSTemporaryDirectory() + "raftuv-" + UUID().uuidString
         ids = (1...size).map { "n\($0)" }
-        let ports = freePorts(size)
+        let ports = freeLoopbackPorts(size)
         addresses = Dictionary(uniqueKeysWithValues: zip(ids, ports.map { "127.0.0.1:\($0)" }))
     }
 
