@@ -476,6 +476,16 @@ public final class SimCluster {
         return outcome(rid)
     }
 
+    /// A fresh cluster (options adjusted by `configure`) in which node 1 has won an election:
+    /// the usual starting point of a scenario.
+    public static func elected(_ configure: (inout Options) -> Void = { _ in }) -> SimCluster {
+        var o = Options()
+        configure(&o)
+        let c = SimCluster(o)
+        c.elect(c.id(1))
+        return c
+    }
+
     /// Elects `id` (campaign, then deliver until quiet).
     public func elect(_ id: NodeID) {
         campaign(id)

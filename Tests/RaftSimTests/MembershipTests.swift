@@ -9,20 +9,12 @@ import RaftSim
     static let n4 = "sim://4"
     static let n5 = "sim://5"
 
-    func elected(_ configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
-        var o = SimCluster.Options()
-        configure(&o)
-        let c = SimCluster(o)
-        c.elect(c.id(1))
-        return c
-    }
-
     func voters(_ c: SimCluster, _ id: NodeID) -> [NodeID] { c.node(id).raft?.config.voterIDs ?? [] }
 
     // MARK: Adding
 
     @Test func aFourthNodeJoinsAndCatchesUp() {
-        let c = elected()
+        let c = SimCluster.elected()
         let n1 = c.id(1), n4 = Self.n4
         c.proposeBatch(32)
         let rid = c.join(n4, via: n1)
@@ -44,7 +36,7 @@ import RaftSim
     /// when it began; it joins once a round takes no longer than an election timeout. Here the
     /// link to it is slow (one batch per 50 ms of virtual time) while clients keep writing.
     @Test func aLongLogNeedsSeveralCatchUpRounds() {
-        let c = elected { $0.settings.maxInflight = 1 }
+        let c = SimCluster.elected { $0.settings.maxInflight = 1 }
         let n1 = c.id(1), n4 = Self.n4
         c.proposeBatch(100)
         c.addNode(n4)
@@ -77,7 +69,7 @@ import RaftSim
     }
 
     @Test func addingIsAbortedAfterTheRoundLimit() {
-        let c = elected {
+        let c = SimCluster.elected {
             $0.settings.maxInflight = 1
             $0.maxCatchUpRounds = 3
         }
@@ -122,7 +114,7 @@ import RaftSim
 
     /// Thesis §4.2.1: a new server that is unavailable must not leave the change hanging.
     @Test func addingANodeThatNeverAnswersTimesOut() {
-        let c = elected { $0.addServerTimeout = 1_000_000_000 }
+        let c = SimCluster.elected { $0.addServerTimeout = 1_000_000_000 }
         let n1 = c.id(1), n4 = Self.n4
         c.proposeBatch(5)
         c.addNode(n4)
@@ -149,7 +141,7 @@ import RaftSim
     }
 
     @Test func addServerForAnUnreachableNodeIsRejected() {
-        let c = elected { $0.addServerTimeout = 500_000_000 }
+        let c = SimCluster.elected { $0.addServerTimeout = 500_000_000 }
         let n1 = c.id(1)
         let ghost = "sim://ghost"
         let rid = c.addServer(Member(id: ghost), at: n1)
@@ -165,7 +157,7 @@ import RaftSim
     /// One change at a time (thesis §4.1): while a server is being caught up, and while a config
     /// entry is uncommitted, every other change is refused.
     @Test func aChangeWhileAnotherIsInFlightIsRefused() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3, n4, n5) = (c.id(1), c.id(2), c.id(3), Self.n4, Self.n5)
         let busy = RaftError.changeInProgress.description
         c.addNode(n4)
@@ -209,7 +201,7 @@ import RaftSim
     }
 
     @Test func addingAnExistingMemberOrRemovingAStrangerIsRefused() {
-        let c = elected()
+        let c = SimCluster.elected()
         let n1 = c.id(1)
         guard case .rejected = c.outcome(c.addServer(Member(id: c.id(2)), at: n1)) else {
             Issue.record("re-adding a voter was accepted")
@@ -228,7 +220,7 @@ import RaftSim
     // MARK: Learners
 
     @Test func aLearnerReceivesTheLogButDoesNotCountUntilPromoted() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3, n4) = (c.id(1), c.id(2), c.id(3), Self.n4)
         c.proposeBatch(3)
         let rid = c.join(n4, via: n1, asVoter: false)
@@ -308,7 +300,7 @@ import RaftSim
     // MARK: Removing
 
     @Test func removingAFollowerStopsIt() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         let rid = c.removeServer(n3, at: n1)
@@ -332,7 +324,7 @@ import RaftSim
     /// Thesis §4.2.2: a leader removing itself leads until the change commits (not counting
     /// itself), then steps down; the others elect a leader among themselves.
     @Test func removingTheLeaderHandsOverAndStopsIt() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         let term = c.node(n1).term
@@ -358,7 +350,7 @@ import RaftSim
     /// The removed server may crash after receiving its removal and before learning that it
     /// committed; restarted from its log, it must still stop once it learns.
     @Test func aRemovedFollowerThatRestartsBeforeTheCommitStillStops() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         let rid = c.removeServer(n3, at: n1)
@@ -376,7 +368,7 @@ import RaftSim
 
     /// The same for a server that joined later (its log holds no bootstrap configuration).
     @Test func aRemovedJoinerThatRestartsBeforeTheCommitStillStops() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3, n4) = (c.id(1), c.id(2), c.id(3), Self.n4)
         let join = c.join(n4, via: n1)
         c.deliverAll()
@@ -394,7 +386,7 @@ import RaftSim
     }
 
     @Test func aRemovedNodeRejoinsWithAFreshLog() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n4) = (c.id(1), Self.n4)
         c.proposeBatch(1)
         #expect(c.outcome(c.join(n4, via: n1)) == nil)
@@ -422,7 +414,7 @@ import RaftSim
     /// When no follower holds the leader's whole log at the moment its removal commits (commands
     /// kept coming), there is nobody to hand over to: the rest elect a leader by timeout.
     @Test func aRemovedLeaderWithNoUpToDateFollowerLeavesItToAnElection() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         let rid = c.removeServer(n1, at: n1)
@@ -450,7 +442,7 @@ import RaftSim
     }
 
     @Test func aLearnerIsPromotedByJoiningAsAVoter() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n4) = (c.id(1), Self.n4)
         let learner = c.join(n4, via: n1, asVoter: false)
         c.deliverAll()
@@ -472,7 +464,7 @@ import RaftSim
     }
 
     @Test func aFollowerExitsByItself() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(1)
         let rid = c.exitCluster(n3)
@@ -490,7 +482,7 @@ import RaftSim
     }
 
     @Test func theLeaderExitsByItself() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(1)
         let rid = c.exitCluster(n1)
@@ -530,7 +522,7 @@ import RaftSim
     /// term.
     @Test(arguments: [true, false])
     func aRemovedServerDoesNotDisturbTheCluster(preVote: Bool) {
-        let c = elected { $0.settings = ClusterSettings(heartbeatPeriod: 10_000_000, electionTimeoutMin: 150_000_000,
+        let c = SimCluster.elected { $0.settings = ClusterSettings(heartbeatPeriod: 10_000_000, electionTimeoutMin: 150_000_000,
                                                        electionTimeoutMax: 300_000_000, maxEntriesPerMessage: 10,
                                                        maxInflight: 16, preVote: preVote, checkQuorum: true) }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
@@ -564,7 +556,7 @@ import RaftSim
     }
 
     @Test func aServerCutOffBeforeItsRemovalDoesNotDisturbTheCluster() {
-        let c = elected { $0.settings.preVote = false }
+        let c = SimCluster.elected { $0.settings.preVote = false }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(1)
         c.partition([[n1, n2], [n3]])

@@ -8,14 +8,6 @@ import RaftSim
     static let n4 = "sim://4"
     static let n5 = "sim://5"
 
-    func elected(_ configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
-        var o = SimCluster.Options()
-        configure(&o)
-        let c = SimCluster(o)
-        c.elect(c.id(1))
-        return c
-    }
-
     func installed(_ c: SimCluster, _ id: NodeID) -> [LogIndex] {
         c.node(id).events.compactMap { if case .snapshotInstalled(let i) = $0 { return i } else { return nil } }
     }
@@ -25,7 +17,7 @@ import RaftSim
     }
 
     @Test func takingASnapshotCompactsTheLog() throws {
-        let c = elected()
+        let c = SimCluster.elected()
         let n1 = c.id(1)
         c.proposeBatch(20, "add 2")
         let applied = c.node(n1).raft?.appliedIndex ?? 0
@@ -47,7 +39,7 @@ import RaftSim
     }
 
     @Test func keepTrailingLeavesEntriesForSlightlyLaggingFollowers() throws {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n3) = (c.id(1), c.id(3))
         c.proposeBatch(10)
         c.crash(n3)
@@ -63,7 +55,7 @@ import RaftSim
     }
 
     @Test func aNewFollowerJoinsFromTheLeadersSnapshotAndLog() throws {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n4) = (c.id(1), Self.n4)
         c.proposeBatch(30)
         let meta = try #require(c.takeSnapshot(n1))
@@ -90,7 +82,7 @@ import RaftSim
     }
 
     @Test func aFollowerDownLongEnoughCatchesUpBySnapshot() throws {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(5)
         c.crash(n3)
@@ -115,7 +107,7 @@ import RaftSim
     /// Chunks accumulate in memory: a receiver that crashes mid-transfer keeps its previous state,
     /// and the leader starts the transfer over.
     @Test func aChunkedTransferRestartsAfterTheReceiverCrashes() throws {
-        let c = elected { $0.snapshotChunkSize = 3 }
+        let c = SimCluster.elected { $0.snapshotChunkSize = 3 }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(4)
         c.crash(n3)
@@ -155,7 +147,7 @@ import RaftSim
     /// A snapshot holds the configuration in force at its index, so a node whose log was
     /// compacted past every config entry still knows its membership after a restart.
     @Test func aSnapshotCarriesTheConfigurationInForceAtItsIndex() throws {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3, n4, n5) = (c.id(1), c.id(2), c.id(3), Self.n4, Self.n5)
         c.proposeBatch(3)
         let join = c.join(n4, via: n1)
@@ -193,7 +185,7 @@ import RaftSim
     /// An automatic snapshot on the leader compacts no further than a lagging follower has,
     /// up to one threshold's worth: that follower catches up from the log, not by snapshot.
     @Test func automaticCompactionOnTheLeaderKeepsWhatAFollowerStillLacks() throws {
-        let c = elected { $0.snapshotThreshold = 10 }
+        let c = SimCluster.elected { $0.snapshotThreshold = 10 }
         let (n1, n3) = (c.id(1), c.id(3))
         c.proposeBatch(9)
         c.settle()
@@ -211,7 +203,7 @@ import RaftSim
     }
 
     @Test func automaticSnapshotsFollowTheThreshold() throws {
-        let c = elected { $0.snapshotThreshold = 10 }
+        let c = SimCluster.elected { $0.snapshotThreshold = 10 }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(9)
         c.settle()

@@ -5,14 +5,6 @@ import RaftSim
 /// Leadership transfer (Raft thesis §3.10): the leader catches the target up, stops taking
 /// commands, and sends it TimeoutNow; the target campaigns at once with an authorized vote.
 @Suite struct TransferTests {
-    func elected(_ configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
-        var o = SimCluster.Options()
-        configure(&o)
-        let c = SimCluster(o)
-        c.elect(c.id(1))
-        return c
-    }
-
     /// Records every TimeoutNow as it leaves, with the target's log at that moment.
     final class TimeoutNowLog {
         var sent: [(to: NodeID, targetLast: LogIndex, leaderLast: LogIndex)] = []
@@ -31,7 +23,7 @@ import RaftSim
 
     @Test(arguments: [true, false])
     func toAnUpToDateFollower(preVote: Bool) {
-        let c = elected { $0.settings.preVote = preVote }
+        let c = SimCluster.elected { $0.settings.preVote = preVote }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(3)
         let term = c.node(n1).term
@@ -58,7 +50,7 @@ import RaftSim
     /// Once TimeoutNow is out the leader sends the target nothing more, so no heartbeat of the
     /// old term can end the target's (authorized, pre-vote) campaign.
     @Test func aHeartbeatRightBehindTimeoutNowDoesNotCancelTheTransfer() {
-        let c = elected { $0.settings.preVote = true }
+        let c = SimCluster.elected { $0.settings.preVote = true }
         let (n1, n2) = (c.id(1), c.id(2))
         c.proposeBatch(2)
         let rid = c.transferLeadership(at: n1, to: n2)
@@ -77,7 +69,7 @@ import RaftSim
     /// With every timer running (heartbeats every 10 ms, 1 ms links) leadership goes around the
     /// cluster and every transfer succeeds well within its election timeout.
     @Test func repeatedTransfersWithTimersRunning() {
-        let c = elected()
+        let c = SimCluster.elected()
         c.enableTimers()
         var total: Int64 = 0
         for round in 0..<12 {
@@ -98,7 +90,7 @@ import RaftSim
     }
 
     @Test func toALaggingFollowerCatchesItUpFirst() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         // N3 misses 25 commands.
@@ -126,7 +118,7 @@ import RaftSim
     }
 
     @Test func toAFollowerThatNeedsTheSnapshotFirst() throws {
-        let c = elected { $0.snapshotChunkSize = 3 }
+        let c = SimCluster.elected { $0.snapshotChunkSize = 3 }
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         c.crash(n3)
@@ -147,7 +139,7 @@ import RaftSim
     }
 
     @Test func commandsDuringATransferAskForRetry() {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2) = (c.id(1), c.id(2))
         c.proposeBatch(1)
         let rid = c.transferLeadership(at: n1, to: n2)
@@ -171,7 +163,7 @@ import RaftSim
     /// aborts the transfer and resumes taking commands.
     @Test(arguments: [false, true])
     func toACrashedNodeFailsAndTheLeaderResumes(laggingFirst: Bool) {
-        let c = elected()
+        let c = SimCluster.elected()
         let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
         c.proposeBatch(2)
         if laggingFirst {
@@ -202,7 +194,7 @@ import RaftSim
     }
 
     @Test func transferToItselfOrAStrangerIsRefused() {
-        let c = elected()
+        let c = SimCluster.elected()
         let n1 = c.id(1)
         guard case .rejected = c.outcome(c.transferLeadership(at: n1, to: n1)) else {
             Issue.record("transfer to itself accepted")
@@ -215,7 +207,7 @@ import RaftSim
     }
 
     @Test func transferToALearnerIsRefused() {
-        let c = elected()
+        let c = SimCluster.elected()
         let n1 = c.id(1)
         let n4 = "sim://4"
         let join = c.join(n4, via: n1, asVoter: false)
