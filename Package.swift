@@ -34,7 +34,7 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"]),
-        // Helpers shared by the tests and the benchmark (free loopback ports).
+        // Helpers shared by the tests and the benchmark (free loopback ports, raw connections).
         .target(name: "RaftTestSupport"),
         .executableTarget(name: "raftengine-node",
                           dependencies: ["RaftUV", "RaftKV", "RaftCore",

@@ -210,12 +210,7 @@ final class LoopbackCluster {
         let port = UInt16(c.addresses["n1"]!.split(separator: ":")[1])!
 
         func sendRaw(_ frames: [[UInt8]]) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = port.bigEndian
-            _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let fd = connectLoopback(port: port)
             var bytes: [UInt8] = []
             for f in frames {
                 let n = UInt32(f.count)
@@ -252,12 +247,7 @@ final class LoopbackCluster {
         defer { c.shutdown() }
         try c.startAll()
         let port = UInt16(c.addresses["n2"]!.split(separator: ":")[1])!
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = port.bigEndian
-        _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let fd = connectLoopback(port: port)
         var huge: [UInt8] = [0xff, 0xff, 0xff, 0x7f]
         huge += [UInt8](repeating: 1, count: 100)
         _ = huge.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
