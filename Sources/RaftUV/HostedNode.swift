@@ -147,6 +147,9 @@ public final class HostedNode {
                 }
             }
             for m in r.messagesAfterSync { send(m) }
+            // A callback that reads status (another thread woken by it, say) must see the state
+            // that produced it, not the one before this round.
+            if !r.events.isEmpty || !r.completions.isEmpty || !localOutcomes.isEmpty { publishStatus() }
             deliveringCallbacks = true
             let local = localOutcomes
             localOutcomes.removeAll()
