@@ -66,10 +66,18 @@ private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) -> REStatus
     return body(c).rawValue
 }
 
+/// The text setters' shared part: a config and a non-empty string, or RE_EINVAL.
+private func withConfigText(_ p: OpaquePointer?, _ text: UnsafePointer<CChar>?,
+                            _ body: (NodeConfigBox, String) -> REStatus) -> Int32 {
+    withConfig(p) { c in
+        guard let v = nonEmpty(text) else { return .einval }
+        return body(c, v)
+    }
+}
+
 @_cdecl("re_config_set_id")
 public func re_config_set_id(_ config: OpaquePointer?, _ id: UnsafePointer<CChar>?) -> Int32 {
-    withConfig(config) { c in
-        guard let v = nonEmpty(id) else { return .einval }
+    withConfigText(config, id) { c, v in
         if c.peers.contains(where: { $0.id == v }) { return .eduplicate }
         c.id = v
         return .ok
@@ -78,8 +86,7 @@ public func re_config_set_id(_ config: OpaquePointer?, _ id: UnsafePointer<CChar
 
 @_cdecl("re_config_set_data_dir")
 public func re_config_set_data_dir(_ config: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
-    withConfig(config) { c in
-        guard let v = nonEmpty(path) else { return .einval }
+    withConfigText(config, path) { c, v in
         c.dataDir = v
         return .ok
     }
@@ -87,8 +94,7 @@ public func re_config_set_data_dir(_ config: OpaquePointer?, _ path: UnsafePoint
 
 @_cdecl("re_config_set_listen_address")
 public func re_config_set_listen_address(_ config: OpaquePointer?, _ address: UnsafePointer<CChar>?) -> Int32 {
-    withConfig(config) { c in
-        guard let v = nonEmpty(address) else { return .einval }
+    withConfigText(config, address) { c, v in
         guard let hp = HostPort(v) else { return .eaddr }
         c.listen = hp
         return .ok
@@ -108,8 +114,7 @@ public func re_config_add_peer(_ config: OpaquePointer?, _ id: UnsafePointer<CCh
 
 @_cdecl("re_config_set_cluster_id")
 public func re_config_set_cluster_id(_ config: OpaquePointer?, _ clusterID: UnsafePointer<CChar>?) -> Int32 {
-    withConfig(config) { c in
-        guard let v = nonEmpty(clusterID) else { return .einval }
+    withConfigText(config, clusterID) { c, v in
         c.clusterID = v
         return .ok
     }
