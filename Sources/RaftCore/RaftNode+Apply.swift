@@ -5,6 +5,7 @@ extension RaftNode {
         commitIndex = index
         do { try log.saveCommitIndex(index) } catch { return storageFailed(error) }
         applyCommitted()
+        if role == .leader { startDeferredChangeIfAllowed() }
     }
 
     /// Applies committed entries in log order, exactly once each. Stops at a failed apply:

@@ -227,6 +227,7 @@ extension RaftNode {
         // A transfer succeeded when the target's election unseated us.
         finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, reason: "leader stepped down")
         abortAddition(reason: "leader stepped down")
+        dropDeferredChange(local: notLeaderOutcome(), reason: "leader stepped down before the change could start")
         if let sr = settingsRequest {
             settingsRequest = nil
             complete(sr.requestID, .rejected("leader stepped down before the settings committed; they may still commit"))

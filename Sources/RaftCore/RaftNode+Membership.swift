@@ -25,9 +25,11 @@ extension RaftNode {
         var deadline: Nanos
     }
 
-    /// True while a configuration change is not yet committed, or a server is being caught up.
+    /// True while a configuration change is not yet committed, a server is being caught up, or
+    /// a change waits for this new leader's first commit (see RaftNode+DeferredChange).
     public var changeInProgress: Bool {
         configIndex > commitIndex || addition != nil || changeAwaitingCommit != nil || settingsRequest != nil
+            || deferredChange != nil
     }
 
     // MARK: Leader API
@@ -52,6 +54,7 @@ extension RaftNode {
         guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
         if let why = newSettings.validationError() { return complete(requestID, .rejected(RaftError.invalidSettings(why).description)) }
         guard !changeInProgress else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        if deferIfTermUncommitted(.settings(newSettings, requestID: requestID)) { return }
         var next = config
         next.settings = newSettings
         appendConfigChange(next, request: nil)
@@ -147,6 +150,7 @@ extension RaftNode {
             return answer(request, ok: false, reason: "\(request.member.id) is already a member")
         }
         guard !request.member.id.isEmpty else { return answer(request, ok: false, reason: "empty node id") }
+        if deferIfTermUncommitted(.membership(request)) { return }
         let peer = request.member.id
         addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
                             deadline: now &+ options.addServerTimeout)
@@ -157,6 +161,7 @@ extension RaftNode {
 
     func startRemoval(_ request: ChangeRequest) {
         if let why = removalRefusal(request) { return answer(request, ok: false, reason: why) }
+        if deferIfTermUncommitted(.membership(request)) { return }
         var next = config
         next.members.removeAll { $0.id == request.member.id }
         appendConfigChange(next, request: request)

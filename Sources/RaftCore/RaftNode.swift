@@ -64,6 +64,8 @@ public final class RaftNode {
     var changeAwaitingCommit: (request: ChangeRequest, index: LogIndex)?
     var settingsRequest: (requestID: UInt64, index: LogIndex)?
     var localChange: LocalChange?
+    /// A change asked of this leader before it committed an entry of its term.
+    var deferredChange: DeferredChange?
     /// Set once this node has been in the configuration, so a later removal stops it.
     var wasMember = false
     var transfer: Transfer?
@@ -149,6 +151,7 @@ public final class RaftNode {
         expireCommands()
         expireLocalChange()
         expireAddition()
+        expireDeferredChange()
         expireTransfer()
         expireReads()
         switch role {
@@ -174,6 +177,7 @@ public final class RaftNode {
         if let c = earliestPendingDeadline() { d.append(c) }
         if let a = addition { d.append(a.deadline) }
         if let l = localChange { d.append(l.deadline) }
+        if let dc = deferredChange { d.append(dc.deadline) }
         if let t = transfer { d.append(t.deadline) }
         if let r = earliestReadDeadline { d.append(r) }
         return d.min()
@@ -263,6 +267,7 @@ public final class RaftNode {
         guard !stopped else { return }
         stopped = true
         failAllPending(.stopped)
+        dropDeferredChange(local: .stopped, reason: RaftError.stopped.description)
         electionDeadline = nil
         heartbeatDeadline = nil
         checkQuorumDeadline = nil
