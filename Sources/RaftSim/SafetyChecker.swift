@@ -8,8 +8,12 @@ public final class SafetyChecker {
     private var leaderOfTerm: [Term: NodeID] = [:]
     /// Log matching: an (index, term) pair fixes the entry's content and the term before it.
     private var signature: [Pair: (data: Int, prevTerm: Term)] = [:]
-    /// Leader completeness: the term of every committed index.
-    private var committedTerm: [LogIndex: Term] = [:]
+    /// Leader completeness: every committed index, its entry's term and the term in which it was
+    /// first seen committed. Only leaders of terms after the one that committed an entry must
+    /// hold it (a stale leader of an older term, cut off, legally lacks it); the observer's term
+    /// is never below the committing leader's, so checking leaders of later terms than it never
+    /// reports a legal history.
+    private var committed: [LogIndex: (term: Term, seenInTerm: Term)] = [:]
     private var checkedCommit: [NodeID: LogIndex] = [:]
     /// State machine safety: what was applied at each index.
     private var appliedAt: [LogIndex: Int] = [:]
@@ -98,14 +102,14 @@ public final class SafetyChecker {
         var i = max(from + 1, n.log.firstIndex)
         while i <= raft.commitIndex {
             if let t = n.log.term(at: i) {
-                if let known = committedTerm[i], known != t {
-                    violations.append("committed entries differ: \(n.id) committed term \(t) at index \(i), others term \(known)")
+                if let known = committed[i], known.term != t {
+                    violations.append("committed entries differ: \(n.id) committed term \(t) at index \(i), others term \(known.term)")
                 }
-                if committedTerm[i] == nil {
-                    committedTerm[i] = t
-                    // Every leader of a later term must already hold it.
-                    for l in leaders where l.term > t && i >= l.log.firstIndex && l.log.term(at: i) != t {
-                        violations.append("leader completeness: leader \(l.id) of term \(l.term) lacks committed index \(i) (term \(t))")
+                if committed[i] == nil {
+                    committed[i] = (t, raft.term)
+                    // Every leader of a term after the commit must already hold it.
+                    for l in leaders where l.term > raft.term && i >= l.log.firstIndex && l.log.term(at: i) != t {
+                        violations.append("leader completeness: leader \(l.id) of term \(l.term) lacks committed index \(i) (term \(t), first seen committed in term \(raft.term))")
                     }
                 }
             }
@@ -115,9 +119,9 @@ public final class SafetyChecker {
     }
 
     private func checkCompleteness(_ n: SimNode, term: Term) {
-        for (i, t) in committedTerm where i >= n.log.firstIndex && t < term {
-            if n.log.term(at: i) != t {
-                violations.append("leader completeness: leader \(n.id) of term \(term) lacks committed index \(i) (term \(t))")
+        for (i, c) in committed where i >= n.log.firstIndex && c.seenInTerm < term {
+            if n.log.term(at: i) != c.term {
+                violations.append("leader completeness: leader \(n.id) of term \(term) lacks committed index \(i) (term \(c.term), first seen committed in term \(c.seenInTerm))")
             }
         }
     }

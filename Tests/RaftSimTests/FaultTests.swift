@@ -3,33 +3,56 @@ import Testing
 import RaftCore
 import RaftSim
 
-/// The randomized fault mode over many seeds. RAFT_FAULT_SEEDS sets how many (default 500);
-/// RAFT_FAULT_SEED replays one.
+/// The randomized fault mode over many seeds, with cluster operations (membership changes,
+/// transfers, snapshots) on. Environment:
+/// - RAFT_FAULT_SEEDS: how many seeds (default 500);
+/// - RAFT_FAULT_SEED_START: the first seed (default 1), so any range replays;
+/// - RAFT_FAULT_NODES: node counts to cycle through, e.g. "5" or "3,5,7" (default 3,5,7);
+/// - RAFT_FAULT_SEED: replay one seed (with its node count from the cycle, or RAFT_FAULT_NODES).
 @Suite struct FaultTests {
-    static var seeds: [UInt64] {
-        let env = ProcessInfo.processInfo.environment
-        if let one = env["RAFT_FAULT_SEED"].flatMap(UInt64.init) { return [one] }
-        let count = env["RAFT_FAULT_SEEDS"].flatMap(Int.init) ?? 500
-        return (1...UInt64(max(1, count))).map { $0 }
+    static var env: [String: String] { ProcessInfo.processInfo.environment }
+
+    static var seeds: ClosedRange<UInt64> {
+        if let one = env["RAFT_FAULT_SEED"].flatMap(UInt64.init) { return one...one }
+        let start = env["RAFT_FAULT_SEED_START"].flatMap(UInt64.init) ?? 1
+        let count = UInt64(max(1, env["RAFT_FAULT_SEEDS"].flatMap(Int.init) ?? 500))
+        return start...(start + count - 1)
     }
+
+    static var nodeCounts: [Int] {
+        let given = (env["RAFT_FAULT_NODES"] ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        return given.isEmpty ? [3, 5, 7] : given
+    }
+
+    /// The node count for a seed: the same seed always runs the same cluster.
+    static func nodeCount(for seed: UInt64) -> Int { nodeCounts[Int(seed % UInt64(nodeCounts.count))] }
 
     @Test func safetyHoldsUnderRandomFaults() {
         var failures: [String] = []
         var committed: LogIndex = 0
+        var bySize: [Int: Int] = [:]
+        let started = Date()
         for seed in Self.seeds {
             var o = FaultRunner.Options()
-            o.nodeCount = seed % 3 == 0 ? 5 : 3
+            o.nodeCount = Self.nodeCount(for: seed)
+            bySize[o.nodeCount, default: 0] += 1
             let report = FaultRunner(seed: seed, options: o).run()
             committed += report.committed
             if !report.ok {
-                failures.append("seed \(seed): " + report.violations.prefix(3).joined(separator: "; "))
+                failures.append("seed \(seed) (\(o.nodeCount) nodes): " + report.violations.prefix(3).joined(separator: "; "))
             }
         }
+        let seconds = Date().timeIntervalSince(started)
+        let count = Self.seeds.count
+        print("fault mode: \(count) seeds \(Self.seeds.lowerBound)...\(Self.seeds.upperBound) " +
+              "(\(bySize.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key) nodes" }.joined(separator: ", "))) " +
+              "in \(String(format: "%.1f", seconds)) s, \(String(format: "%.0f", Double(count) / max(seconds, 0.001))) seeds/s, " +
+              "\(failures.count) failing")
         if !failures.isEmpty {
             print("fault-mode failures (replay with RAFT_FAULT_SEED=<seed>):\n" + failures.prefix(20).joined(separator: "\n"))
         }
         #expect(failures.isEmpty, "\(failures.count) failing seeds; first: \(failures.first ?? "")")
         // The runs did real work, not only elections.
-        #expect(committed > LogIndex(Self.seeds.count))
+        #expect(committed > LogIndex(count))
     }
 }
