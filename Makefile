@@ -44,11 +44,16 @@ test-swift:
 $(BUILD_C):
 	mkdir -p $(BUILD_C)
 
-test-c: lib $(BUILD_C)
-	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/test_raftengine.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/test_raftengine
-	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/example_cluster.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/example_cluster
-	valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite \
-		$(BUILD_C)/test_raftengine
+# Every bindings/c/test_*.c is a C test program; each runs under valgrind (no errors, no
+# definite leaks).
+C_TESTS = $(patsubst bindings/c/%.c,$(BUILD_C)/%,$(wildcard bindings/c/test_*.c))
+VALGRIND = valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite
+
+$(BUILD_C)/%: bindings/c/%.c bindings/c/*.h include/raftengine.h | $(BUILD_C)
+	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude $< -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $@
+
+test-c: lib $(C_TESTS) $(BUILD_C)/example_cluster
+	@for t in $(C_TESTS); do echo "== $$t"; $(VALGRIND) $$t || exit 1; done
 
 test-python: lib
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest

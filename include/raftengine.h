@@ -44,7 +44,7 @@ enum re_status {
     RE_ELOCKED = -5,       /* the data directory is held by another process or node */
     RE_EIO = -6,           /* the data directory cannot be created, written or read */
     RE_ECORRUPT = -7,      /* stored data is corrupt (not a torn tail, which is repaired) */
-    RE_EBROKEN = -8,       /* the log was marked broken by a failed non-idempotent apply */
+    RE_EBROKEN = -8,       /* the log was marked broken by a failed apply under RE_APPLY_HALT */
     RE_ETOOBIG = -9,       /* a command is larger than the configured maximum */
     RE_ESTOPPED = -10,     /* the node or host is stopped */
     RE_ENOTLEADER = -11,   /* this node is not the leader; see the leader id/address */
@@ -74,9 +74,10 @@ typedef struct re_node re_node;      /* a running node */
 /*
  * Applies a committed command (loop thread, in log order, once per command per node).
  * Return 0 and set *result / *result_len to a buffer allocated with malloc() (the library
- * frees it; NULL/0 for an empty result), or return non-zero for an apply failure (handled by
- * the commands-idempotent setting: retried later, or the log is marked broken and the node
- * stops). `command` is valid only during the call.
+ * frees it; NULL/0 for an empty result). Return non-zero when the command cannot be applied;
+ * *result / *result_len may then hold a malloc()ed UTF-8 message saying why (the library
+ * frees it). The cluster's apply policy decides what the failure means (see
+ * re_config_set_apply_policy). `command` is valid only during the call.
  */
 typedef int (*re_apply_fn)(void *user, uint64_t index, const uint8_t *command, size_t command_len,
                            uint8_t **result, size_t *result_len);
@@ -99,8 +100,11 @@ enum re_event_kind {
     RE_EVENT_MEMBERSHIP_ABORTED = 7, /* same, plus detail: the reason */
     RE_EVENT_SETTINGS = 8,         /* new settings committed and in force */
     RE_EVENT_SNAPSHOT = 9,         /* number: index; value: "TAKEN" or "INSTALLED" */
-    RE_EVENT_STOPPED = 10,         /* the node stopped itself; detail: why */
-    RE_EVENT_ERROR = 11            /* detail: what failed */
+    RE_EVENT_STOPPED = 10,         /* the node stopped itself; value: "REMOVED", "APPLY_HALTED"
+                                      or "STORAGE_FAILURE"; detail: why */
+    RE_EVENT_ERROR = 11,           /* detail: what failed */
+    RE_EVENT_APPLY_FAILED = 12     /* number: index; value: the policy ("reject", "retry",
+                                      "halt"); detail: the state machine's message */
 };
 
 typedef struct re_event {
@@ -138,17 +142,58 @@ int re_config_new(re_config **out);
 /* Frees a config (NULL is ignored). A started node keeps its own copy. */
 void re_config_free(re_config *config);
 
+/*
+ * Why the last call on `config` failed: a setter, or re_node_start() with this config. One
+ * sentence naming the setting, id, address, path or errno, e.g. "peer n1 has this node's own
+ * id". Empty ("") after a call that succeeded. The string belongs to the config and is valid
+ * until the next call on it or re_config_free(); same thread rule as the config. NULL config:
+ * a static message.
+ */
+const char *re_config_errmsg(const re_config *config);
+
 int re_config_set_id(re_config *config, const char *id);                 /* required, non-empty */
 int re_config_set_data_dir(re_config *config, const char *path);         /* required; created if missing */
-int re_config_set_listen_address(re_config *config, const char *host_port); /* required, "127.0.0.1:7001" */
-/* Adds another member of the initial cluster (used only when the data dir is new). */
+/* Required, "HOST:PORT" with HOST an IPv4 literal, [IPv6] or localhost; port 0 picks a free
+ * port (see re_node_listen_port). RE_EADDR when it cannot be parsed or the port is not 0-65535. */
+int re_config_set_listen_address(re_config *config, const char *host_port);
+/*
+ * Adds another member of the initial cluster (used only when the data dir is new). Refused:
+ * the node's own id or a peer given twice (RE_EDUPLICATE), an address that cannot be parsed
+ * or a port outside 1-65535 (RE_EADDR), a config with join addresses (RE_EINVAL).
+ */
 int re_config_add_peer(re_config *config, const char *id, const char *host_port);
+/*
+ * Makes this a node that joins a running cluster instead of starting one: `host_ports` lists
+ * raft addresses of members, comma-separated ("10.0.0.1:7001,10.0.0.2:7001"). The node never
+ * bootstraps: it starts with no configuration, never campaigns and applies only what the
+ * leader sends, and after re_node_start it asks each address in turn (backoff 100 ms doubling
+ * to 2 s) to add it as a voter until its addition commits (RE_EVENT_MEMBERSHIP_DONE "ADD" with
+ * its own id). A data dir that already holds its membership is not joined again. Refused
+ * together with peers (RE_EINVAL) and for a bad address (RE_EADDR).
+ */
+int re_config_set_join(re_config *config, const char *host_ports);
 int re_config_set_cluster_id(re_config *config, const char *cluster_id); /* frames from other clusters are dropped */
 int re_config_set_heartbeat_ms(re_config *config, uint32_t ms);
 int re_config_set_election_timeout_ms(re_config *config, uint32_t min_ms, uint32_t max_ms);
 int re_config_set_pre_vote(re_config *config, int enabled);
 int re_config_set_check_quorum(re_config *config, int enabled);
-int re_config_set_commands_idempotent(re_config *config, int idempotent);
+/*
+ * What a failed apply means; a cluster setting (in the log, the same on every member).
+ *   RE_APPLY_REJECT (default): the failure is the command's result. The proposer's completion
+ *     gets RE_EAPPLY with the apply callback's message; every replica reports
+ *     RE_EVENT_APPLY_FAILED and goes on. For deterministic state machines, which refuse a bad
+ *     command on every replica alike.
+ *   RE_APPLY_RETRY: the entry is applied again later (backoff from 10 ms doubling to 1 s) and
+ *     nothing after it applies first; each failure is an RE_EVENT_APPLY_FAILED. For
+ *     idempotent machines whose failures are transient. The proposer waits for success or
+ *     its command timeout.
+ *   RE_APPLY_HALT: the log is marked broken and the node stops (RE_EVENT_STOPPED); it will
+ *     not start again (RE_EBROKEN) until the host repairs it. For machines whose failures
+ *     mean local corruption.
+ * Returns RE_EINVAL for any other value.
+ */
+enum re_apply_policy { RE_APPLY_REJECT = 0, RE_APPLY_RETRY = 1, RE_APPLY_HALT = 2 };
+int re_config_set_apply_policy(re_config *config, int policy);
 int re_config_set_max_entries_per_message(re_config *config, uint32_t count);
 int re_config_set_max_command_size(re_config *config, size_t bytes);
 int re_config_set_max_frame_size(re_config *config, size_t bytes);
@@ -176,7 +221,8 @@ void re_host_free(re_host *host);
  * binds its listen address and joins its loop. *out receives the node, which stays valid
  * until re_node_free() (also after it stopped). Any thread except the host's callbacks.
  * Errors: RE_EINVAL, RE_EADDR, RE_EDUPLICATE, RE_ELOCKED, RE_EIO, RE_ECORRUPT, RE_EBROKEN,
- * RE_ESTATE (id, data dir, listen address or state machine missing).
+ * RE_ESTATE (id, data dir, listen address or state machine missing); re_config_errmsg(config)
+ * then says why (the path and errno, the setting, the address).
  */
 int re_node_start(re_host *host, const re_config *config, re_node **out);
 

@@ -9,9 +9,8 @@ public struct ClusterSettings: Equatable, Sendable {
     public var maxInflight: UInt32
     public var preVote: Bool
     public var checkQuorum: Bool
-    /// When true a failed apply is retried later; when false the log is marked broken and the
-    /// node stops (the seed library's two policies).
-    public var commandsIdempotent: Bool
+    /// What a failed apply means; the same on every member because it lives in the log.
+    public var applyPolicy: ApplyPolicy
 
     public init(heartbeatPeriod: Nanos = 10_000_000,
                 electionTimeoutMin: Nanos = 150_000_000,
@@ -20,7 +19,7 @@ public struct ClusterSettings: Equatable, Sendable {
                 maxInflight: UInt32 = 64,
                 preVote: Bool = true,
                 checkQuorum: Bool = true,
-                commandsIdempotent: Bool = false) {
+                applyPolicy: ApplyPolicy = .reject) {
         self.heartbeatPeriod = heartbeatPeriod
         self.electionTimeoutMin = electionTimeoutMin
         self.electionTimeoutMax = electionTimeoutMax
@@ -28,7 +27,7 @@ public struct ClusterSettings: Equatable, Sendable {
         self.maxInflight = maxInflight
         self.preVote = preVote
         self.checkQuorum = checkQuorum
-        self.commandsIdempotent = commandsIdempotent
+        self.applyPolicy = applyPolicy
     }
 
     public static let `default` = ClusterSettings()
@@ -42,6 +41,33 @@ public struct ClusterSettings: Equatable, Sendable {
         if maxEntriesPerMessage == 0 { return "max entries per message must be at least 1" }
         if maxInflight == 0 { return "max inflight must be at least 1" }
         return nil
+    }
+}
+
+/// What a state machine's failure to apply a committed command means.
+public enum ApplyPolicy: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// The default. A deterministic state machine refuses a bad command on every replica alike,
+    /// so the failure is that command's result: the proposer gets `.applyError` with the
+    /// machine's message, every replica reports it and applies the next entry.
+    case reject = 0
+    /// The failure is transient (an idempotent machine waiting on a resource): apply the same
+    /// entry again later, with backoff, and nothing after it until it succeeds.
+    case retry = 1
+    /// The failure means local corruption: mark the log broken and stop this node.
+    case halt = 2
+
+    /// The name hosts use ("reject", "retry", "halt").
+    public var description: String {
+        switch self {
+        case .reject: return "reject"
+        case .retry: return "retry"
+        case .halt: return "halt"
+        }
+    }
+
+    public init?(name: String) {
+        guard let p = Self.allCases.first(where: { $0.description == name }) else { return nil }
+        self = p
     }
 }
 

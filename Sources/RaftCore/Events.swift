@@ -35,10 +35,31 @@ public enum RaftEvent: Equatable, Sendable {
     case settingsChanged(ClusterSettings)
     case snapshotTaken(index: LogIndex)
     case snapshotInstalled(index: LogIndex)
-    /// The node stopped itself (removed from the cluster, or a non-idempotent apply failed).
-    case stopCommanded(reason: String)
+    /// The state machine failed to apply the committed entry at `index`; `policy` says what
+    /// follows (the command's result, a retry later, or a stop).
+    case applyFailed(index: LogIndex, reason: String, policy: ApplyPolicy)
+    /// The node stopped itself.
+    case stopCommanded(reason: StopReason)
     /// Something failed that the host should know about (bad message, apply failure, storage).
     case error(String)
+}
+
+/// Why a node stopped itself.
+public enum StopReason: Equatable, Sendable, CustomStringConvertible {
+    /// Its removal from the cluster committed (removed by the leader, or its own exit).
+    case removed
+    /// An apply failed under the halt policy; the log is marked broken.
+    case applyHalted(index: LogIndex, reason: String)
+    /// The log could not be written or read.
+    case storageFailed(String)
+
+    public var description: String {
+        switch self {
+        case .removed: return "removed from the cluster"
+        case .applyHalted(let i, let why): return "apply of index \(i) failed: \(why)"
+        case .storageFailed(let why): return "storage failure: \(why)"
+        }
+    }
 }
 
 /// How a proposed command ended.

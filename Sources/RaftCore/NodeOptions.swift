@@ -21,6 +21,10 @@ public struct NodeOptions: Sendable {
     public var snapshotTrailing: LogIndex
     /// Bytes per install-snapshot message.
     public var snapshotChunkSize: Int
+    /// Under the retry apply policy, the first wait before a failed apply is tried again; it
+    /// doubles with each failure up to `applyRetryMax`.
+    public var applyRetryInitial: Nanos = 10_000_000
+    public var applyRetryMax: Nanos = 1_000_000_000
 
     public init(id: NodeID,
                 initialConfig: ClusterConfig? = nil,

@@ -8,9 +8,10 @@ extension RaftNode {
         if role == .leader { startDeferredChangeIfAllowed() }
     }
 
-    /// Applies committed entries in log order, exactly once each. Stops at a failed apply:
-    /// nothing after it may apply before it does.
+    /// Applies committed entries in log order, exactly once each. Under the retry policy it
+    /// stops at a failed apply (nothing after it may apply first) until the retry is due.
     func applyCommitted() {
+        if applyBlocked, let due = applyRetryAt, now < due { return }
         applyBlocked = false
         while appliedIndex < commitIndex && !stopped {
             let entries: [Entry]
@@ -41,6 +42,7 @@ extension RaftNode {
         case .command:
             do {
                 let result = try stateMachine.apply(e.data, index: e.index)
+                applyRetry = nil
                 if let p = pending[e.index] {
                     pending[e.index] = nil
                     complete(p.id, p.term == e.term ? .applied(result) : notLeaderOutcome())
@@ -52,21 +54,43 @@ extension RaftNode {
         return true
     }
 
+    /// The cluster's apply policy decides what a failure means. True when applying goes on.
     private func applyFailed(_ e: Entry, _ error: Error) -> Bool {
-        let why = "apply of index \(e.index) failed: \(error)"
-        emit(.error(why))
-        if let p = pending.removeValue(forKey: e.index) { complete(p.id, .applyError("\(error)")) }
-        if settings.commandsIdempotent {
-            // Retried on the next commit or heartbeat; later entries wait so order is kept
-            // (the seed library applied them and could skip the failed one forever).
+        let reason = "\(error)"
+        let policy = settings.applyPolicy
+        emit(.applyFailed(index: e.index, reason: reason, policy: policy))
+        switch policy {
+        case .reject:
+            // The command's deterministic result on every replica (the seed library had no such
+            // policy: one bad command stopped the leader, then the next, then the cluster).
+            if let p = pending.removeValue(forKey: e.index) {
+                complete(p.id, p.term == e.term ? .applyError(reason) : notLeaderOutcome())
+            }
+            return true
+        case .retry:
+            // Later entries wait so order is kept (the seed library applied them and could skip
+            // the failed one forever). The proposer waits for the retry or its timeout.
+            var r = applyRetry ?? ApplyRetry(index: e.index, attempts: 0, delay: options.applyRetryInitial)
+            if r.index != e.index { r = ApplyRetry(index: e.index, attempts: 0, delay: options.applyRetryInitial) }
+            r.attempts += 1
+            applyRetryAt = now &+ r.delay
+            r.delay = min(r.delay * 2, options.applyRetryMax)
+            applyRetry = r
             applyBlocked = true
             return false
+        case .halt:
+            if let p = pending.removeValue(forKey: e.index) { complete(p.id, .applyError(reason)) }
+            do { try log.setBroken(true) } catch { emit(.error("could not mark the log broken: \(error)")) }
+            ready.needsSync = true
+            emit(.stopCommanded(reason: .applyHalted(index: e.index, reason: reason)))
+            stop()
+            return false
         }
-        do { try log.setBroken(true) } catch { emit(.error("could not mark the log broken: \(error)")) }
-        ready.needsSync = true
-        emit(.stopCommanded(reason: why))
-        stop()
-        return false
+    }
+
+    /// Timer: a retry of a failed apply is due.
+    func retryApplyIfDue() {
+        if applyBlocked, let due = applyRetryAt, now >= due { applyCommitted() }
     }
 
     /// Settings switch when their config entry commits; membership switched on append.

@@ -32,6 +32,9 @@ extension RaftNode {
             || deferredChange != nil
     }
 
+    /// True once this node has been in a configuration (bootstrapped, or its join committed).
+    public var hasBeenMember: Bool { wasMember }
+
     // MARK: Leader API
 
     /// Adds `member` (a voter, or a learner when `isVoter` is false), or promotes an existing
@@ -309,7 +312,7 @@ extension RaftNode {
             complete(lc.requestID, .applied([]))
         }
         if !alreadyReported { emit(.membershipChangeComplete(.remove, id)) }
-        emit(.stopCommanded(reason: "removed from the cluster"))
+        emit(.stopCommanded(reason: .removed))
         stop()
     }
 }

@@ -56,8 +56,17 @@ public final class RaftNode {
     /// loop turn. Entries already removed from `pending` are skipped lazily.
     var pendingOrder: [(index: LogIndex, deadline: Nanos)] = []
     var pendingHead = 0
-    /// Set when an idempotent apply failed and must be retried before anything later applies.
+    /// Set when an apply failed under the retry policy: nothing later applies before it does.
     var applyBlocked = false
+    /// When the blocked apply is tried again, and the backoff so far.
+    var applyRetryAt: Nanos?
+    var applyRetry: ApplyRetry?
+
+    struct ApplyRetry {
+        var index: LogIndex
+        var attempts: Int
+        var delay: Nanos
+    }
 
     // Cluster operations.
     var addition: Addition?
@@ -154,6 +163,7 @@ public final class RaftNode {
         expireDeferredChange()
         expireTransfer()
         expireReads()
+        retryApplyIfDue()
         switch role {
         case .leader:
             if let d = checkQuorumDeadline, self.now >= d { checkQuorum() }
@@ -180,6 +190,7 @@ public final class RaftNode {
         if let dc = deferredChange { d.append(dc.deadline) }
         if let t = transfer { d.append(t.deadline) }
         if let r = earliestReadDeadline { d.append(r) }
+        if applyBlocked, let a = applyRetryAt { d.append(a) }
         return d.min()
     }
 
@@ -357,7 +368,7 @@ public final class RaftNode {
 
     func storageFailed(_ error: Error) {
         emit(.error("storage failure: \(error)"))
-        emit(.stopCommanded(reason: "storage failure: \(error)"))
+        emit(.stopCommanded(reason: .storageFailed("\(error)")))
         stop()
     }
 

@@ -13,6 +13,11 @@ final class CStateMachine: StateMachine {
         var description: String { "\(what) callback returned \(code)" }
     }
 
+    /// A failed apply with the host's own words (the result buffer of a non-zero return).
+    struct ApplyRefused: Error, CustomStringConvertible {
+        var description: String
+    }
+
     let applyFn: re_apply_fn
     let snapshotFn: re_snapshot_fn
     let restoreFn: re_restore_fn
@@ -32,7 +37,10 @@ final class CStateMachine: StateMachine {
             applyFn(user, index, buf.baseAddress, buf.count, &out, &outLen)
         }
         let result = takeBuffer(out, outLen)
-        guard rc == 0 else { throw CallbackFailed(what: "apply", code: rc) }
+        guard rc == 0 else {
+            if !result.isEmpty { throw ApplyRefused(description: String(decoding: result, as: UTF8.self)) }
+            throw CallbackFailed(what: "apply", code: rc)
+        }
         return result
     }
 

@@ -8,7 +8,8 @@ final class NodeConfigBox {
     var id: String?
     var dataDir: String?
     var listen: HostPort?
-    var peers: [(id: String, address: HostPort)] = []
+    var peers = PeerList()
+    var join: [HostPort] = []
     var clusterID = "raftengine"
     var settings = ClusterSettings()
     var maxCommandSize = 1 << 20
@@ -21,12 +22,19 @@ final class NodeConfigBox {
     var machineUser: UnsafeMutableRawPointer?
     var events: re_event_fn?
     var eventsUser: UnsafeMutableRawPointer?
+    /// What the last call on this config (a setter, or re_node_start with it) found wrong, as
+    /// re_config_errmsg returns it; empty after a call that succeeded.
+    private var lastError: [CChar] = [0]
 
     init() {}
 
+    func setError(_ message: String) { lastError = Array(message.utf8CString) }
+    func clearError() { if lastError.count > 1 { lastError = [0] } }
+    var errorMessage: UnsafePointer<CChar> { lastError.withUnsafeBufferPointer { $0.baseAddress! } }
+
     func copy() -> NodeConfigBox {
         let c = NodeConfigBox()
-        c.id = id; c.dataDir = dataDir; c.listen = listen; c.peers = peers; c.clusterID = clusterID
+        c.id = id; c.dataDir = dataDir; c.listen = listen; c.peers = peers; c.join = join; c.clusterID = clusterID
         c.settings = settings; c.maxCommandSize = maxCommandSize; c.maxFrameSize = maxFrameSize
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
@@ -60,148 +68,193 @@ public func re_config_free(_ config: OpaquePointer?) {
     Unmanaged<NodeConfigBox>.fromOpaque(UnsafeRawPointer(config)).release()
 }
 
-/// Runs a setter on a config, mapping a nil config to RE_EINVAL.
-private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) -> REStatus) -> Int32 {
-    guard let c = configBox(p) else { return REStatus.einval.rawValue }
-    return body(c).rawValue
+/// A setter's refusal: the status and the sentence re_config_errmsg gives.
+struct ConfigRefusal: Error {
+    var status: REStatus
+    var message: String
+    init(_ status: REStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    init(_ e: MemberListError) {
+        switch e {
+        case .unparsableAddress, .portOutOfRange: status = .eaddr
+        case .peerIsSelf, .duplicatePeer: status = .eduplicate
+        case .emptyID, .joinWithPeers: status = .einval
+        }
+        message = e.description
+    }
 }
 
-/// The text setters' shared part: a config and a non-empty string, or RE_EINVAL.
-private func withConfigText(_ p: OpaquePointer?, _ text: UnsafePointer<CChar>?,
-                            _ body: (NodeConfigBox, String) -> REStatus) -> Int32 {
-    withConfig(p) { c in
-        guard let v = nonEmpty(text) else { return .einval }
-        return body(c, v)
+/// Runs a setter on a config, recording its refusal for re_config_errmsg; a nil config is
+/// RE_EINVAL.
+private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
+    guard let c = configBox(p) else { return REStatus.einval.rawValue }
+    do {
+        try body(c)
+        c.clearError()
+        return REStatus.ok.rawValue
+    } catch {
+        c.setError(error.message)
+        return error.status.rawValue
     }
+}
+
+/// The text setters' shared part: a config and a non-empty string named `what`, or RE_EINVAL.
+private func withConfigText(_ p: OpaquePointer?, _ text: UnsafePointer<CChar>?, _ what: String,
+                            _ body: (NodeConfigBox, String) throws(ConfigRefusal) -> Void) -> Int32 {
+    withConfig(p) { c throws(ConfigRefusal) in
+        guard let v = nonEmpty(text) else { throw ConfigRefusal(.einval, "\(what) must be a non-empty string") }
+        try body(c, v)
+    }
+}
+
+/// Converts a member-list check into a setter refusal.
+private func checked<T>(_ body: () throws(MemberListError) -> T) throws(ConfigRefusal) -> T {
+    do { return try body() } catch { throw ConfigRefusal(error) }
+}
+
+@_cdecl("re_config_errmsg")
+public func re_config_errmsg(_ config: OpaquePointer?) -> UnsafePointer<CChar> {
+    guard let c = configBox(config) else {
+        let s: StaticString = "no config (NULL)"
+        return UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+    return c.errorMessage
 }
 
 @_cdecl("re_config_set_id")
 public func re_config_set_id(_ config: OpaquePointer?, _ id: UnsafePointer<CChar>?) -> Int32 {
-    withConfigText(config, id) { c, v in
-        if c.peers.contains(where: { $0.id == v }) { return .eduplicate }
+    withConfigText(config, id, "id") { c, v throws(ConfigRefusal) in
+        try checked { () throws(MemberListError) in try c.peers.checkSelf(v) }
         c.id = v
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_data_dir")
 public func re_config_set_data_dir(_ config: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
-    withConfigText(config, path) { c, v in
-        c.dataDir = v
-        return .ok
-    }
+    withConfigText(config, path, "data_dir") { c, v in c.dataDir = v }
 }
 
 @_cdecl("re_config_set_listen_address")
 public func re_config_set_listen_address(_ config: OpaquePointer?, _ address: UnsafePointer<CChar>?) -> Int32 {
-    withConfigText(config, address) { c, v in
-        guard let hp = HostPort(v) else { return .eaddr }
-        c.listen = hp
-        return .ok
+    withConfigText(config, address, "listen address") { c, v throws(ConfigRefusal) in
+        c.listen = try checked { () throws(MemberListError) in try HostPort.parse(v, allowPortZero: true) }
     }
 }
 
 @_cdecl("re_config_add_peer")
 public func re_config_add_peer(_ config: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ address: UnsafePointer<CChar>?) -> Int32 {
-    withConfig(config) { c in
-        guard let pid = nonEmpty(id), let a = nonEmpty(address) else { return .einval }
-        guard let hp = HostPort(a) else { return .eaddr }
-        if pid == c.id || c.peers.contains(where: { $0.id == pid }) { return .eduplicate }
-        c.peers.append((pid, hp))
-        return .ok
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard let pid = nonEmpty(id) else { throw ConfigRefusal(.einval, "peer id must be a non-empty string") }
+        guard let a = nonEmpty(address) else { throw ConfigRefusal(.einval, "peer \(pid): address must be a non-empty string") }
+        if !c.join.isEmpty { throw ConfigRefusal(.joinWithPeers) }
+        try checked { () throws(MemberListError) in try c.peers.add(id: pid, address: a, selfID: c.id) }
+    }
+}
+
+@_cdecl("re_config_set_join")
+public func re_config_set_join(_ config: OpaquePointer?, _ addresses: UnsafePointer<CChar>?) -> Int32 {
+    withConfigText(config, addresses, "join addresses") { c, v throws(ConfigRefusal) in
+        if !c.peers.peers.isEmpty { throw ConfigRefusal(.joinWithPeers) }
+        var list: [HostPort] = []
+        for part in v.split(separator: ",", omittingEmptySubsequences: false) {
+            list.append(try checked { () throws(MemberListError) in try HostPort.parse(String(part)) })
+        }
+        c.join = list
     }
 }
 
 @_cdecl("re_config_set_cluster_id")
 public func re_config_set_cluster_id(_ config: OpaquePointer?, _ clusterID: UnsafePointer<CChar>?) -> Int32 {
-    withConfigText(config, clusterID) { c, v in
-        c.clusterID = v
-        return .ok
-    }
+    withConfigText(config, clusterID, "cluster id") { c, v in c.clusterID = v }
 }
 
 @_cdecl("re_config_set_heartbeat_ms")
 public func re_config_set_heartbeat_ms(_ config: OpaquePointer?, _ ms: UInt32) -> Int32 {
-    withConfig(config) { c in
-        guard ms > 0 else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard ms > 0 else { throw ConfigRefusal(.einval, "heartbeat_ms must be positive") }
         c.settings.heartbeatPeriod = UInt64(ms) * 1_000_000
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_election_timeout_ms")
 public func re_config_set_election_timeout_ms(_ config: OpaquePointer?, _ minMs: UInt32, _ maxMs: UInt32) -> Int32 {
-    withConfig(config) { c in
-        guard minMs > 0, maxMs >= minMs else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard minMs > 0 else { throw ConfigRefusal(.einval, "election timeout minimum must be positive") }
+        guard maxMs >= minMs else {
+            throw ConfigRefusal(.einval, "election timeout maximum \(maxMs) ms is below its minimum \(minMs) ms")
+        }
         c.settings.electionTimeoutMin = UInt64(minMs) * 1_000_000
         c.settings.electionTimeoutMax = UInt64(maxMs) * 1_000_000
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_pre_vote")
 public func re_config_set_pre_vote(_ config: OpaquePointer?, _ on: Int32) -> Int32 {
-    withConfig(config) { c in c.settings.preVote = on != 0; return .ok }
+    withConfig(config) { c in c.settings.preVote = on != 0 }
 }
 
 @_cdecl("re_config_set_check_quorum")
 public func re_config_set_check_quorum(_ config: OpaquePointer?, _ on: Int32) -> Int32 {
-    withConfig(config) { c in c.settings.checkQuorum = on != 0; return .ok }
+    withConfig(config) { c in c.settings.checkQuorum = on != 0 }
 }
 
-@_cdecl("re_config_set_commands_idempotent")
-public func re_config_set_commands_idempotent(_ config: OpaquePointer?, _ on: Int32) -> Int32 {
-    withConfig(config) { c in c.settings.commandsIdempotent = on != 0; return .ok }
+@_cdecl("re_config_set_apply_policy")
+public func re_config_set_apply_policy(_ config: OpaquePointer?, _ policy: Int32) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard let raw = UInt8(exactly: policy), let p = ApplyPolicy(rawValue: raw) else {
+            throw ConfigRefusal(.einval, "apply policy \(policy) is none of RE_APPLY_REJECT, RE_APPLY_RETRY, RE_APPLY_HALT")
+        }
+        c.settings.applyPolicy = p
+    }
 }
 
 @_cdecl("re_config_set_max_entries_per_message")
 public func re_config_set_max_entries_per_message(_ config: OpaquePointer?, _ count: UInt32) -> Int32 {
-    withConfig(config) { c in
-        guard count > 0 else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard count > 0 else { throw ConfigRefusal(.einval, "max entries per message must be at least 1") }
         c.settings.maxEntriesPerMessage = count
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_max_command_size")
 public func re_config_set_max_command_size(_ config: OpaquePointer?, _ bytes: Int) -> Int32 {
-    withConfig(config) { c in
-        guard bytes > 0, bytes <= 64 << 20 else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard bytes > 0, bytes <= 64 << 20 else { throw ConfigRefusal(.einval, "max command size must be 1 to 67108864 bytes") }
         c.maxCommandSize = bytes
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_max_frame_size")
 public func re_config_set_max_frame_size(_ config: OpaquePointer?, _ bytes: Int) -> Int32 {
-    withConfig(config) { c in
-        guard bytes >= 4096, bytes <= 1 << 30 else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard bytes >= 4096, bytes <= 1 << 30 else { throw ConfigRefusal(.einval, "max frame size must be 4096 to 1073741824 bytes") }
         c.maxFrameSize = bytes
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_command_timeout_ms")
 public func re_config_set_command_timeout_ms(_ config: OpaquePointer?, _ ms: UInt32) -> Int32 {
-    withConfig(config) { c in
-        guard ms > 0 else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard ms > 0 else { throw ConfigRefusal(.einval, "command timeout must be positive") }
         c.commandTimeoutMs = ms
-        return .ok
     }
 }
 
 @_cdecl("re_config_set_snapshot_threshold")
 public func re_config_set_snapshot_threshold(_ config: OpaquePointer?, _ entries: UInt64) -> Int32 {
-    withConfig(config) { c in c.snapshotThreshold = entries; return .ok }
+    withConfig(config) { c in c.snapshotThreshold = entries }
 }
 
 @_cdecl("re_config_set_state_machine")
 public func re_config_set_state_machine(_ config: OpaquePointer?, _ apply: re_apply_fn?, _ snapshot: re_snapshot_fn?,
                                         _ restore: re_restore_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
-    withConfig(config) { c in
-        guard let apply, let snapshot, let restore else { return .einval }
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard let apply, let snapshot, let restore else {
+            throw ConfigRefusal(.einval, "the state machine needs apply, snapshot and restore callbacks")
+        }
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = user
-        return .ok
     }
 }
 
@@ -210,6 +263,5 @@ public func re_config_set_event_callback(_ config: OpaquePointer?, _ callback: r
     withConfig(config) { c in
         c.events = callback
         c.eventsUser = user
-        return .ok
     }
 }

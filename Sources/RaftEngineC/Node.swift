@@ -101,7 +101,8 @@ func deliver(_ event: RaftEvent, to callback: re_event_fn, user: UnsafeMutableRa
     case .settingsChanged: kind = RE_EVENT_SETTINGS
     case .snapshotTaken(let i): kind = RE_EVENT_SNAPSHOT; value = "TAKEN"; number = i
     case .snapshotInstalled(let i): kind = RE_EVENT_SNAPSHOT; value = "INSTALLED"; number = i
-    case .stopCommanded(let why): kind = RE_EVENT_STOPPED; detail = why
+    case .applyFailed(let index, let why, let policy): kind = RE_EVENT_APPLY_FAILED; number = index; value = policy.description; detail = why
+    case .stopCommanded(let why): kind = RE_EVENT_STOPPED; value = why.code; detail = why.description
     case .error(let why): kind = RE_EVENT_ERROR; detail = why
     }
     func c(_ s: String?, _ f: (UnsafePointer<CChar>?) -> Void) {
@@ -136,19 +137,25 @@ public func re_host_free(_ host: OpaquePointer?) {
 @_cdecl("re_node_start")
 public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let h = box(host, HostBox.self), let src = configBox(config), let out else { return REStatus.einval.rawValue }
-    let c = src.copy()
-    guard let id = c.id, let dir = c.dataDir, let listen = c.listen, let apply = c.apply,
-          let snapshot = c.snapshot, let restore = c.restore else { return REStatus.estate.rawValue }
-    if c.settings.heartbeatPeriod >= c.settings.electionTimeoutMin { return REStatus.einval.rawValue }
-    var peers: [NodeID: String] = [:]
-    for p in c.peers {
-        if p.id == id { return REStatus.eduplicate.rawValue }
-        peers[p.id] = p.address.text
+    func refuse(_ status: REStatus, _ message: String) -> Int32 {
+        src.setError(message)
+        return status.rawValue
     }
-    let rc = RuntimeNodeConfig(id: id, dataDir: dir, listenAddress: listen.text, peers: peers, bootstrap: true,
+    let c = src.copy()
+    let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil), ("listen address", c.listen == nil),
+                   ("state machine", c.apply == nil)].filter(\.1).map(\.0)
+    guard missing.isEmpty, let id = c.id, let dir = c.dataDir, let listen = c.listen, let apply = c.apply,
+          let snapshot = c.snapshot, let restore = c.restore else {
+        return refuse(.estate, "the config has no " + missing.joined(separator: ", "))
+    }
+    if let why = c.settings.validationError() { return refuse(.einval, why) }
+    var peers: [NodeID: String] = [:]
+    for p in c.peers.peers { peers[p.id] = p.address.text }
+    var rc = RuntimeNodeConfig(id: id, dataDir: dir, listenAddress: listen.text, peers: peers, bootstrap: c.join.isEmpty,
                                clusterID: c.clusterID, settings: c.settings, maxFrameSize: c.maxFrameSize,
                                maxCommandSize: c.maxCommandSize, commandTimeout: UInt64(c.commandTimeoutMs) * 1_000_000,
                                snapshotThreshold: c.snapshotThreshold)
+    rc.joinAddresses = c.join.map(\.text)
     let machine = CStateMachine(apply: apply, snapshot: snapshot, restore: restore, user: c.machineUser)
     let events = c.events
     let eventsUser = c.eventsUser
@@ -157,20 +164,21 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
             if let events { deliver(event, to: events, user: eventsUser) }
         }
         out.pointee = OpaquePointer(Unmanaged.passRetained(NodeBox(node: node, maxCommandSize: c.maxCommandSize)).toOpaque())
+        src.clearError()
         return 0
     } catch let e as StartError {
         switch e {
-        case .invalidConfig: return REStatus.einval.rawValue
-        case .invalidAddress, .addressInUse: return REStatus.eaddr.rawValue
-        case .duplicateNode: return REStatus.eduplicate.rawValue
-        case .dataDirLocked: return REStatus.elocked.rawValue
-        case .storage: return REStatus.eio.rawValue
-        case .corrupt: return REStatus.ecorrupt.rawValue
-        case .logBroken: return REStatus.ebroken.rawValue
-        case .hostStopped: return REStatus.estopped.rawValue
+        case .invalidConfig: return refuse(.einval, e.description)
+        case .invalidAddress, .addressInUse: return refuse(.eaddr, e.description)
+        case .duplicateNode: return refuse(.eduplicate, e.description)
+        case .dataDirLocked: return refuse(.elocked, e.description)
+        case .storage: return refuse(.eio, e.description)
+        case .corrupt: return refuse(.ecorrupt, e.description)
+        case .logBroken: return refuse(.ebroken, e.description)
+        case .hostStopped: return refuse(.estopped, e.description)
         }
     } catch {
-        return REStatus.eio.rawValue
+        return refuse(.eio, "\(error)")
     }
 }
 
@@ -338,5 +346,16 @@ public func re_node_update_settings(_ node: OpaquePointer?, _ heartbeatMs: UInt3
             if electionMaxMs > 0 { s.electionTimeoutMax = UInt64(electionMaxMs) * 1_000_000 }
             if maxEntries > 0 { s.maxEntriesPerMessage = maxEntries }
         }, completion: cb)
+    }
+}
+
+extension StopReason {
+    /// RE_EVENT_STOPPED's value: which kind of stop, for hosts to branch on.
+    var code: String {
+        switch self {
+        case .removed: return "REMOVED"
+        case .applyHalted: return "APPLY_HALTED"
+        case .storageFailed: return "STORAGE_FAILURE"
+        }
     }
 }

@@ -1,11 +1,17 @@
 import RaftCore
 
 /// The simulator's state machine: a running total driven by text commands `add N` / `sub N`
-/// (other commands leave the total alone), as the seed harness's toy machine. It records every
-/// applied entry so tests and the fault runner can compare nodes.
+/// (other commands leave the total alone), as the seed harness's toy machine. `fail WHY` is a
+/// bad command every replica refuses alike (with the message WHY). It records every applied
+/// entry so tests and the fault runner can compare nodes.
 public final class CounterMachine: StateMachine {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String { "injected failure" }
+    }
+
+    /// A deterministic refusal of a `fail WHY` command.
+    public struct Refused: Error, CustomStringConvertible {
+        public var description: String
     }
 
     public private(set) var total: Int64 = 0
@@ -13,13 +19,21 @@ public final class CounterMachine: StateMachine {
     public private(set) var applied: [(index: LogIndex, command: [UInt8])] = []
     /// When set, every apply throws (to test the apply-error policies).
     public var failing = false
+    /// How many applies threw because of `failing`.
+    public private(set) var injectedFailures = 0
     /// Observer called for each successful apply (the fault runner checks state machine safety).
     public var onApply: ((LogIndex, [UInt8]) -> Void)?
 
     public init() {}
 
     public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
-        if failing { throw Failure() }
+        if failing {
+            injectedFailures += 1
+            throw Failure()
+        }
+        if command.starts(with: Self.failPrefix) {
+            throw Refused(description: String(decoding: command.dropFirst(Self.failPrefix.count), as: UTF8.self))
+        }
         // Only `add N` / `sub N` change the total; other payloads skip the text parsing.
         if command.count > 4, command[3] == 0x20, command[0] == 0x61 || command[0] == 0x73,
            let n = Int64(String(decoding: command[4...], as: UTF8.self)) {
@@ -30,6 +44,8 @@ public final class CounterMachine: StateMachine {
         onApply?(index, command)
         return Array(String(total).utf8)
     }
+
+    static let failPrefix = Array("fail ".utf8)
 
     public func snapshot() throws -> [UInt8] {
         var w = ByteWriter()

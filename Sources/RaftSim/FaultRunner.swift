@@ -61,7 +61,8 @@ public struct FaultRunner {
                 note("propose")
                 proposals += 1
                 let target = c.leader?.id ?? c.ids[Int(rng.next() % UInt64(c.ids.count))]
-                c.propose(target, "c\(seed)-\(proposals)")
+                // Now and then a command every replica refuses (the reject apply policy).
+                c.propose(target, rng.next() % 16 == 0 ? "fail c\(seed)-\(proposals)" : "c\(seed)-\(proposals)")
             case 820..<850:
                 note("drop")
                 dropRandom(c, &rng)

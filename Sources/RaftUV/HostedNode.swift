@@ -18,6 +18,9 @@ public final class HostedNode {
     // Loop-thread state.
     var listener: UnsafeMutablePointer<uv_tcp_t>?
     var timer: UnsafeMutablePointer<uv_timer_t>?
+    /// Waits between join attempts (see HostedNode+Join).
+    var joinTimer: UnsafeMutablePointer<uv_timer_t>?
+    var joinAttempts = 0
     var inbound: [ObjectIdentifier: TCPConnection] = [:]
     var links: [NodeID: PeerLink] = [:]
     /// Addresses learned outside the configuration (join requests, a join target).
@@ -60,6 +63,9 @@ public final class HostedNode {
         guard !config.id.isEmpty else { throw StartError.invalidConfig("empty node id") }
         guard splitHostPort(config.listenAddress) != nil else { throw StartError.invalidAddress(config.listenAddress) }
         if let why = config.settings.validationError() { throw StartError.invalidConfig(why) }
+        if !config.joinAddresses.isEmpty && !config.peers.isEmpty {
+            throw StartError.invalidConfig(MemberListError.joinWithPeers.description)
+        }
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
         } catch {
@@ -81,7 +87,7 @@ public final class HostedNode {
         options.snapshotThreshold = config.snapshotThreshold
         options.snapshotTrailing = config.snapshotTrailing
         options.snapshotChunkSize = max(1024, min(512 << 10, config.maxFrameSize / 4))
-        if config.bootstrap {
+        if config.bootstrap && config.joinAddresses.isEmpty {
             var members = [Member(id: id, address: memberAddress(config.listenAddress))]
             for (pid, addr) in config.peers { members.append(Member(id: pid, address: addr)) }
             // Every node builds the same bootstrap configuration, whatever its own id.
@@ -107,6 +113,7 @@ public final class HostedNode {
         uv_timer_init(loop.loop, timer)
         timer!.pointee.data = Unmanaged.passUnretained(self).toOpaque()
         dirty = true
+        startJoining()
         pump()
     }
 
@@ -379,11 +386,12 @@ public final class HostedNode {
         stopped = true
         for (_, cb) in completions { cb(.stopped) }
         completions.removeAll()
-        if let t = timer {
-            timer = nil
+        for t in [timer, joinTimer].compactMap({ $0 }) {
             uv_timer_stop(t)
             uv_close(UnsafeMutableRawPointer(t).assumingMemoryBound(to: uv_handle_t.self)) { h in h?.deallocate() }
         }
+        timer = nil
+        joinTimer = nil
         closeNetwork()
         if let log {
             try? log.sync()

@@ -11,6 +11,11 @@ public struct RuntimeNodeConfig: Sendable {
     public var peers: [NodeID: String]
     /// False for a node that will `join` an existing cluster: it starts with no configuration.
     public var bootstrap: Bool
+    /// Raft addresses of members of a running cluster. When given, the node never bootstraps:
+    /// it starts with no configuration, never campaigns until a configuration learned from the
+    /// leader makes it a voter, and asks these addresses in turn (with backoff) to add it until
+    /// it is a member. A data dir that already holds its membership is not joined again.
+    public var joinAddresses: [String] = []
     /// Frames from another cluster id are refused.
     public var clusterID: String
     public var settings: ClusterSettings

@@ -34,6 +34,7 @@ struct Logger {
         case .settingsChanged: info("\(node) new cluster settings in force")
         case .snapshotTaken(let i): info("\(node) snapshot taken at \(i)")
         case .snapshotInstalled(let i): info("\(node) snapshot installed at \(i)")
+        case .applyFailed(let i, let why, let policy): warn("\(node) apply of index \(i) failed (\(policy)): \(why)")
         case .stopCommanded(let why): warn("\(node) stopped: \(why)")
         case .error(let why): error("\(node) \(why)")
         }

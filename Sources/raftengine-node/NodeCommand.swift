@@ -32,7 +32,7 @@ struct NodeCommand: ParsableCommand {
     @Option(name: .customLong("peer"), help: "Another member of a new cluster: ID=RAFTHOST:PORT,CLIENTHOST:PORT (repeatable).")
     var peers: [String] = []
 
-    @Option(name: .customLong("join"), help: "RAFTHOST:PORT of the leader of a running cluster to join (new, empty node).")
+    @Option(name: .customLong("join"), help: "RAFTHOST:PORT of members of a running cluster to join, comma-separated (new, empty node).")
     var join: String?
 
     @Option(name: .customLong("cluster-id"), help: "Cluster id; nodes refuse traffic from other clusters.")
@@ -56,25 +56,45 @@ struct NodeCommand: ParsableCommand {
     @Option(name: .customLong("config"), help: "File of `flag = value` lines (flags given on the command line win).")
     var configFile: String?
 
+    /// Input the node refuses is one line on stderr and exit status 2, not a usage dump.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ValidationError {
+            fputs("raftengine-node: \(e.message)\n", stderr)
+            Glibc.exit(2)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     mutating func run() throws {
+        // A write to a peer that reset its connection must fail with EPIPE, never kill us.
+        signal(SIGPIPE, SIG_IGN)
         if let file = configFile { try applyConfigFile(file) }
         let logger = Logger(level: logLevel)
-        let identity = try NodeIdentity.resolve(id: id, dataDir: dataDir, raftAddr: raftAddr, clientAddr: clientAddr)
         let settings = try clusterSettings()
-
-        var peerMap: [NodeID: String] = [:]
-        for p in peers {
-            let parts = p.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[1].split(separator: ",").count == 2 else {
-                throw ValidationError("--peer must look like ID=RAFTHOST:PORT,CLIENTHOST:PORT, got \(p)")
+        // Checked before anything is written to the data dir.
+        if let id { _ = try checkedPeers(selfID: id) }
+        var joinAddresses: [String] = []
+        if let join {
+            guard peers.isEmpty else { throw ValidationError(MemberListError.joinWithPeers.description) }
+            for part in join.split(separator: ",", omittingEmptySubsequences: false) {
+                do { joinAddresses.append(try HostPort.parse(String(part)).text) } catch {
+                    throw ValidationError("--join \(join): \(error)")
+                }
             }
-            peerMap[String(parts[0])] = String(parts[1])
         }
+        let identity = try NodeIdentity.resolve(id: id, dataDir: dataDir, raftAddr: raftAddr, clientAddr: clientAddr)
+        let peerMap = try checkedPeers(selfID: identity.id)
         // Signals are handled by the main thread only, so block them before threads start.
+        // SIGUSR1 is the loop thread telling the main thread that the node stopped itself.
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGUSR1)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         let host = try UVHost()
@@ -84,9 +104,14 @@ struct NodeCommand: ParsableCommand {
                                        maxCommandSize: maxRequestBytes + 1024, commandTimeout: 5_000_000_000,
                                        snapshotThreshold: snapshotEvery)
         config.addressExtra = identity.clientAddr
+        config.joinAddresses = joinAddresses
+        let stop = SelfStop()
         let node: HostedNode
         do {
-            node = try host.startNode(config, stateMachine: machine) { event in logger.log(event, node: identity.id) }
+            node = try host.startNode(config, stateMachine: machine) { event in
+                logger.log(event, node: identity.id)
+                if case .stopCommanded(let reason) = event { stop.record(reason) }
+            }
         } catch {
             logger.error("cannot start: \(error)")
             host.shutdown()
@@ -105,38 +130,50 @@ struct NodeCommand: ParsableCommand {
             throw ExitCode(2)
         }
         logger.info("node \(identity.id) raft \(identity.raftAddr) clients \(identity.clientAddr) data \(identity.dataDir)")
-        if let target = join {
-            joinCluster(node: node, leaderAddress: target, logger: logger)
+        if !joinAddresses.isEmpty && node.status()?.config.contains(identity.id) != true {
+            logger.info("joining the cluster through \(joinAddresses.joined(separator: ", "))")
         }
 
         var caught: Int32 = 0
         sigwait(&signals, &caught)
-        logger.info("signal \(caught): stopping")
+        let reason = stop.reason
+        if let reason {
+            logger.info("node stopped itself (\(reason)): exiting")
+        } else {
+            logger.info("signal \(caught): stopping")
+        }
         clients.close()
         node.stop()
         host.shutdown()
         logger.info("stopped")
+        switch reason {
+        case nil, .removed?:
+            // Removed from the cluster is a finished job, not a failure to restart from.
+            return
+        default:
+            throw ExitCode(1)
+        }
     }
 
-    /// Asks the leader at `leaderAddress` to add this node, retrying while the cluster elects.
-    private func joinCluster(node: HostedNode, leaderAddress: String, logger: Logger) {
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let outcome = node.waitFor(timeout: 60) { (done: @escaping (CommandOutcome) -> Void) in
-                node.join(leaderID: "@" + leaderAddress, leaderAddress: leaderAddress, completion: done)
+    /// The peers as given, refused with the library's words when they cannot make a cluster.
+    private func checkedPeers(selfID: NodeID) throws -> [NodeID: String] {
+        var list = PeerList()
+        var map: [NodeID: String] = [:]
+        for p in peers {
+            let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
+            let addresses = parts.count == 2 ? parts[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init) : []
+            guard parts.count == 2, addresses.count == 2 else {
+                throw ValidationError("--peer \(p): expected ID=RAFTHOST:PORT,CLIENTHOST:PORT")
             }
-            switch outcome {
-            case .applied?:
-                logger.info("joined the cluster through \(leaderAddress)")
-                return
-            case .rejected(let why)?:
-                logger.warn("join refused: \(why); retrying")
-            default:
-                logger.warn("join did not complete (\(String(describing: outcome))); retrying")
+            do {
+                try list.add(id: parts[0], address: addresses[0], selfID: selfID)
+                _ = try HostPort.parse(addresses[1])
+            } catch {
+                throw ValidationError("--peer \(p): \(error)")
             }
-            Thread.sleep(forTimeInterval: 1)
+            map[parts[0]] = parts[1]
         }
-        logger.error("could not join through \(leaderAddress)")
+        return map
     }
 
     private func clusterSettings() throws -> ClusterSettings {
@@ -178,6 +215,27 @@ struct NodeCommand: ParsableCommand {
             default: throw ValidationError("unknown setting \(k) in \(path)")
             }
         }
+    }
+}
+
+/// The reason the node stopped itself, handed from the loop thread to the main thread (which
+/// waits in sigwait and is woken with SIGUSR1).
+final class SelfStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: StopReason?
+
+    func record(_ r: StopReason) {
+        lock.lock()
+        let first = stored == nil
+        if first { stored = r }
+        lock.unlock()
+        if first { kill(getpid(), SIGUSR1) }
+    }
+
+    var reason: StopReason? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
     }
 }
 

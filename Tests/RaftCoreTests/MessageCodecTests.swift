@@ -117,7 +117,7 @@ private struct MessageGenerator {
                                            electionTimeoutMax: number(),
                                            maxEntriesPerMessage: UInt32(truncatingIfNeeded: number()),
                                            maxInflight: UInt32(truncatingIfNeeded: number()),
-                                           preVote: flag(), checkQuorum: flag(), commandsIdempotent: flag())
+                                           preVote: flag(), checkQuorum: flag(), applyPolicy: ApplyPolicy(rawValue: UInt8(below(3)))!)
             let config = ClusterConfig(members: (0..<below(4)).map { _ in member() }, settings: settings)
             body = .installSnapshot(InstallSnapshot(meta: SnapshotMeta(index: number(), term: number(), config: config),
                                                     offset: number(), data: data(), done: flag()))

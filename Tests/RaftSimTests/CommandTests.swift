@@ -3,11 +3,10 @@ import RaftCore
 import RaftStorage
 import RaftSim
 
-/// Command outcomes: applied, redirect, retry, timeout, apply errors and their two policies.
+/// Command outcomes: applied, redirect, retry, timeout, apply errors and the three apply policies.
 @Suite struct CommandTests {
-    func elected(idempotent: Bool = false, configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
+    func elected(configure: (inout SimCluster.Options) -> Void = { _ in }) -> SimCluster {
         var o = SimCluster.Options()
-        o.settings.commandsIdempotent = idempotent
         configure(&o)
         let c = SimCluster(o)
         c.elect(c.id(1))
@@ -52,38 +51,98 @@ import RaftSim
         #expect(c.node(1).lastIndex == 1)
     }
 
-    @Test func idempotentFollowerRetriesAFailedApply() {
-        let c = elected(idempotent: true)
+    func applyFailures(_ c: SimCluster, _ n: Int) -> [RaftEvent] {
+        c.node(n).events.filter { if case .applyFailed = $0 { return true } else { return false } }
+    }
+
+    /// The default policy: a command every replica refuses alike is that command's result. The
+    /// proposer learns why; every replica reports it and goes on; the cluster keeps committing.
+    @Test func oneBadCommandIsItsOwnResultAndTheClusterGoesOn() {
+        let c = elected()
+        #expect(c.node(1).raft?.settings.applyPolicy == .reject)
+        c.runCommand("add 1")
+        let bad = c.runCommand("fail no such key")
+        #expect(bad == .applyError("no such key"))
+        let index = c.node(1).commitIndex
+        for n in 1...3 {
+            #expect(applyFailures(c, n) == [.applyFailed(index: index, reason: "no such key", policy: .reject)])
+            #expect(c.node(n).isUp)
+            #expect(c.node(n).raft?.appliedIndex == index)
+        }
+        #expect(c.runCommand("add 2") == .applied(Array("3".utf8)))
+        for n in 1...3 {
+            #expect(c.node(n).total == 3)
+            #expect(!c.node(n).log.isBroken)
+        }
+        #expect(c.inSync(c.ids), "\(c.syncDescription(c.ids))")
+        // A new leader applies the same history the same way.
+        c.leaderLost(c.id(2))
+        c.deliverAll()
+        #expect(c.node(2).role == .leader)
+        #expect(c.runCommand("add 4") == .applied(Array("7".utf8)))
+        #expect(c.inSync(c.ids), "\(c.syncDescription(c.ids))")
+    }
+
+    /// Under reject a follower whose machine fails (here: not deterministically) reports it and
+    /// goes on; the leader's result stands.
+    @Test func rejectOnAFollowerReportsAndGoesOn() {
+        let c = elected()
+        c.node(3).machine.failing = true
+        #expect(c.runCommand("add 1") == .applied(Array("1".utf8)))
+        #expect(applyFailures(c, 3) == [.applyFailed(index: 2, reason: "injected failure", policy: .reject)])
+        #expect(c.node(3).raft?.appliedIndex == 2)
+        c.node(3).machine.failing = false
+        #expect(c.runCommand("add 1") == .applied(Array("2".utf8)))
+        #expect(c.node(3).raft?.appliedIndex == 3)
+        #expect(c.node(3).isUp)
+    }
+
+    @Test func retryOnAFollowerBacksOffAndResumesInOrder() {
+        let c = elected { $0.settings.applyPolicy = .retry }
         c.runCommand("add 1")
         c.node(3).machine.failing = true
         #expect(c.runCommand("add 1") == .applied(Array("2".utf8)))
         #expect(c.node(2).total == 2)
         #expect(c.node(3).total == 1)
-        #expect(c.node(3).events.contains { if case .error = $0 { return true } else { return false } })
-        // Once the machine works again the next heartbeat retries the entry, in order.
+        // One second of heartbeats every 10 ms: the follower tries again with backoff (10 ms
+        // doubling to 1 s), not on every heartbeat.
+        c.enableTimers()
+        c.run(for: 1_000_000_000)
+        let attempts = c.node(3).machine.injectedFailures
+        #expect(attempts >= 3 && attempts <= 10, "attempts: \(attempts)")
+        let stuck = applyFailures(c, 3)
+        #expect(stuck.count == attempts)
+        #expect(stuck.allSatisfy { $0 == .applyFailed(index: 3, reason: "injected failure", policy: .retry) })
+        #expect(c.node(3).raft?.appliedIndex == 2)
+        // Once the machine works again the retry applies the entry, then what follows, in order.
         c.node(3).machine.failing = false
-        c.heartbeat(c.id(1))
-        c.deliverAll()
-        #expect(c.node(3).total == 2)
+        #expect(c.runCommand("add 1") == .applied(Array("3".utf8)))
+        c.run(for: 1_100_000_000)
+        #expect(c.node(3).total == 3)
+        #expect(c.node(3).machine.applied.map(\.index) == [2, 3, 4])
         #expect(c.node(3).isUp)
     }
 
-    @Test func idempotentLeaderReportsTheErrorAndRetriesLater() {
-        let c = elected(idempotent: true)
+    @Test func retryOnTheLeaderKeepsTheProposerWaitingUntilItApplies() {
+        let c = elected { $0.settings.applyPolicy = .retry }
         c.runCommand("add 1")
         c.node(1).machine.failing = true
-        guard case .applyError = c.runCommand("add 1") else {
-            Issue.record("expected an apply error")
-            return
-        }
+        let rid = c.propose(c.id(1), "add 1")
+        c.deliverAll()
+        c.heartbeat(c.id(1))
+        c.deliverAll()
+        #expect(c.outcome(rid) == nil)
         #expect(c.node(1).total == 1)
+        #expect(applyFailures(c, 1).count == 1)
         c.node(1).machine.failing = false
-        #expect(c.runCommand("add 1") == .applied(Array("3".utf8)))
-        #expect(c.node(1).total == 3)
+        c.advance(by: 20_000_000)
+        c.with(c.id(1)) { $0.tick(now: c.now) }
+        #expect(c.outcome(rid) == .applied(Array("2".utf8)))
+        #expect(c.node(1).total == 2)
     }
 
-    @Test func nonIdempotentFailureBreaksTheLogAndStopsTheNode() throws {
-        let c = elected(idempotent: false)
+    @Test func haltBreaksTheLogAndStopsTheNode() throws {
+        let c = elected { $0.settings.applyPolicy = .halt }
         c.runCommand("add 1")
         c.node(1).machine.failing = true
         guard case .applyError = c.runCommand("add 1") else {
@@ -92,6 +151,7 @@ import RaftSim
         }
         #expect(c.node(1).log.isBroken)
         #expect(!c.node(1).isUp)
+        #expect(applyFailures(c, 1) == [.applyFailed(index: 3, reason: "injected failure", policy: .halt)])
         #expect(c.node(1).events.contains { if case .stopCommanded = $0 { return true } else { return false } })
         // A broken log refuses to start until the host fixes it.
         #expect(throws: RaftError.logBroken) {

@@ -1,5 +1,6 @@
 /* A counter state machine shared by the C example and the C tests: each command is a signed
- * decimal number added to the total; the result is the new total as text. */
+ * decimal number added to the total; the result is the new total as text. "fail:WHY" is a bad
+ * command every replica refuses alike, with the message WHY. */
 #ifndef COUNTER_H
 #define COUNTER_H
 
@@ -16,6 +17,7 @@ typedef struct counter {
     int64_t total;
     uint64_t applied;
     int fail;              /* when set, apply fails (to test apply errors) */
+    unsigned failed;       /* applies that failed because of `fail` */
 } counter;
 
 static void counter_init(counter *c) {
@@ -34,11 +36,21 @@ static int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t 
     counter *c = user;
     (void)index;
     char buf[32];
+    if (len > 5 && memcmp(cmd, "fail:", 5) == 0) {
+        /* The refusal's message goes back in the result buffer. */
+        *result = malloc(len - 5);
+        if (*result) {
+            memcpy(*result, cmd + 5, len - 5);
+            *result_len = len - 5;
+        }
+        return 1;
+    }
     if (len == 0 || len >= sizeof buf) return 1;
     memcpy(buf, cmd, len);
     buf[len] = 0;
     pthread_mutex_lock(&c->lock);
     if (c->fail) {
+        c->failed++;
         pthread_mutex_unlock(&c->lock);
         return 1;
     }

@@ -1,7 +1,8 @@
 /// Binary form of `ClusterConfig`, the payload of config entries, snapshot metadata and the
 /// storage metadata file. Versioned so later fields can be added.
 extension ClusterSettings {
-    static let encodingVersion: UInt8 = 1
+    /// Version 2 replaced version 1's commands-idempotent flag with the apply policy.
+    static let encodingVersion: UInt8 = 2
 
     public func encode(into w: inout ByteWriter) {
         w.u8(Self.encodingVersion)
@@ -12,12 +13,12 @@ extension ClusterSettings {
         w.varint(UInt64(maxInflight))
         w.bool(preVote)
         w.bool(checkQuorum)
-        w.bool(commandsIdempotent)
+        w.u8(applyPolicy.rawValue)
     }
 
     public init(from r: inout ByteReader) throws(WireError) {
         let version = try r.u8()
-        guard version == Self.encodingVersion else { throw .unknownVersion(version) }
+        guard version == 1 || version == Self.encodingVersion else { throw .unknownVersion(version) }
         self.init()
         heartbeatPeriod = try r.varint()
         electionTimeoutMin = try r.varint()
@@ -31,7 +32,14 @@ extension ClusterSettings {
         maxInflight = UInt32(inflight)
         preVote = try r.bool()
         checkQuorum = try r.bool()
-        commandsIdempotent = try r.bool()
+        if version == 1 {
+            // Version 1's two policies, as they were: idempotent commands retried, others halted.
+            applyPolicy = try r.bool() ? .retry : .halt
+        } else {
+            let raw = try r.u8()
+            guard let p = ApplyPolicy(rawValue: raw) else { throw .unknownEnumValue("apply policy", raw) }
+            applyPolicy = p
+        }
     }
 }
 

@@ -87,8 +87,10 @@ def _declare(lib):
     _fn(lib, "re_config_add_peer", i, p, cp, cp)
     _fn(lib, "re_config_set_heartbeat_ms", i, p, u32)
     _fn(lib, "re_config_set_election_timeout_ms", i, p, u32, u32)
-    for name in ("re_config_set_pre_vote", "re_config_set_check_quorum", "re_config_set_commands_idempotent"):
+    for name in ("re_config_set_pre_vote", "re_config_set_check_quorum", "re_config_set_apply_policy"):
         _fn(lib, name, i, p, i)
+    _fn(lib, "re_config_set_join", i, p, cp)
+    _fn(lib, "re_config_errmsg", cp, p)
     _fn(lib, "re_config_set_max_entries_per_message", i, p, u32)
     _fn(lib, "re_config_set_max_command_size", i, p, sz)
     _fn(lib, "re_config_set_max_frame_size", i, p, sz)

@@ -3,6 +3,7 @@
 import asyncio
 import ctypes
 import itertools
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
@@ -12,6 +13,7 @@ from .errors import CommandTimeout, InvalidArgument, NodeStopped, error_for
 
 _LIB = None
 _LIB_LOCK = threading.Lock()
+_log = logging.getLogger("raftengine")
 
 
 def lib():
@@ -32,9 +34,21 @@ def _check(status: int, what: str):
         raise error_for(status, f"{what}: {lib().re_strerror(status).decode()}")
 
 
+def _check_config(status: int, cfg, what: str):
+    """Raises for a failed call on a config, with the library's own words for what was wrong
+    (the same sentence the C ABI and raftengine-node give)."""
+    if status != 0:
+        why = (lib().re_config_errmsg(cfg) or b"").decode("utf-8", "replace")
+        raise error_for(status, f"{what}: {why or lib().re_strerror(status).decode()}")
+
+
+APPLY_POLICIES = {"reject": 0, "retry": 1, "halt": 2}
+
+
 ROLES = {0: "follower", 1: "candidate", 2: "leader"}
 EVENT_KINDS = {1: "role", 2: "term", 3: "leader", 4: "election", 5: "resync", 6: "membership_done",
-               7: "membership_aborted", 8: "settings", 9: "snapshot", 10: "stopped", 11: "error"}
+               7: "membership_aborted", 8: "settings", 9: "snapshot", 10: "stopped", 11: "error",
+               12: "apply_failed"}
 
 
 @dataclass(frozen=True)
@@ -154,15 +168,23 @@ class Node:
     """A running RaftEngine node.
 
     `state_machine` provides apply(command: bytes) -> bytes, snapshot() -> bytes and
-    restore(data: bytes). They run on the engine's loop thread; an exception in apply becomes
-    an apply error for the command, never a crashed process.
+    restore(data: bytes). They run on the engine's loop thread. An exception in apply follows
+    the cluster's `apply_policy`: "reject" (the default) makes it that command's result — the
+    proposer gets ApplyError with the exception's text and every replica goes on; "retry"
+    applies the command again later (for idempotent machines with transient failures); "halt"
+    marks the log broken and stops the node. Never a crashed process.
+
+    `peers` lists the other members of a new cluster. A node that joins a running cluster gives
+    `join` instead (a raft address of a member, or a list of them): it never starts a cluster
+    of its own, never campaigns until the leader has made it a voter, and keeps asking until
+    it is a member.
     """
 
     def __init__(self, *, id: str, data_dir: str, listen: str, state_machine,
-                 peers: Optional[Dict[str, str]] = None, host: Optional[Host] = None,
+                 peers: Optional[Dict[str, str]] = None, join=None, host: Optional[Host] = None,
                  heartbeat_ms: Optional[int] = None, election_timeout_ms: Optional[Tuple[int, int]] = None,
                  pre_vote: Optional[bool] = None, check_quorum: Optional[bool] = None,
-                 commands_idempotent: Optional[bool] = None, cluster_id: Optional[str] = None,
+                 apply_policy: Optional[str] = None, cluster_id: Optional[str] = None,
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
                  snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None):
         for name, value in (("id", id), ("data_dir", data_dir), ("listen", listen)):
@@ -173,11 +195,17 @@ class Node:
                 raise InvalidArgument(f"state_machine must have a callable {method}()")
         if peers is not None and not isinstance(peers, dict):
             raise InvalidArgument("peers must be a dict of id -> address")
+        if isinstance(join, str):
+            join = [join]
+        if join is not None and (not isinstance(join, (list, tuple)) or not join
+                                 or not all(isinstance(a, str) and a for a in join)):
+            raise InvalidArgument("join must be an address or a non-empty list of addresses")
+        if apply_policy is not None and apply_policy not in APPLY_POLICIES:
+            raise InvalidArgument(f"apply_policy must be one of {', '.join(APPLY_POLICIES)}, got {apply_policy!r}")
         L = lib()
         self.id = id
         self._sm = state_machine
         self._on_event = on_event
-        self._last_apply_error = None
         # Keep every ctypes callback alive as long as the node: C holds raw pointers to them.
         self._c_apply = _lib.APPLY_FN(self._apply)
         self._c_snapshot = _lib.SNAPSHOT_FN(self._snapshot)
@@ -188,39 +216,41 @@ class Node:
         cfg = ctypes.c_void_p()
         _check(L.re_config_new(ctypes.byref(cfg)), "re_config_new")
         try:
-            _check(L.re_config_set_id(cfg, id.encode()), "id")
-            _check(L.re_config_set_data_dir(cfg, data_dir.encode()), "data_dir")
-            _check(L.re_config_set_listen_address(cfg, listen.encode()), "listen")
+            _check_config(L.re_config_set_id(cfg, id.encode()), cfg, "id")
+            _check_config(L.re_config_set_data_dir(cfg, data_dir.encode()), cfg, "data_dir")
+            _check_config(L.re_config_set_listen_address(cfg, listen.encode()), cfg, "listen")
             for pid, addr in (peers or {}).items():
                 if not isinstance(pid, str) or not isinstance(addr, str):
                     raise InvalidArgument("peers must map str ids to str addresses")
-                _check(L.re_config_add_peer(cfg, pid.encode(), addr.encode()), f"peer {pid}")
+                _check_config(L.re_config_add_peer(cfg, pid.encode(), addr.encode()), cfg, "peers")
+            if join is not None:
+                _check_config(L.re_config_set_join(cfg, ",".join(join).encode()), cfg, "join")
             if heartbeat_ms is not None:
-                _check(L.re_config_set_heartbeat_ms(cfg, int(heartbeat_ms)), "heartbeat_ms")
+                _check_config(L.re_config_set_heartbeat_ms(cfg, int(heartbeat_ms)), cfg, "heartbeat_ms")
             if election_timeout_ms is not None:
                 lo, hi = election_timeout_ms
-                _check(L.re_config_set_election_timeout_ms(cfg, int(lo), int(hi)), "election_timeout_ms")
+                _check_config(L.re_config_set_election_timeout_ms(cfg, int(lo), int(hi)), cfg, "election_timeout_ms")
             if pre_vote is not None:
-                _check(L.re_config_set_pre_vote(cfg, int(bool(pre_vote))), "pre_vote")
+                _check_config(L.re_config_set_pre_vote(cfg, int(bool(pre_vote))), cfg, "pre_vote")
             if check_quorum is not None:
-                _check(L.re_config_set_check_quorum(cfg, int(bool(check_quorum))), "check_quorum")
-            if commands_idempotent is not None:
-                _check(L.re_config_set_commands_idempotent(cfg, int(bool(commands_idempotent))), "commands_idempotent")
+                _check_config(L.re_config_set_check_quorum(cfg, int(bool(check_quorum))), cfg, "check_quorum")
+            if apply_policy is not None:
+                _check_config(L.re_config_set_apply_policy(cfg, APPLY_POLICIES[apply_policy]), cfg, "apply_policy")
             if cluster_id is not None:
-                _check(L.re_config_set_cluster_id(cfg, cluster_id.encode()), "cluster_id")
+                _check_config(L.re_config_set_cluster_id(cfg, cluster_id.encode()), cfg, "cluster_id")
             if max_command_size is not None:
-                _check(L.re_config_set_max_command_size(cfg, int(max_command_size)), "max_command_size")
+                _check_config(L.re_config_set_max_command_size(cfg, int(max_command_size)), cfg, "max_command_size")
             if command_timeout_ms is not None:
-                _check(L.re_config_set_command_timeout_ms(cfg, int(command_timeout_ms)), "command_timeout_ms")
+                _check_config(L.re_config_set_command_timeout_ms(cfg, int(command_timeout_ms)), cfg, "command_timeout_ms")
             if snapshot_threshold is not None:
-                _check(L.re_config_set_snapshot_threshold(cfg, int(snapshot_threshold)), "snapshot_threshold")
-            _check(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), "state_machine")
-            _check(L.re_config_set_event_callback(cfg, self._c_event, None), "event callback")
+                _check_config(L.re_config_set_snapshot_threshold(cfg, int(snapshot_threshold)), cfg, "snapshot_threshold")
+            _check_config(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), cfg, "state_machine")
+            _check_config(L.re_config_set_event_callback(cfg, self._c_event, None), cfg, "event callback")
             self._own_host = host is None
             self._host = host or Host()
             node = ctypes.c_void_p()
             try:
-                _check(L.re_node_start(self._host._handle, cfg, ctypes.byref(node)), "re_node_start")
+                _check_config(L.re_node_start(self._host._handle, cfg, ctypes.byref(node)), cfg, "start")
             except Exception:
                 if self._own_host:
                     self._host.close()
@@ -245,7 +275,12 @@ class Node:
             out_len[0] = n
             return 0
         except BaseException as e:  # never let an exception unwind into C
-            self._last_apply_error = e
+            # The exception's text is the failure's message (the proposer's ApplyError, every
+            # replica's apply_failed event).
+            text = str(e) or type(e).__name__
+            buf, n = _lib.malloc_copy(text.encode("utf-8", "replace"))
+            out[0] = buf if buf is not None else _lib.c_u8_p()
+            out_len[0] = n
             return 1
 
     def _snapshot(self, user, out, out_len):
@@ -271,8 +306,8 @@ class Node:
         e = ev_p.contents
         try:
             self._on_event(Event(EVENT_KINDS.get(e.kind, str(e.kind)), _s(e.value), _s(e.node), _s(e.detail), e.number))
-        except BaseException:
-            pass
+        except BaseException:  # never unwind into C, never lose it either
+            _log.exception("on_event callback of node %s raised", self.id)
 
     # -- commands --
 

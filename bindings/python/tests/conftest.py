@@ -10,17 +10,22 @@ import raftengine
 
 
 class Counter:
-    """State machine: each command is a decimal number added to the total; returns the total."""
+    """State machine: each command is a decimal number added to the total; returns the total.
+    b"fail:WHY" is a bad command every replica refuses alike (ValueError(WHY))."""
 
     def __init__(self):
         self.total = 0
         self.applied = 0
         self.fail = False
+        self.failed = 0
         self.lock = threading.Lock()
 
     def apply(self, command: bytes) -> bytes:
         if self.fail:
+            self.failed += 1
             raise RuntimeError("injected failure")
+        if command.startswith(b"fail:"):
+            raise ValueError(command[5:].decode())
         with self.lock:
             self.total += int(command.decode())
             self.applied += 1
@@ -66,17 +71,23 @@ class Cluster:
         self.addr = {i: f"127.0.0.1:{p}" for i, p in zip(self.ids, ports)}
         self.machines = {i: Counter() for i in self.ids}
         self.nodes = {}
+        self.events = {}
         self.host = host
 
-    def start(self, nid):
+    def start(self, nid, **options):
         peers = {p: a for p, a in self.addr.items() if p != nid}
+        self.events.setdefault(nid, [])
         self.nodes[nid] = raftengine.Node(id=nid, data_dir=os.path.join(self.base, nid), listen=self.addr[nid],
-                                          peers=peers, state_machine=self.machines[nid], host=self.host, **FAST)
+                                          peers=peers, state_machine=self.machines[nid], host=self.host,
+                                          on_event=self.events[nid].append, **{**FAST, **options})
         return self.nodes[nid]
 
-    def start_all(self):
+    def start_all(self, **options):
         for nid in self.ids:
-            self.start(nid)
+            self.start(nid, **options)
+
+    def events_of(self, nid, kind):
+        return [e for e in list(self.events.get(nid, [])) if e.kind == kind]
 
     def leader(self):
         for nid, node in self.nodes.items():
