@@ -42,7 +42,7 @@ extension RaftNode {
         case .command:
             do {
                 let result = try stateMachine.apply(e.data, index: e.index)
-                applyRetry = nil
+                if applyRetry != nil { applyRetry = nil }
                 if let p = pending[e.index] {
                     pending[e.index] = nil
                     complete(p.id, p.term == e.term ? .applied(result) : notLeaderOutcome())

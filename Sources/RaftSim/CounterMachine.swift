@@ -31,7 +31,7 @@ public final class CounterMachine: StateMachine {
             injectedFailures += 1
             throw Failure()
         }
-        if command.starts(with: Self.failPrefix) {
+        if command.first == 0x66, command.starts(with: Self.failPrefix) {
             throw Refused(description: String(decoding: command.dropFirst(Self.failPrefix.count), as: UTF8.self))
         }
         // Only `add N` / `sub N` change the total; other payloads skip the text parsing.
