@@ -57,6 +57,10 @@ struct NodeCommand: ParsableCommand {
     var configFile: String?
 
     mutating func run() throws {
+        // This process is the host: a client or peer that resets its connection must cost a
+        // failed write (EPIPE), never the process. The library's loop threads block SIGPIPE
+        // already; ignoring it covers every other thread too.
+        signal(SIGPIPE, SIG_IGN)
         if let file = configFile { try applyConfigFile(file) }
         let logger = Logger(level: logLevel)
         let identity = try NodeIdentity.resolve(id: id, dataDir: dataDir, raftAddr: raftAddr, clientAddr: clientAddr)
