@@ -49,6 +49,9 @@ test-c: lib $(BUILD_C)
 	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/example_cluster.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/example_cluster
 	valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite \
 		$(BUILD_C)/test_raftengine
+	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude bindings/c/test_sigpipe.c -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $(BUILD_C)/test_sigpipe
+	valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite \
+		$(BUILD_C)/test_sigpipe
 
 test-python: lib
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
