@@ -44,6 +44,7 @@ final class UVLoop {
             for hook in me.beforePoll.values { hook() }
         }
         let t = Thread { [unowned self] in
+            UVLoop.blockSIGPIPE()
             self.threadID = pthread_self()
             self.started.signal()
             uv_run(self.loop, UV_RUN_DEFAULT)
@@ -53,6 +54,20 @@ final class UVLoop {
         thread = t
         t.start()
         started.wait()
+    }
+
+    /// Every socket write of the library happens on a loop thread (libuv's writev, which has
+    /// no MSG_NOSIGNAL). A write to a peer that reset the connection raises SIGPIPE, whose
+    /// default action kills the whole process; blocked here, the write fails with EPIPE and
+    /// the connection closes and reconnects. Only this thread's mask changes: the host's
+    /// process-wide disposition is its own. A SIGPIPE raised while blocked stays pending on
+    /// this thread (one at most: standard signals do not queue) and goes away with it; that
+    /// is harmless because the thread never unblocks it (nor waits in a way it would wake).
+    private static func blockSIGPIPE() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
     static func from(_ loop: UnsafeMutablePointer<uv_loop_t>?) -> UVLoop? {

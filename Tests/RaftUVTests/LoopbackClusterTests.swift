@@ -39,18 +39,25 @@ final class LoopbackCluster {
     var machines: [NodeID: LockedCounter] = [:]
     var nodes: [NodeID: HostedNode] = [:]
     var settings = ClusterSettings(heartbeatPeriod: 20_000_000, electionTimeoutMin: 150_000_000, electionTimeoutMax: 300_000_000)
+    /// Where a node reaches a peer when not at its listen address: routes[from][to] (a proxy).
+    var routes: [NodeID: [NodeID: String]] = [:]
 
-    init(size: Int = 3) throws {
+    /// Free ports picked with the nodes' (so none is one of theirs), for proxies.
+    let sparePorts: [UInt16]
+
+    init(size: Int = 3, sparePorts spare: Int = 0) throws {
         host = try UVHost()
         dir = NSTemporaryDirectory() + "raftuv-" + UUID().uuidString
         ids = (1...size).map { "n\($0)" }
-        let ports = freeLoopbackPorts(size)
+        let ports = freeLoopbackPorts(size + spare)
         addresses = Dictionary(uniqueKeysWithValues: zip(ids, ports.map { "127.0.0.1:\($0)" }))
+        sparePorts = Array(ports.dropFirst(size))
     }
 
     func config(_ id: NodeID) -> RuntimeNodeConfig {
         var peers = addresses
         peers[id] = nil
+        for (to, address) in routes[id] ?? [:] { peers[to] = address }
         return RuntimeNodeConfig(id: id, dataDir: "\(dir)/\(id)", listenAddress: addresses[id]!, peers: peers,
                                  clusterID: "test", settings: settings, commandTimeout: 3_000_000_000)
     }
