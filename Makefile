@@ -27,13 +27,13 @@ node:
 
 # A local 3-node raftengine-node cluster driven with redis-cli (data under ./.demo).
 demo:
-	@./scripts/ensure-deps.sh libuv1-dev pkg-config redis-tools
+	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config redis-tools
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-node
 	./scripts/demo.sh
 
 # Debian packages the build and tests need; installed only when missing.
 deps:
-	@./scripts/ensure-deps.sh libuv1-dev pkg-config valgrind python3 redis-tools
+	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config valgrind python3 redis-tools
 
 test: deps test-swift test-c test-python test-install test-node
 

@@ -24,10 +24,13 @@ let package = Package(
         .target(name: "RaftStorage", dependencies: ["RaftCore", "CCRC32C"]),
         .target(name: "RaftSim", dependencies: ["RaftCore", "RaftStorage"]),
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        // OpenSSL's libcrypto for peer authentication (HMAC-SHA256, nonces): no hand-written
+        // crypto, and no Foundation as a Swift crypto package would bring.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The runtime: nodes on a libuv loop thread, TCP transport, timers, group commit.
         // Swift 5 mode: libuv callbacks and the loop thread are an isolation the compiler
         // cannot see; the loop-thread rule is documented on each type instead.
-        .target(name: "RaftUV", dependencies: ["RaftCore", "RaftStorage", "CLibUV"],
+        .target(name: "RaftUV", dependencies: ["RaftCore", "RaftStorage", "CLibUV", "CLibCrypto"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "CRaftEngineABI"),
         .target(name: "RaftEngineC", dependencies: ["RaftUV", "RaftCore", "CRaftEngineABI"],

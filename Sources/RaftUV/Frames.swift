@@ -87,8 +87,14 @@ struct Handshake: Equatable {
 public struct TransportStats: Equatable, Sendable {
     public var framesReceived = 0
     public var framesSent = 0
-    /// Frames from a node we do not know (and not a join request), or whose sender field lies.
+    /// Frames from a node we do not know (and not a join request).
     public var unknownSender = 0
+    /// Frames whose sender field names another node than the connection's handshake did (the
+    /// connection is closed).
+    public var spoofedSender = 0
+    /// Connections refused by peer authentication: a wrong or missing secret, a replayed
+    /// handshake, an unauthenticated peer of a secured cluster (or the reverse).
+    public var authFailed = 0
     /// Connections from another cluster id.
     public var wrongCluster = 0
     /// Frames that failed to decode; the connection was closed.

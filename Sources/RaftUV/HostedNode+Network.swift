@@ -43,25 +43,16 @@ extension HostedNode {
         }
         inbound[ObjectIdentifier(conn)] = conn
         var peer: NodeID?
+        var pending: PendingAuth?
         conn.onClose = { [weak self] c in self?.inbound[ObjectIdentifier(c)] = nil }
         conn.onTooLarge = { [weak self] in self?.count(.oversized) }
         conn.onFrame = { [weak self, unowned conn] frame in
             guard let self else { return }
             guard let from = peer else {
-                // The first frame says who is calling and from which cluster.
-                guard let hello = try? Handshake(decoding: frame) else {
-                    self.count(.malformed)
-                    conn.close()
-                    return
-                }
-                guard hello.clusterID == self.config.clusterID else {
-                    self.count(.wrongCluster)
-                    conn.close()
-                    return
-                }
-                peer = hello.nodeID
-                if !hello.address.isEmpty, self.address(of: hello.nodeID) == nil {
-                    self.addressBook[hello.nodeID] = hello.address
+                switch self.admit(frame, pending: &pending, conn: conn) {
+                case .admitted(let id): peer = id
+                case .waiting: break
+                case .refused: conn.close()
                 }
                 return
             }
@@ -83,8 +74,9 @@ extension HostedNode {
         count(.received)
         let m0 = decoded
         if let connectionPeer, m0.from != connectionPeer {
-            count(.unknownSender)
-            return true
+            // Only the id the handshake named may speak on this connection.
+            count(.spoofedSender)
+            return false
         }
         var m = m0
         if case .membershipChange = m.body, m.to != id {
@@ -139,9 +131,10 @@ extension HostedNode {
             count(.droppedWhileDisconnected)
             return
         }
+        let auth = config.secrets.map { OutboundAuth(secrets: $0, clusterID: config.clusterID, selfID: id, address: advertisedAddress) }
         let link = PeerLink(peerID: m.to, address: addr, loop: loop.loop,
                             handshake: Handshake(clusterID: config.clusterID, nodeID: id, address: advertisedAddress).encoded,
-                            maxFrameSize: config.maxFrameSize)
+                            auth: auth, maxFrameSize: config.maxFrameSize)
         link.stats = { [weak self] c in self?.count(c) }
         links[m.to] = link
         link.send(frame: payload)

@@ -1,14 +1,28 @@
 import CLibUV
 import Foundation
+import RaftCore
+
+/// What an outbound link needs to authenticate itself in a secured cluster.
+struct OutboundAuth {
+    var secrets: ClusterSecrets
+    var clusterID: String
+    var selfID: NodeID
+    var address: String
+}
 
 /// The outbound connection to one peer: connects (and reconnects with exponential backoff),
 /// sends the handshake first, and writes queued frames in one batch per loop turn. Frames
-/// queued while disconnected are kept up to a bound; Raft resends whatever is lost.
+/// queued while disconnected are kept up to a bound; Raft resends whatever is lost. In a
+/// secured cluster nothing but the handshake is written until the peer has proved itself and
+/// been sent our proof.
 final class PeerLink {
     let peerID: String
     var address: String
     private let loop: UnsafeMutablePointer<uv_loop_t>
     private let handshake: [UInt8]
+    private let auth: OutboundAuth?
+    /// Our nonce while we wait for the peer's challenge.
+    private var clientNonce: [UInt8]?
     private let maxFrameSize: Int
     private var conn: TCPConnection?
     private var connected = false
@@ -20,11 +34,13 @@ final class PeerLink {
     var stats: (TransportStats.Counter) -> Void = { _ in }
     static let maxPendingBytes = 64 << 20
 
-    init(peerID: String, address: String, loop: UnsafeMutablePointer<uv_loop_t>, handshake: [UInt8], maxFrameSize: Int) {
+    init(peerID: String, address: String, loop: UnsafeMutablePointer<uv_loop_t>, handshake: [UInt8],
+         auth: OutboundAuth? = nil, maxFrameSize: Int) {
         self.peerID = peerID
         self.address = address
         self.loop = loop
         self.handshake = handshake
+        self.auth = auth
         self.maxFrameSize = maxFrameSize
     }
 
@@ -80,6 +96,19 @@ final class PeerLink {
             c.close()
             return
         }
+        if let auth {
+            // Stay "connecting" until the peer has answered our challenge.
+            connecting = true
+            let nonce = PeerAuth.nonce()
+            clientNonce = nonce
+            c.onFrame = { [weak self] frame in self?.challengeReceived(frame, auth: auth) }
+            c.startReading()
+            var hello: [UInt8] = []
+            Frame.append(AuthFrame.hello(clusterID: auth.clusterID, nodeID: auth.selfID, address: auth.address, nonce: nonce).encoded,
+                         to: &hello)
+            c.write(hello)
+            return
+        }
         connected = true
         backoffMs = 0
         // Reads only detect the peer closing; nothing arrives on an outbound link.
@@ -91,11 +120,39 @@ final class PeerLink {
         flush()
     }
 
+    /// The peer's answer to our hello: its id, nonce and proof. A peer that cannot prove it
+    /// knows the secret, or is not the node we meant to reach, is hung up on (and retried).
+    private func challengeReceived(_ frame: [UInt8], auth: OutboundAuth) {
+        guard let c = conn, let nonce = clientNonce else { return }
+        guard case .challenge(let serverID, let serverNonce, let proof)? = try? AuthFrame(decoding: frame),
+              serverNonce.count == PeerAuth.nonceSize,
+              peerID.hasPrefix("@") || serverID == peerID,
+              PeerAuth.verify(proof, .server, secrets: auth.secrets, clusterID: auth.clusterID, clientID: auth.selfID,
+                              serverID: serverID, clientNonce: nonce, serverNonce: serverNonce) else {
+            stats(.authFailed)
+            c.close()
+            return
+        }
+        clientNonce = nil
+        let mine = PeerAuth.proof(.client, secret: auth.secrets.current, clusterID: auth.clusterID, clientID: auth.selfID,
+                                  serverID: serverID, clientNonce: nonce, serverNonce: serverNonce)
+        var out: [UInt8] = []
+        Frame.append(AuthFrame.proof(mine).encoded, to: &out)
+        c.write(out)
+        // Nothing more is read on an outbound link.
+        c.onFrame = { _ in }
+        connecting = false
+        connected = true
+        backoffMs = 0
+        flush()
+    }
+
     private func lost(_ c: TCPConnection) {
         guard conn === c else { return }
         conn = nil
         connected = false
         connecting = false
+        clientNonce = nil
         guard !closed else { return }
         scheduleReconnect()
     }
@@ -135,13 +192,15 @@ final class PeerLink {
 }
 
 extension TransportStats {
-    enum Counter { case received, sent, unknownSender, wrongCluster, malformed, oversized, connectFailed, droppedWhileDisconnected }
+    enum Counter { case received, sent, unknownSender, spoofedSender, authFailed, wrongCluster, malformed, oversized, connectFailed, droppedWhileDisconnected }
 
     mutating func count(_ c: Counter) {
         switch c {
         case .received: framesReceived += 1
         case .sent: framesSent += 1
         case .unknownSender: unknownSender += 1
+        case .spoofedSender: spoofedSender += 1
+        case .authFailed: authFailed += 1
         case .wrongCluster: wrongCluster += 1
         case .malformed: malformed += 1
         case .oversized: oversized += 1

@@ -18,6 +18,9 @@ public struct RuntimeNodeConfig: Sendable {
     public var joinAddresses: [String] = []
     /// Frames from another cluster id are refused.
     public var clusterID: String
+    /// When set, peers must prove they know the cluster secret in the handshake (mutual
+    /// HMAC-SHA256 challenge-response; docs/security.md). nil: no authentication.
+    public var secrets: ClusterSecrets?
     public var settings: ClusterSettings
     public var maxFrameSize: Int
     public var maxCommandSize: Int

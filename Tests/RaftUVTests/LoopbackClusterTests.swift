@@ -41,6 +41,8 @@ final class LoopbackCluster {
     var settings = ClusterSettings(heartbeatPeriod: 20_000_000, electionTimeoutMin: 150_000_000, electionTimeoutMax: 300_000_000)
     /// Where a node reaches a peer when not at its listen address: routes[from][to] (a proxy).
     var routes: [NodeID: [NodeID: String]] = [:]
+    /// Each node's cluster secrets (none: no peer authentication).
+    var secrets: [NodeID: ClusterSecrets] = [:]
 
     /// Free ports picked with the nodes' (so none is one of theirs), for proxies.
     let sparePorts: [UInt16]
@@ -58,8 +60,10 @@ final class LoopbackCluster {
         var peers = addresses
         peers[id] = nil
         for (to, address) in routes[id] ?? [:] { peers[to] = address }
-        return RuntimeNodeConfig(id: id, dataDir: "\(dir)/\(id)", listenAddress: addresses[id]!, peers: peers,
-                                 clusterID: "test", settings: settings, commandTimeout: 3_000_000_000)
+        var c = RuntimeNodeConfig(id: id, dataDir: "\(dir)/\(id)", listenAddress: addresses[id]!, peers: peers,
+                                  clusterID: "test", settings: settings, commandTimeout: 3_000_000_000)
+        c.secrets = secrets[id]
+        return c
     }
 
     @discardableResult
