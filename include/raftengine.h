@@ -173,6 +173,24 @@ int re_config_add_peer(re_config *config, const char *id, const char *host_port)
  */
 int re_config_set_join(re_config *config, const char *host_ports);
 int re_config_set_cluster_id(re_config *config, const char *cluster_id); /* frames from other clusters are dropped */
+/*
+ * Peer authentication (off by default). With a secret, every connection between nodes starts
+ * with a mutual challenge-response: each side sends a fresh random nonce and proves it knows
+ * the secret with HMAC-SHA256 over both nonces, the cluster id and both node ids. The secret
+ * never crosses the wire; the stream after the handshake is NOT encrypted (docs/security.md).
+ * A peer that fails is disconnected and counted ("auth_failed", re_node_counter), never fatal;
+ * after the handshake a frame naming another sender closes the connection ("spoofed_sender").
+ * Every member needs the secret; a node without one is refused by secured nodes and refuses
+ * them. `secret` (copied) must have 16 to 4096 bytes (RE_EINVAL otherwise).
+ */
+int re_config_set_cluster_secret(re_config *config, const uint8_t *secret, size_t len);
+/*
+ * One more secret this node accepts from peers (it still proves with the cluster secret): for
+ * rotating a secret without stopping the cluster. Restart the nodes one at a time with the
+ * old secret set and the new one accepted, then one at a time with the new one set and the
+ * old one accepted, then (optionally) without the old one.
+ */
+int re_config_accept_cluster_secret(re_config *config, const uint8_t *secret, size_t len);
 int re_config_set_heartbeat_ms(re_config *config, uint32_t ms);
 int re_config_set_election_timeout_ms(re_config *config, uint32_t min_ms, uint32_t max_ms);
 int re_config_set_pre_vote(re_config *config, int enabled);
@@ -271,6 +289,14 @@ typedef struct re_status_info {
 
 /* Copies a consistent view of the node's state. Any thread. */
 int re_node_status(const re_node *node, re_status_info *info);
+
+/*
+ * A transport counter by name (any thread): "frames_received", "frames_sent",
+ * "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster", "malformed_frames",
+ * "oversized_frames", "connects_failed", "dropped_while_disconnected". RE_ENOTFOUND for any
+ * other name.
+ */
+int re_node_counter(const re_node *node, const char *name, uint64_t *value);
 
 /* ---- Cluster operations (any thread; `done` runs on the loop thread) ---------------- */
 

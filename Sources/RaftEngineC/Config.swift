@@ -10,6 +10,8 @@ final class NodeConfigBox {
     var listen: HostPort?
     var peers = PeerList()
     var join: [HostPort] = []
+    var secret: [UInt8]?
+    var acceptedSecrets: [[UInt8]] = []
     var clusterID = "raftengine"
     var settings = ClusterSettings()
     var maxCommandSize = 1 << 20
@@ -35,6 +37,7 @@ final class NodeConfigBox {
     func copy() -> NodeConfigBox {
         let c = NodeConfigBox()
         c.id = id; c.dataDir = dataDir; c.listen = listen; c.peers = peers; c.join = join; c.clusterID = clusterID
+        c.secret = secret; c.acceptedSecrets = acceptedSecrets
         c.settings = settings; c.maxCommandSize = maxCommandSize; c.maxFrameSize = maxFrameSize
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
@@ -163,6 +166,24 @@ public func re_config_set_join(_ config: OpaquePointer?, _ addresses: UnsafePoin
         }
         c.join = list
     }
+}
+
+/// A secret's bytes, refused unless ClusterSecrets would take them.
+private func secretBytes(_ p: UnsafePointer<UInt8>?, _ len: Int) throws(ConfigRefusal) -> [UInt8] {
+    guard let p, len > 0 else { throw ConfigRefusal(.einval, "the cluster secret must not be empty") }
+    let bytes = Array(UnsafeBufferPointer(start: p, count: len))
+    do { _ = try ClusterSecrets(current: bytes) } catch { throw ConfigRefusal(.einval, error.description) }
+    return bytes
+}
+
+@_cdecl("re_config_set_cluster_secret")
+public func re_config_set_cluster_secret(_ config: OpaquePointer?, _ secret: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in c.secret = try secretBytes(secret, len) }
+}
+
+@_cdecl("re_config_accept_cluster_secret")
+public func re_config_accept_cluster_secret(_ config: OpaquePointer?, _ secret: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in c.acceptedSecrets.append(try secretBytes(secret, len)) }
 }
 
 @_cdecl("re_config_set_cluster_id")

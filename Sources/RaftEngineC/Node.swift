@@ -156,6 +156,10 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
                                maxCommandSize: c.maxCommandSize, commandTimeout: UInt64(c.commandTimeoutMs) * 1_000_000,
                                snapshotThreshold: c.snapshotThreshold)
     rc.joinAddresses = c.join.map(\.text)
+    if !c.acceptedSecrets.isEmpty && c.secret == nil {
+        return refuse(.einval, "accepted cluster secrets were given without a cluster secret to prove with")
+    }
+    if let secret = c.secret { rc.secrets = try? ClusterSecrets(current: secret, alsoAccepted: c.acceptedSecrets) }
     let machine = CStateMachine(apply: apply, snapshot: snapshot, restore: restore, user: c.machineUser)
     let events = c.events
     let eventsUser = c.eventsUser
@@ -282,6 +286,22 @@ public func re_node_status(_ node: OpaquePointer?, _ info: UnsafeMutablePointer<
         i.stopped = 1
     }
     info.pointee = i
+    return 0
+}
+
+/// Transport counters by name, so new ones never change a struct's layout.
+@_cdecl("re_node_counter")
+public func re_node_counter(_ node: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard let n = box(node, NodeBox.self), let name, let value else { return REStatus.einval.rawValue }
+    let t = n.node.transportStats
+    let counters: [String: Int] = [
+        "frames_received": t.framesReceived, "frames_sent": t.framesSent, "unknown_sender": t.unknownSender,
+        "spoofed_sender": t.spoofedSender, "auth_failed": t.authFailed, "wrong_cluster": t.wrongCluster,
+        "malformed_frames": t.malformed, "oversized_frames": t.oversized, "connects_failed": t.connectsFailed,
+        "dropped_while_disconnected": t.droppedWhileDisconnected,
+    ]
+    guard let v = counters[String(cString: name)] else { return REStatus.enotfound.rawValue }
+    value.pointee = UInt64(v)
     return 0
 }
 

@@ -153,6 +153,7 @@ final class KVServer {
         let t = node.transportStats
         out += "\r\n# Transport\r\nframes_received:\(t.framesReceived)\r\nframes_sent:\(t.framesSent)\r\n"
         out += "malformed_frames:\(t.malformed)\r\nunknown_sender:\(t.unknownSender)\r\nwrong_cluster:\(t.wrongCluster)\r\n"
+        out += "auth_failed:\(t.authFailed)\r\nspoofed_sender:\(t.spoofedSender)\r\npeer_auth:\(node.config.secrets == nil ? "off" : "on")\r\n"
         return out
     }
 }

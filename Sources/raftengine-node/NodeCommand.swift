@@ -38,6 +38,10 @@ struct NodeCommand: ParsableCommand {
     @Option(name: .customLong("cluster-id"), help: "Cluster id; nodes refuse traffic from other clusters.")
     var clusterID: String = "raftengine"
 
+    @Option(name: .customLong("cluster-secret-file"),
+            help: "File (mode 600) whose first line is the cluster secret: peers must prove they know it. Further lines: secrets also accepted while rotating.")
+    var clusterSecretFile: String?
+
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat period in milliseconds.")
     var heartbeatMs: UInt64 = 50
 
@@ -86,6 +90,10 @@ struct NodeCommand: ParsableCommand {
                 }
             }
         }
+        var secrets: ClusterSecrets?
+        if let path = clusterSecretFile {
+            do { secrets = try ClusterSecrets(file: path) } catch { throw ValidationError("--cluster-secret-file: \(error)") }
+        }
         let identity = try NodeIdentity.resolve(id: id, dataDir: dataDir, raftAddr: raftAddr, clientAddr: clientAddr)
         let peerMap = try checkedPeers(selfID: identity.id)
         // Signals are handled by the main thread only, so block them before threads start.
@@ -105,6 +113,7 @@ struct NodeCommand: ParsableCommand {
                                        snapshotThreshold: snapshotEvery)
         config.addressExtra = identity.clientAddr
         config.joinAddresses = joinAddresses
+        config.secrets = secrets
         let stop = SelfStop()
         let node: HostedNode
         do {
@@ -208,6 +217,7 @@ struct NodeCommand: ParsableCommand {
             case "peer": peers.append(v)
             case "join": join = join ?? v
             case "cluster-id": clusterID = v
+            case "cluster-secret-file": clusterSecretFile = clusterSecretFile ?? v
             case "heartbeat-ms": heartbeatMs = UInt64(v) ?? heartbeatMs
             case "election-timeout-ms": electionTimeout = v
             case "snapshot-every": snapshotEvery = UInt64(v) ?? snapshotEvery

@@ -90,6 +90,9 @@ def _declare(lib):
     for name in ("re_config_set_pre_vote", "re_config_set_check_quorum", "re_config_set_apply_policy"):
         _fn(lib, name, i, p, i)
     _fn(lib, "re_config_set_join", i, p, cp)
+    _fn(lib, "re_config_set_cluster_secret", i, p, c_u8_p, sz)
+    _fn(lib, "re_config_accept_cluster_secret", i, p, c_u8_p, sz)
+    _fn(lib, "re_node_counter", i, p, cp, ctypes.POINTER(ctypes.c_uint64))
     _fn(lib, "re_config_errmsg", cp, p)
     _fn(lib, "re_config_set_max_entries_per_message", i, p, u32)
     _fn(lib, "re_config_set_max_command_size", i, p, sz)

@@ -44,6 +44,17 @@ def _check_config(status: int, cfg, what: str):
 
 APPLY_POLICIES = {"reject": 0, "retry": 1, "halt": 2}
 
+COUNTERS = ("frames_received", "frames_sent", "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster",
+            "malformed_frames", "oversized_frames", "connects_failed", "dropped_while_disconnected")
+
+
+def _secret_bytes(name, value):
+    if isinstance(value, str):
+        value = value.encode()
+    if not isinstance(value, (bytes, bytearray)):
+        raise InvalidArgument(f"{name} must be bytes or str, not {type(value).__name__}")
+    return bytes(value)
+
 
 ROLES = {0: "follower", 1: "candidate", 2: "leader"}
 EVENT_KINDS = {1: "role", 2: "term", 3: "leader", 4: "election", 5: "resync", 6: "membership_done",
@@ -174,6 +185,11 @@ class Node:
     applies the command again later (for idempotent machines with transient failures); "halt"
     marks the log broken and stops the node. Never a crashed process.
 
+    `cluster_secret` (bytes or str, 16 to 4096 bytes) turns on peer authentication: nodes prove
+    to each other that they know it (mutual HMAC-SHA256 challenge-response; the stream is not
+    encrypted). `accept_cluster_secrets` lists more secrets accepted from peers while a secret
+    is rotated (see docs/security.md).
+
     `peers` lists the other members of a new cluster. A node that joins a running cluster gives
     `join` instead (a raft address of a member, or a list of them): it never starts a cluster
     of its own, never campaigns until the leader has made it a voter, and keeps asking until
@@ -185,6 +201,7 @@ class Node:
                  heartbeat_ms: Optional[int] = None, election_timeout_ms: Optional[Tuple[int, int]] = None,
                  pre_vote: Optional[bool] = None, check_quorum: Optional[bool] = None,
                  apply_policy: Optional[str] = None, cluster_id: Optional[str] = None,
+                 cluster_secret=None, accept_cluster_secrets=(),
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
                  snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None):
         for name, value in (("id", id), ("data_dir", data_dir), ("listen", listen)):
@@ -236,6 +253,14 @@ class Node:
                 _check_config(L.re_config_set_check_quorum(cfg, int(bool(check_quorum))), cfg, "check_quorum")
             if apply_policy is not None:
                 _check_config(L.re_config_set_apply_policy(cfg, APPLY_POLICIES[apply_policy]), cfg, "apply_policy")
+            if cluster_secret is not None:
+                sb = _secret_bytes("cluster_secret", cluster_secret)
+                buf = (ctypes.c_uint8 * max(1, len(sb))).from_buffer_copy(sb or b"\0")
+                _check_config(L.re_config_set_cluster_secret(cfg, buf, len(sb)), cfg, "cluster_secret")
+            for extra in accept_cluster_secrets or ():
+                sb = _secret_bytes("accept_cluster_secrets", extra)
+                buf = (ctypes.c_uint8 * max(1, len(sb))).from_buffer_copy(sb or b"\0")
+                _check_config(L.re_config_accept_cluster_secret(cfg, buf, len(sb)), cfg, "accept_cluster_secrets")
             if cluster_id is not None:
                 _check_config(L.re_config_set_cluster_id(cfg, cluster_id.encode()), cfg, "cluster_id")
             if max_command_size is not None:
@@ -382,6 +407,17 @@ class Node:
         return Status(ROLES.get(info.role, str(info.role)), info.term, info.leader_id.decode() or None,
                       info.leader_address.decode() or None, info.commit_index, info.applied_index,
                       info.last_index, bool(info.stopped), info.voters, info.learners)
+
+    def counters(self) -> Dict[str, int]:
+        """The transport's counters: frames sent and received, and what it refused (auth_failed,
+        spoofed_sender, wrong_cluster, malformed_frames, ...)."""
+        self._require_open()
+        out = {}
+        v = ctypes.c_uint64()
+        for name in COUNTERS:
+            _check(lib().re_node_counter(self._handle, name.encode(), ctypes.byref(v)), "re_node_counter")
+            out[name] = v.value
+        return out
 
     @property
     def port(self) -> int:
