@@ -1,0 +1,255 @@
+/* Network partitions under a C host: a 3-node cluster whose every link (one per direction)
+ * goes through a proxy. The leader is cut off (both ways, then one way only); writes go on
+ * at the majority, and after the heal every node holds every acknowledged write and the
+ * same history. Run under valgrind by `make test`. */
+#define _GNU_SOURCE
+#include "test_support.h"
+#include "test_proxy.h"
+
+#define N 3
+#define MAX_WRITES 4096
+#define WAIT_UNTIL_MS(cond, ms) ({ uint64_t _e = now_ms() + (ms); int _ok; while (!(_ok = (cond)) && now_ms() < _e) usleep(10000); _ok; })
+
+/* A state machine that remembers which writes ("w<k>") it applied, in order. */
+typedef struct write_set {
+    pthread_mutex_t lock;
+    int count;
+    int order[MAX_WRITES];
+    unsigned char seen[MAX_WRITES];
+} write_set;
+
+static int ws_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
+    write_set *s = user;
+    (void)index;
+    char buf[16];
+    if (len < 2 || len >= sizeof buf || cmd[0] != 'w') return 1;
+    memcpy(buf, cmd + 1, len - 1);
+    buf[len - 1] = 0;
+    int k = atoi(buf);
+    if (k < 0 || k >= MAX_WRITES) return 1;
+    pthread_mutex_lock(&s->lock);
+    if (s->seen[k]) {
+        pthread_mutex_unlock(&s->lock);
+        *result = malloc(9);
+        if (*result) { memcpy(*result, "duplicate", 9); *result_len = 9; }
+        return 1;
+    }
+    s->seen[k] = 1;
+    if (s->count < MAX_WRITES) s->order[s->count++] = k;
+    pthread_mutex_unlock(&s->lock);
+    *result = NULL;
+    *result_len = 0;
+    return 0;
+}
+
+static int ws_snapshot(void *user, uint8_t **data, size_t *len) {
+    write_set *s = user;
+    pthread_mutex_lock(&s->lock);
+    *len = sizeof(int) * (size_t)(s->count + 1);
+    *data = malloc(*len);
+    if (*data) {
+        memcpy(*data, &s->count, sizeof(int));
+        memcpy(*data + sizeof(int), s->order, sizeof(int) * (size_t)s->count);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return *data ? 0 : 1;
+}
+
+static int ws_restore(void *user, const uint8_t *data, size_t len) {
+    write_set *s = user;
+    int n;
+    if (len < sizeof n) return 1;
+    memcpy(&n, data, sizeof n);
+    if (n < 0 || n > MAX_WRITES || len != sizeof(int) * (size_t)(n + 1)) return 1;
+    pthread_mutex_lock(&s->lock);
+    memset(s->seen, 0, sizeof s->seen);
+    s->count = n;
+    memcpy(s->order, data + sizeof(int), sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) s->seen[s->order[i]] = 1;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+static write_set sets[N];
+static proxy links[N][N];           /* links[i][j]: node i's connection to node j */
+static uint16_t link_ports[N][N];
+
+/* The peer list a node starts with: every other node reached through its link proxy. */
+static re_config *proxied_config(cluster *cl, int i) {
+    re_config *cfg = NULL;
+    char buf[320];
+    re_config_new(&cfg);
+    cluster_node_id(i, buf, sizeof buf);
+    re_config_set_id(cfg, buf);
+    snprintf(buf, sizeof buf, "%s/n%d", cl->dir, i + 1);
+    re_config_set_data_dir(cfg, buf);
+    cluster_node_addr(cl, i, buf, sizeof buf);
+    re_config_set_listen_address(cfg, buf);
+    for (int j = 0; j < N; j++) {
+        if (j == i) continue;
+        char id[16], addr[64];
+        cluster_node_id(j, id, sizeof id);
+        snprintf(addr, sizeof addr, "127.0.0.1:%u", link_ports[i][j]);
+        CHECK_EQ(re_config_add_peer(cfg, id, addr), RE_OK);
+    }
+    re_config_set_cluster_id(cfg, "c-partition");
+    re_config_set_heartbeat_ms(cfg, 20);
+    re_config_set_election_timeout_ms(cfg, 150, 300);
+    re_config_set_event_callback(cfg, record_event, &cl->events[i]);
+    re_config_set_state_machine(cfg, ws_apply, ws_snapshot, ws_restore, &sets[i]);
+    return cfg;
+}
+
+/* ---- A client writing w0, w1, ... to whoever leads, remembering what was acknowledged ---- */
+
+static cluster cl;
+static atomic_int writer_stop, next_write;
+static unsigned char acked[MAX_WRITES];
+static atomic_int acked_count;
+static _Atomic uint64_t last_ack_ms, longest_gap_ms;
+
+static void *writer_main(void *arg) {
+    (void)arg;
+    atomic_store(&last_ack_ms, now_ms());
+    while (!atomic_load(&writer_stop) && atomic_load(&next_write) < MAX_WRITES) {
+        int l = cluster_leader(&cl);
+        if (l < 0) { usleep(10000); continue; }
+        int k = atomic_fetch_add(&next_write, 1);
+        char cmd[16];
+        snprintf(cmd, sizeof cmd, "w%d", k);
+        int rc = re_node_submit_sync(cl.nodes[l], (const uint8_t *)cmd, strlen(cmd), 1000, NULL, NULL, NULL, NULL, 0);
+        if (rc == RE_OK) {
+            acked[k] = 1;
+            atomic_fetch_add(&acked_count, 1);
+            uint64_t now = now_ms(), last = atomic_exchange(&last_ack_ms, now);
+            if (now - last > atomic_load(&longest_gap_ms)) atomic_store(&longest_gap_ms, now - last);
+        } else {
+            usleep(10000);
+        }
+    }
+    return NULL;
+}
+
+static void set_links(int node, int outgoing, int incoming, int mode) {
+    for (int j = 0; j < N; j++) {
+        if (j == node) continue;
+        if (outgoing) proxy_set_mode(&links[node][j], mode);
+        if (incoming) proxy_set_mode(&links[j][node], mode);
+    }
+}
+
+/* Every node has applied the same writes in the same order, and every acknowledged one. */
+static int converged(void) {
+    for (int i = 0; i < N; i++) {
+        pthread_mutex_lock(&sets[i].lock);
+        int ok = sets[i].count == sets[0].count && memcmp(sets[i].order, sets[0].order, sizeof(int) * (size_t)sets[0].count) == 0;
+        pthread_mutex_unlock(&sets[i].lock);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static int acknowledged_missing(int node) {
+    int missing = 0;
+    pthread_mutex_lock(&sets[node].lock);
+    for (int k = 0; k < MAX_WRITES; k++)
+        if (acked[k] && !sets[node].seen[k]) missing++;
+    pthread_mutex_unlock(&sets[node].lock);
+    return missing;
+}
+
+static int term_of(int i) {
+    re_status_info st;
+    return re_node_status(cl.nodes[i], &st) == RE_OK ? (int)st.term : -1;
+}
+
+/* Cuts the leader off (both ways, or only its outgoing links), checks that the majority
+ * elects a new leader and keeps committing, then heals and checks convergence. */
+static void partition_case(const char *name, int both_ways) {
+    int old = cluster_wait_leader(&cl, 10000);
+    CHECK(old >= 0);
+    if (old < 0) return;
+    int old_term = term_of(old);
+    int acked_before = atomic_load(&acked_count);
+    set_links(old, 1, both_ways, PROXY_BLACKHOLE);
+    uint64_t cut_at = now_ms();
+    atomic_store(&longest_gap_ms, 0);
+    /* The other two elect a leader of a newer term and commit. */
+    int fresh = -1;
+    uint64_t end = now_ms() + 15000;
+    while (now_ms() < end) {
+        for (int i = 0; i < N; i++) {
+            re_status_info st;
+            if (i != old && re_node_status(cl.nodes[i], &st) == RE_OK && st.role == 2 && (int)st.term > old_term) fresh = i;
+        }
+        if (fresh >= 0 && atomic_load(&acked_count) > acked_before + 10) break;
+        usleep(10000);
+    }
+    CHECK(fresh >= 0);
+    CHECK(atomic_load(&acked_count) > acked_before + 10);
+    /* The cut-off node never leads a newer term: it cannot reach a majority. */
+    CHECK(!(cluster_leader(&cl) == old && term_of(old) > old_term));
+    uint64_t heal_at = now_ms();
+    set_links(old, 1, both_ways, PROXY_FORWARD);
+    /* The healed node catches up; everything acknowledged is everywhere. */
+    int acked_at_heal = atomic_load(&acked_count);
+    CHECK(WAIT_UNTIL_MS(atomic_load(&acked_count) > acked_at_heal + 5, 20000));
+    uint64_t caught = 0;
+    end = now_ms() + 20000;
+    while (now_ms() < end) {
+        if (acknowledged_missing(old) == 0 && acknowledged_missing((old + 1) % N) == 0) {
+            caught = now_ms();
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(caught != 0);
+    printf("partition %s: new leader n%d, cut %.2f s, longest write gap %.2f s, healed node holds every acknowledged "
+           "write %.2f s after heal\n", name, fresh + 1, (double)(heal_at - cut_at) / 1000,
+           (double)atomic_load(&longest_gap_ms) / 1000, caught ? (double)(caught - heal_at) / 1000 : -1.0);
+    for (int i = 0; i < N; i++) CHECK(!node_stopped(cl.nodes[i]));
+}
+
+int main(void) {
+    CHECK_EQ(cluster_init(&cl, N, NULL), RE_OK);
+    for (int i = 0; i < N; i++) {
+        pthread_mutex_init(&sets[i].lock, NULL);
+        for (int j = 0; j < N; j++) {
+            if (i == j) continue;
+            link_ports[i][j] = free_port();
+            CHECK_EQ(proxy_start(&links[i][j], link_ports[i][j], cl.ports[j]), 0);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        re_config *cfg = proxied_config(&cl, i);
+        int rc = re_node_start(cl.host, cfg, &cl.nodes[i]);
+        if (rc != RE_OK) fprintf(stderr, "start n%d: %s\n", i + 1, re_config_errmsg(cfg));
+        CHECK_EQ(rc, RE_OK);
+        re_config_free(cfg);
+    }
+    CHECK(cluster_wait_leader(&cl, 10000) >= 0);
+    pthread_t writer;
+    pthread_create(&writer, NULL, writer_main, NULL);
+    CHECK(WAIT_UNTIL_MS(atomic_load(&acked_count) >= 10, 10000));
+
+    partition_case("leader isolated", 1);
+    partition_case("leader's outgoing links cut (one way)", 0);
+
+    atomic_store(&writer_stop, 1);
+    pthread_join(writer, NULL);
+    CHECK(WAIT_UNTIL_MS(converged(), 20000));
+    for (int i = 0; i < N; i++) CHECK_EQ(acknowledged_missing(i), 0);
+    printf("writes: %d attempted, %d acknowledged, %d applied on every node\n", atomic_load(&next_write),
+           atomic_load(&acked_count), sets[0].count);
+    CHECK(sets[0].count >= atomic_load(&acked_count));
+
+    for (int i = 0; i < N; i++) {
+        re_node_free(cl.nodes[i]);
+        cl.nodes[i] = NULL;
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            if (i != j) proxy_stop(&links[i][j]);
+    cluster_free(&cl);
+    return test_report();
+}
