@@ -22,6 +22,7 @@ extension HostedNode {
             guard let secrets = config.secrets, case .proof(let proof)? = try? AuthFrame(decoding: frame),
                   PeerAuth.verify(proof, .client, secrets: secrets, clusterID: config.clusterID, clientID: p.clientID,
                                   serverID: id, clientNonce: p.clientNonce, serverNonce: p.serverNonce) else {
+                pending = nil
                 count(.authFailed)
                 return .refused
             }

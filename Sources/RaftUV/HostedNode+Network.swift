@@ -44,7 +44,11 @@ extension HostedNode {
         inbound[ObjectIdentifier(conn)] = conn
         var peer: NodeID?
         var pending: PendingAuth?
-        conn.onClose = { [weak self] c in self?.inbound[ObjectIdentifier(c)] = nil }
+        conn.onClose = { [weak self] c in
+            // A caller that hangs up between our challenge and its proof failed the handshake.
+            if pending != nil && peer == nil { self?.count(.authFailed) }
+            self?.inbound[ObjectIdentifier(c)] = nil
+        }
         conn.onTooLarge = { [weak self] in self?.count(.oversized) }
         conn.onFrame = { [weak self, unowned conn] frame in
             guard let self else { return }

@@ -72,10 +72,14 @@ final class BenchCluster {
     func start(_ id: NodeID) throws {
         var peers = addresses
         peers[id] = nil
-        let cfg = RuntimeNodeConfig(id: id, dataDir: dataDir(id), listenAddress: addresses[id]!, peers: peers,
+        var cfg = RuntimeNodeConfig(id: id, dataDir: dataDir(id), listenAddress: addresses[id]!, peers: peers,
                                     clusterID: "bench", settings: settings, maxCommandSize: 1 << 20,
                                     commandTimeout: 10_000_000_000, snapshotThreshold: snapshotThreshold,
                                     snapshotTrailing: 1000)
+        // RAFTENGINE_BENCH_AUTH=1: peer authentication on (a handshake per connection).
+        if ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_AUTH"] == "1" {
+            cfg.secrets = try ClusterSecrets(current: Array("raftengine benchmark cluster secret".utf8))
+        }
         let m = CountingMachine()
         machines[id] = m
         let verbose = ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_EVENTS"] != nil

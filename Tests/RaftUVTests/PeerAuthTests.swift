@@ -154,6 +154,22 @@ import RaftTestSupport
                 buf.withUnsafeBufferPointer { r.feed(UnsafeBufferPointer(rebasing: $0[0..<n])) }
             }
         }
+        /// Runs the client side of the handshake as `id` with `secret` against `server`; returns
+        /// the hello and proof frames it sent (for replay), or nil when no challenge came.
+        func authenticate(as id: NodeID, to server: NodeID, secret: [UInt8]) -> (hello: [UInt8], proof: [UInt8])? {
+            let nonce = PeerAuth.nonce()
+            let hello = AuthFrame.hello(clusterID: "test", nodeID: id, address: "", nonce: nonce).encoded
+            send(hello)
+            guard let frame = receive(), case .challenge(let answered, let serverNonce, let serverProof)? = try? AuthFrame(decoding: frame),
+                  answered == server,
+                  PeerAuth.verify(serverProof, .server, secrets: try! ClusterSecrets(current: secret), clusterID: "test",
+                                  clientID: id, serverID: server, clientNonce: nonce, serverNonce: serverNonce) else { return nil }
+            let proof = AuthFrame.proof(PeerAuth.proof(.client, secret: secret, clusterID: "test", clientID: id, serverID: server,
+                                                       clientNonce: nonce, serverNonce: serverNonce)).encoded
+            send(proof)
+            return (hello, proof)
+        }
+
         /// True once the server closed the connection.
         var closedByPeer: Bool {
             var b: UInt8 = 0
@@ -199,20 +215,11 @@ import RaftTestSupport
         #expect(waitUntil { c.leader != nil })
         let n1 = c.nodes["n1"]!
         // A real client's handshake as n2, recorded.
-        let nonce = PeerAuth.nonce()
-        let hello = AuthFrame.hello(clusterID: "test", nodeID: "n2", address: "", nonce: nonce).encoded
         let first = RawPeer(port: port(c, "n1"))
-        first.send(hello)
-        guard let frame = first.receive(), case .challenge(let server, let serverNonce, let serverProof)? = try? AuthFrame(decoding: frame) else {
-            Issue.record("no challenge")
+        guard let (hello, proof) = first.authenticate(as: "n2", to: "n1", secret: Self.secret) else {
+            Issue.record("no valid challenge")
             return
         }
-        #expect(server == "n1")
-        #expect(PeerAuth.verify(serverProof, .server, secrets: Self.secrets(Self.secret), clusterID: "test", clientID: "n2",
-                                serverID: "n1", clientNonce: nonce, serverNonce: serverNonce))
-        let proof = AuthFrame.proof(PeerAuth.proof(.client, secret: Self.secret, clusterID: "test", clientID: "n2", serverID: "n1",
-                                                   clientNonce: nonce, serverNonce: serverNonce)).encoded
-        first.send(proof)
         usleep(100_000)
         let before = n1.transportStats.authFailed
         // The same bytes again: the server's fresh nonce makes the recorded proof worthless.
@@ -231,15 +238,8 @@ import RaftTestSupport
         try c.startAll()
         #expect(c.submit("1") == .applied(Array("1".utf8)))
         let n1 = c.nodes["n1"]!
-        let nonce = PeerAuth.nonce()
         let peer = RawPeer(port: port(c, "n1"))
-        peer.send(AuthFrame.hello(clusterID: "test", nodeID: "n3", address: "", nonce: nonce).encoded)
-        guard let frame = peer.receive(), case .challenge(_, let serverNonce, _)? = try? AuthFrame(decoding: frame) else {
-            Issue.record("no challenge")
-            return
-        }
-        peer.send(AuthFrame.proof(PeerAuth.proof(.client, secret: Self.secret, clusterID: "test", clientID: "n3", serverID: "n1",
-                                                 clientNonce: nonce, serverNonce: serverNonce)).encoded)
+        #expect(peer.authenticate(as: "n3", to: "n1", secret: Self.secret) != nil)
         // Authenticated as n3, it sends a message claiming to come from n2.
         peer.send(heartbeat(from: "n2", to: "n1", term: 99))
         #expect(peer.closedByPeer)

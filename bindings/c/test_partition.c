@@ -74,30 +74,11 @@ static write_set sets[N];
 static proxy links[N][N];           /* links[i][j]: node i's connection to node j */
 static uint16_t link_ports[N][N];
 
-/* The peer list a node starts with: every other node reached through its link proxy. */
-static re_config *proxied_config(cluster *cl, int i) {
-    re_config *cfg = NULL;
-    char buf[320];
-    re_config_new(&cfg);
-    cluster_node_id(i, buf, sizeof buf);
-    re_config_set_id(cfg, buf);
-    snprintf(buf, sizeof buf, "%s/n%d", cl->dir, i + 1);
-    re_config_set_data_dir(cfg, buf);
-    cluster_node_addr(cl, i, buf, sizeof buf);
-    re_config_set_listen_address(cfg, buf);
-    for (int j = 0; j < N; j++) {
-        if (j == i) continue;
-        char id[16], addr[64];
-        cluster_node_id(j, id, sizeof id);
-        snprintf(addr, sizeof addr, "127.0.0.1:%u", link_ports[i][j]);
-        CHECK_EQ(re_config_add_peer(cfg, id, addr), RE_OK);
-    }
-    re_config_set_cluster_id(cfg, "c-partition");
-    re_config_set_heartbeat_ms(cfg, 20);
-    re_config_set_election_timeout_ms(cfg, 150, 300);
-    re_config_set_event_callback(cfg, record_event, &cl->events[i]);
-    re_config_set_state_machine(cfg, ws_apply, ws_snapshot, ws_restore, &sets[i]);
-    return cfg;
+/* Every node reaches every other through that link's proxy, with the write-set machine. */
+static uint16_t via_proxy(int from, int to) { return link_ports[from][to]; }
+
+static void write_set_machine(re_config *c, int i) {
+    CHECK_EQ(re_config_set_state_machine(c, ws_apply, ws_snapshot, ws_restore, &sets[i]), RE_OK);
 }
 
 /* ---- A client writing w0, w1, ... to whoever leads, remembering what was acknowledged ---- */
@@ -211,7 +192,8 @@ static void partition_case(const char *name, int both_ways) {
 }
 
 int main(void) {
-    CHECK_EQ(cluster_init(&cl, N, NULL), RE_OK);
+    CHECK_EQ(cluster_init(&cl, N, write_set_machine), RE_OK);
+    cl.route = via_proxy;
     for (int i = 0; i < N; i++) {
         pthread_mutex_init(&sets[i].lock, NULL);
         for (int j = 0; j < N; j++) {
@@ -220,13 +202,7 @@ int main(void) {
             CHECK_EQ(proxy_start(&links[i][j], link_ports[i][j], cl.ports[j]), 0);
         }
     }
-    for (int i = 0; i < N; i++) {
-        re_config *cfg = proxied_config(&cl, i);
-        int rc = re_node_start(cl.host, cfg, &cl.nodes[i]);
-        if (rc != RE_OK) fprintf(stderr, "start n%d: %s\n", i + 1, re_config_errmsg(cfg));
-        CHECK_EQ(rc, RE_OK);
-        re_config_free(cfg);
-    }
+    CHECK_EQ(cluster_start_all(&cl), RE_OK);
     CHECK(cluster_wait_leader(&cl, 10000) >= 0);
     pthread_t writer;
     pthread_create(&writer, NULL, writer_main, NULL);

@@ -139,6 +139,8 @@ typedef struct cluster {
     re_node *nodes[MAX_NODES];
     /* Called on every node's config before it starts (settings of the test). */
     void (*tweak)(re_config *config, int i);
+    /* Where node `from` reaches node `to` (a proxy's port); NULL: at to's listen port. */
+    uint16_t (*route)(int from, int to);
 } cluster;
 
 static inline void cluster_node_id(int i, char *out, size_t cap) { snprintf(out, cap, "n%d", i + 1); }
@@ -175,7 +177,7 @@ static re_config *cluster_config(cluster *c, int i) {
         if (j == i) continue;
         char id[16], addr[64];
         cluster_node_id(j, id, sizeof id);
-        cluster_node_addr(c, j, addr, sizeof addr);
+        snprintf(addr, sizeof addr, "127.0.0.1:%u", c->route ? c->route(i, j) : c->ports[j]);
         re_config_add_peer(cfg, id, addr);
     }
     re_config_set_cluster_id(cfg, "c-test");
