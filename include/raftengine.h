@@ -35,26 +35,34 @@ extern "C" {
 
 /* ---- Status codes ------------------------------------------------------------------ */
 
+/*
+ * The one table of status codes. Each comment reads "BindingName: meaning"; the library's
+ * re_strerror() texts and the Python exception classes (bindings/python/raftengine/_status.py)
+ * are generated from these lines by scripts/gen_status.py, and `make test` checks that the
+ * generated files are current.
+ */
 enum re_status {
-    RE_OK = 0,
-    RE_EINVAL = -1,        /* an argument is NULL, empty or out of range */
-    RE_ENOMEM = -2,        /* out of memory */
-    RE_EADDR = -3,         /* an address cannot be parsed or bound */
-    RE_EDUPLICATE = -4,    /* an id is given twice (peer equals self, or repeated peer) */
-    RE_ELOCKED = -5,       /* the data directory is held by another process or node */
-    RE_EIO = -6,           /* the data directory cannot be created, written or read */
-    RE_ECORRUPT = -7,      /* stored data is corrupt (not a torn tail, which is repaired) */
-    RE_EBROKEN = -8,       /* the log was marked broken by a failed apply under RE_APPLY_HALT */
-    RE_ETOOBIG = -9,       /* a command is larger than the configured maximum */
-    RE_ESTOPPED = -10,     /* the node or host is stopped */
-    RE_ENOTLEADER = -11,   /* this node is not the leader; see the leader id/address */
-    RE_ERETRY = -12,       /* no leader can take it now (election, transfer): retry later */
-    RE_ETIMEOUT = -13,     /* not done in time; a command may still commit later */
-    RE_EAPPLY = -14,       /* the state machine failed to apply the command */
-    RE_EBUSY = -15,        /* a cluster change is already in progress */
-    RE_ENOTFOUND = -16,    /* unknown node id */
-    RE_ESTATE = -17,       /* wrong state for this call (e.g. config missing a field) */
-    RE_EREJECTED = -18     /* the cluster refused the request (see the message) */
+    RE_OK = 0,              /* Ok: success */
+    RE_EINVAL = -1,         /* InvalidArgument: an argument is NULL, empty or out of range */
+    RE_ENOMEM = -2,         /* OutOfMemory: out of memory */
+    RE_EADDR = -3,          /* AddressError: an address cannot be parsed or bound */
+    RE_EDUPLICATE = -4,     /* DuplicateId: an id is given twice (a peer with the node's own id, or a repeated peer) */
+    RE_ELOCKED = -5,        /* DataDirLocked: the data directory is held by another process or node */
+    RE_EIO = -6,            /* StorageError: the data directory cannot be created, written or read */
+    RE_ECORRUPT = -7,       /* CorruptLog: stored data is corrupt (not a torn tail, which is repaired) */
+    RE_EBROKEN = -8,        /* LogBroken: the log was marked broken by a failed apply under RE_APPLY_HALT */
+    RE_ETOOBIG = -9,        /* CommandTooLarge: a command is larger than the configured maximum */
+    RE_ESTOPPED = -10,      /* NodeStopped: the node or host is stopped */
+    RE_ENOTLEADER = -11,    /* NotLeader: this node is not the leader; see the leader id and address */
+    RE_ERETRY = -12,        /* RetryLater: no leader can take it now (election, transfer): retry later */
+    RE_ETIMEOUT = -13,      /* CommandTimeout: not done in time; a command may still commit later */
+    RE_EAPPLY = -14,        /* ApplyError: the state machine refused the command (the message says why) */
+    RE_EBUSY = -15,         /* ChangeInProgress: a cluster change or leadership transfer is already in progress */
+    RE_ENOTFOUND = -16,     /* UnknownNode: unknown node id (or counter name) */
+    RE_ESTATE = -17,        /* WrongState: wrong state for this call (a config missing a field, a wait on the loop thread) */
+    RE_EREJECTED = -18,     /* Rejected: the cluster refused the request (the message says why) */
+    RE_EEXIST = -19,        /* AlreadyMember: the node is already a member (or already a voter) */
+    RE_EINDETERMINATE = -20 /* OutcomeUnknown: the leader stepped down before the change committed; it may still commit */
 };
 
 /* Name of a status code, e.g. "RE_ENOTLEADER: not the leader". Static storage; never NULL. */

@@ -76,8 +76,9 @@ public enum CommandOutcome: Equatable, Sendable {
     case applyError(String)
     /// The node stopped before the command finished.
     case stopped
-    /// The command was refused before entering the log (for example too large).
-    case rejected(String)
+    /// Refused (a command too large, a change while another runs, an unknown node...), or, for
+    /// `.leaderSteppedDown`, ended without knowing whether it committed.
+    case rejected(RaftError)
 }
 
 public struct Completion: Equatable, Sendable {

@@ -164,13 +164,12 @@ public struct MembershipChange: Equatable, Sendable {
 public struct MembershipChangeResponse: Equatable, Sendable {
     public var op: MembershipOp
     public var memberID: NodeID
-    public var ok: Bool
-    /// Why it failed, or the leader's id when the receiver was not the leader.
-    public var reason: String
-    public init(op: MembershipOp, memberID: NodeID, ok: Bool, reason: String = "") {
+    /// Why it failed (nil: done). `.notLeader` names the leader when the receiver knows it.
+    public var error: RaftError?
+    public var ok: Bool { error == nil }
+    public init(op: MembershipOp, memberID: NodeID, error: RaftError? = nil) {
         self.op = op
         self.memberID = memberID
-        self.ok = ok
-        self.reason = reason
+        self.error = error
     }
 }

@@ -47,17 +47,17 @@ extension RaftNode {
         }
     }
 
-    /// Answers a deferred change that will not run: `local` for this node's caller, `reason` for
+    /// Answers a deferred change that will not run: `local` for this node's caller, `error` for
     /// a remote requester. The change never entered the log, so nothing of it can commit later.
-    func dropDeferredChange(local: CommandOutcome, reason: String) {
+    func dropDeferredChange(local: CommandOutcome, error: RaftError) {
         guard let d = deferredChange else { return }
         deferredChange = nil
         switch d.kind {
         case .membership(let r):
-            emit(.membershipChangeAborted(r.op, r.member.id, reason: reason))
+            emit(.membershipChangeAborted(r.op, r.member.id, reason: error.description))
             if let rid = r.requestID { complete(rid, local) }
             if let to = r.requester, to != id {
-                send(to, .membershipChangeResponse(MembershipChangeResponse(op: r.op, memberID: r.member.id, ok: false, reason: reason)), term: 0)
+                send(to, .membershipChangeResponse(MembershipChangeResponse(op: r.op, memberID: r.member.id, error: error)), term: 0)
             }
             // The leader's own exit waits in `localChange`.
             if r.op == .remove, r.member.id == id, let lc = localChange, lc.op == .remove {
@@ -71,6 +71,6 @@ extension RaftNode {
 
     func expireDeferredChange() {
         guard let d = deferredChange, now >= d.deadline else { return }
-        dropDeferredChange(local: .timeout, reason: "timed out waiting for the leader to commit an entry of its term")
+        dropDeferredChange(local: .rejected(.termNotCommitted), error: .termNotCommitted)
     }
 }

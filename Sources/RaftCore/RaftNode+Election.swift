@@ -225,16 +225,18 @@ extension RaftNode {
     func leaveLeadership(higherTerm: Bool = false) {
         failReads()
         // A transfer succeeded when the target's election unseated us.
-        finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, reason: "leader stepped down")
-        abortAddition(reason: "leader stepped down")
-        dropDeferredChange(local: notLeaderOutcome(), reason: "leader stepped down before the change could start")
+        finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, error: .leaderSteppedDown)
+        // Neither an addition still catching up nor a deferred change entered the log: the
+        // asker may go to the next leader.
+        abortAddition(notLeaderError)
+        dropDeferredChange(local: notLeaderOutcome(), error: notLeaderError)
         if let sr = settingsRequest {
             settingsRequest = nil
-            complete(sr.requestID, .rejected("leader stepped down before the settings committed; they may still commit"))
+            complete(sr.requestID, .rejected(.leaderSteppedDown))
         }
         if let c = changeAwaitingCommit {
             changeAwaitingCommit = nil
-            answer(c.request, ok: false, reason: "leader stepped down before the change committed; it may still commit")
+            answer(c.request, error: .leaderSteppedDown)
         }
         progress = [:]
         snapshotOffsets = [:]

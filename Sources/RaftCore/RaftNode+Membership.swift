@@ -55,8 +55,8 @@ extension RaftNode {
     public func updateSettings(_ newSettings: ClusterSettings, requestID: UInt64) {
         guard !stopped else { return complete(requestID, .stopped) }
         guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
-        if let why = newSettings.validationError() { return complete(requestID, .rejected(RaftError.invalidSettings(why).description)) }
-        guard !changeInProgress else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        if let why = newSettings.validationError() { return complete(requestID, .rejected(.invalidSettings(why))) }
+        guard !changeInProgress else { return complete(requestID, .rejected(.changeInProgress)) }
         if deferIfTermUncommitted(.settings(newSettings, requestID: requestID)) { return }
         var next = config
         next.settings = newSettings
@@ -70,7 +70,7 @@ extension RaftNode {
     /// receives the log (or a snapshot), and becomes a member once the change commits.
     public func join(leader: NodeID, address: String = "", asVoter: Bool = true, requestID: UInt64, timeout: Nanos) {
         guard !stopped else { return complete(requestID, .stopped) }
-        guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        guard localChange == nil else { return complete(requestID, .rejected(.changeInProgress)) }
         localChange = LocalChange(op: .add, requestID: requestID, deadline: now &+ timeout)
         send(leader, .membershipChange(MembershipChange(op: .add, member: Member(id: id, address: address, isVoter: asVoter))), term: 0)
     }
@@ -78,7 +78,7 @@ extension RaftNode {
     /// Leaves the cluster gracefully. The node stops once its removal commits.
     public func exitCluster(requestID: UInt64, timeout: Nanos) {
         guard !stopped else { return complete(requestID, .stopped) }
-        guard localChange == nil else { return complete(requestID, .rejected(RaftError.changeInProgress.description)) }
+        guard localChange == nil else { return complete(requestID, .rejected(.changeInProgress)) }
         localChange = LocalChange(op: .remove, requestID: requestID, deadline: now &+ timeout)
         if role == .leader {
             // The leader is its own requester: a refusal completes this call at once instead of
@@ -103,8 +103,9 @@ extension RaftNode {
         switch m.body {
         case .membershipChange(let req):
             guard role == .leader else {
-                let reason = leaderID.map { "not leader; leader is \($0)" } ?? "not leader; no leader known"
-                send(m.from, .membershipChangeResponse(MembershipChangeResponse(op: req.op, memberID: req.member.id, ok: false, reason: reason)), term: 0)
+                // Name the leader and its address, so the asker can go there.
+                let refusal = RaftError.notLeader(leader: leaderID, address: leaderID.flatMap { config.member($0)?.address } ?? "")
+                send(m.from, .membershipChangeResponse(MembershipChangeResponse(op: req.op, memberID: req.member.id, error: refusal)), term: 0)
                 return
             }
             let request = ChangeRequest(op: req.op, member: req.member, requestID: nil, requester: m.from)
@@ -114,7 +115,7 @@ extension RaftNode {
                 if config.contains(req.member.id) {
                     if config.isVoter(req.member.id) == req.member.isVoter {
                         // Already a member as asked (a retried join): say so.
-                        return answer(r, ok: true, reason: "")
+                        return answer(r, error: nil)
                     }
                     r.op = .promote
                 }
@@ -124,18 +125,22 @@ extension RaftNode {
             }
         case .membershipChangeResponse(let r):
             guard let lc = localChange, r.memberID == id, lc.op == r.op || (lc.op == .add && r.op == .promote) else { return }
-            if r.ok {
-                if lc.op == .add {
-                    localChange = nil
-                    emit(.membershipChangeComplete(.add, id))
-                    complete(lc.requestID, .applied([]))
-                }
-                // An exit completes when this node sees its removal commit.
-            } else {
+            if let error = r.error {
                 localChange = nil
-                emit(.membershipChangeAborted(lc.op, id, reason: r.reason))
-                complete(lc.requestID, .rejected(r.reason))
+                emit(.membershipChangeAborted(lc.op, id, reason: error.description))
+                if case .notLeader(let l?, let address) = error {
+                    complete(lc.requestID, .redirect(leader: l, address: address))
+                } else if case .notLeader(nil, _) = error {
+                    complete(lc.requestID, .retry)
+                } else {
+                    complete(lc.requestID, .rejected(error))
+                }
+            } else if lc.op == .add {
+                localChange = nil
+                emit(.membershipChangeComplete(.add, id))
+                complete(lc.requestID, .applied([]))
             }
+            // An exit completes when this node sees its removal commit.
         default:
             break
         }
@@ -144,15 +149,15 @@ extension RaftNode {
     // MARK: Leader internals
 
     func startAddition(_ request: ChangeRequest) {
-        guard role == .leader else { return answer(request, ok: false, reason: RaftError.notLeader(leader: leaderID).description) }
-        guard !changeInProgress else { return answer(request, ok: false, reason: RaftError.changeInProgress.description) }
+        guard role == .leader else { return answer(request, error: notLeaderError) }
+        guard !changeInProgress else { return answer(request, error: .changeInProgress) }
         if request.op == .promote {
-            guard config.contains(request.member.id) else { return answer(request, ok: false, reason: RaftError.unknownNode(request.member.id).description) }
-            guard !config.isVoter(request.member.id) else { return answer(request, ok: false, reason: "\(request.member.id) is already a voter") }
+            guard config.contains(request.member.id) else { return answer(request, error: .unknownNode(request.member.id)) }
+            guard !config.isVoter(request.member.id) else { return answer(request, error: .alreadyVoter(request.member.id)) }
         } else if config.contains(request.member.id) {
-            return answer(request, ok: false, reason: "\(request.member.id) is already a member")
+            return answer(request, error: .alreadyMember(request.member.id))
         }
-        guard !request.member.id.isEmpty else { return answer(request, ok: false, reason: "empty node id") }
+        guard !request.member.id.isEmpty else { return answer(request, error: .emptyNodeID) }
         if deferIfTermUncommitted(.membership(request)) { return }
         let peer = request.member.id
         addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
@@ -163,7 +168,7 @@ extension RaftNode {
     }
 
     func startRemoval(_ request: ChangeRequest) {
-        if let why = removalRefusal(request) { return answer(request, ok: false, reason: why) }
+        if let why = removalRefusal(request) { return answer(request, error: why) }
         if deferIfTermUncommitted(.membership(request)) { return }
         var next = config
         next.members.removeAll { $0.id == request.member.id }
@@ -171,12 +176,18 @@ extension RaftNode {
     }
 
     /// Why `request` cannot start now, or nil when it can.
-    func removalRefusal(_ request: ChangeRequest) -> String? {
-        guard role == .leader else { return RaftError.notLeader(leader: leaderID).description }
-        guard !changeInProgress else { return RaftError.changeInProgress.description }
-        guard config.contains(request.member.id) else { return RaftError.unknownNode(request.member.id).description }
-        guard config.voterIDs.contains(where: { $0 != request.member.id }) else { return "cannot remove the last voter" }
+    func removalRefusal(_ request: ChangeRequest) -> RaftError? {
+        guard role == .leader else { return notLeaderError }
+        guard !changeInProgress else { return .changeInProgress }
+        guard config.contains(request.member.id) else { return .unknownNode(request.member.id) }
+        guard config.voterIDs.contains(where: { $0 != request.member.id }) else { return .lastVoter }
         return nil
+    }
+
+    /// This follower's refusal of a leader-only request: the leader and its address if known.
+    var notLeaderError: RaftError {
+        let l = leaderID == id ? nil : leaderID
+        return .notLeader(leader: l, address: l.flatMap { config.member($0)?.address } ?? "")
     }
 
     /// Leader: appends a config entry; it is in force at once and answered when it commits.
@@ -214,7 +225,7 @@ extension RaftNode {
             return
         }
         guard add.round < options.maxCatchUpRounds else {
-            return abortAddition(reason: "\(add.request.member.id) did not catch up in \(options.maxCatchUpRounds) rounds")
+            return abortAddition(.catchUpFailed(add.request.member.id, rounds: options.maxCatchUpRounds))
         }
         add.round += 1
         add.roundTarget = log.lastIndex
@@ -222,18 +233,18 @@ extension RaftNode {
         addition = add
     }
 
-    func abortAddition(reason: String) {
+    func abortAddition(_ error: RaftError) {
         guard let add = addition else { return }
         addition = nil
         if !config.contains(add.request.member.id) { progress[add.request.member.id] = nil }
-        emit(.membershipChangeAborted(add.request.op, add.request.member.id, reason: reason))
-        answer(add.request, ok: false, reason: reason)
+        emit(.membershipChangeAborted(add.request.op, add.request.member.id, reason: error.description))
+        answer(add.request, error: error)
     }
 
     /// Leader-side expiry of an addition that takes too long.
     func expireAddition() {
         if let add = addition, now >= add.deadline {
-            abortAddition(reason: "adding \(add.request.member.id) timed out")
+            abortAddition(.additionTimedOut(add.request.member.id))
         }
     }
 
@@ -254,10 +265,18 @@ extension RaftNode {
         return false
     }
 
-    func answer(_ request: ChangeRequest, ok: Bool, reason: String) {
-        if let rid = request.requestID { complete(rid, ok ? .applied([]) : .rejected(reason)) }
+    /// Answers whoever asked: this node's caller (a leader-only request on a follower is a
+    /// redirect, as for commands) or a remote requester (told the error, the leader named).
+    func answer(_ request: ChangeRequest, error: RaftError?) {
+        if let rid = request.requestID {
+            switch error {
+            case nil: complete(rid, .applied([]))
+            case .notLeader?: complete(rid, notLeaderOutcome())
+            case let e?: complete(rid, .rejected(e))
+            }
+        }
         if let to = request.requester, to != id {
-            send(to, .membershipChangeResponse(MembershipChangeResponse(op: request.op, memberID: request.member.id, ok: ok, reason: reason)), term: 0)
+            send(to, .membershipChangeResponse(MembershipChangeResponse(op: request.op, memberID: request.member.id, error: error)), term: 0)
         }
     }
 
@@ -272,7 +291,7 @@ extension RaftNode {
             changeAwaitingCommit = nil
             emit(.membershipChangeComplete(c.request.op, c.request.member.id))
             reported = c.request.member.id == id
-            answer(c.request, ok: true, reason: "")
+            answer(c.request, error: nil)
             if c.request.op == .remove && c.request.member.id != id {
                 // Tell the removed server the commit so it can stop, then forget it.
                 sendHeartbeat(to: c.request.member.id)

@@ -13,10 +13,10 @@ extension RaftNode {
     public func transferLeadership(to target: NodeID, requestID: UInt64) {
         guard !stopped else { return complete(requestID, .stopped) }
         guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
-        guard transfer == nil else { return complete(requestID, .rejected("a leadership transfer is already in progress")) }
-        guard target != id else { return complete(requestID, .rejected("already the leader")) }
+        guard transfer == nil else { return complete(requestID, .rejected(.transferInProgress)) }
+        guard target != id else { return complete(requestID, .rejected(.alreadyLeader)) }
         guard config.isVoter(target), progress[target] != nil else {
-            return complete(requestID, .rejected(RaftError.unknownNode(target).description))
+            return complete(requestID, .rejected(.unknownNode(target)))
         }
         // One election timeout to catch up and win, as the thesis suggests.
         transfer = Transfer(target: target, requestID: requestID, deadline: now &+ settings.electionTimeoutMax)
@@ -44,15 +44,15 @@ extension RaftNode {
     }
 
     /// Ends a transfer: success when leadership passed on, otherwise the old leader resumes.
-    func finishTransfer(succeeded: Bool, reason: String) {
+    func finishTransfer(succeeded: Bool, error: RaftError) {
         guard let t = transfer else { return }
         transfer = nil
-        if let rid = t.requestID { complete(rid, succeeded ? .applied([]) : .rejected(reason)) }
+        if let rid = t.requestID { complete(rid, succeeded ? .applied([]) : .rejected(error)) }
     }
 
     func expireTransfer() {
         if let t = transfer, now >= t.deadline {
-            finishTransfer(succeeded: false, reason: "transfer to \(t.target) did not complete within an election timeout")
+            finishTransfer(succeeded: false, error: .transferTimedOut(t.target))
             // Resume replicating to the target, which the transfer had paused.
             if role == .leader { sendHeartbeat(to: t.target) }
         }
@@ -64,7 +64,7 @@ extension RaftNode {
         return t.timeoutNowSent && t.target == peer
     }
 
-    func abortTransfer(reason: String) {
-        finishTransfer(succeeded: false, reason: reason)
+    func abortTransfer(_ error: RaftError) {
+        finishTransfer(succeeded: false, error: error)
     }
 }

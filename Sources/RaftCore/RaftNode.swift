@@ -232,7 +232,7 @@ public final class RaftNode {
         guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
         guard acceptingCommands else { return complete(requestID, .retry) }
         guard command.count <= options.maxCommandSize else {
-            return complete(requestID, .rejected("command of \(command.count) bytes exceeds the maximum of \(options.maxCommandSize)"))
+            return complete(requestID, .rejected(.commandTooLarge(size: command.count, max: options.maxCommandSize)))
         }
         let index = log.lastIndex + 1
         guard appendLocal([Entry(index: index, term: term, kind: .command, data: command)]) else {
@@ -278,7 +278,7 @@ public final class RaftNode {
         guard !stopped else { return }
         stopped = true
         failAllPending(.stopped)
-        dropDeferredChange(local: .stopped, reason: RaftError.stopped.description)
+        dropDeferredChange(local: .stopped, error: .stopped)
         electionDeadline = nil
         heartbeatDeadline = nil
         checkQuorumDeadline = nil

@@ -80,11 +80,7 @@ struct ConfigRefusal: Error {
         self.message = message
     }
     init(_ e: MemberListError) {
-        switch e {
-        case .unparsableAddress, .portOutOfRange: status = .eaddr
-        case .peerIsSelf, .duplicatePeer: status = .eduplicate
-        case .emptyID, .joinWithPeers: status = .einval
-        }
+        status = e.status
         message = e.description
     }
 }

@@ -296,7 +296,7 @@ public final class HostedNode {
                 _ = try raft.takeSnapshot(keepTrailing: config.snapshotTrailing)
                 finishLater(rid, .applied([]))
             } catch {
-                finishLater(rid, .rejected("\(error)"))
+                finishLater(rid, .rejected((error as? RaftError) ?? .storage("\(error)")))
             }
         }
     }
@@ -332,7 +332,7 @@ public final class HostedNode {
     }
 
     func wait(timeout: Double, _ start: (@escaping (CommandOutcome) -> Void) -> Bool) -> CommandOutcome {
-        if loop.isLoopThread { return .rejected("cannot wait on the loop thread") }
+        if loop.isLoopThread { return .rejected(.wrongThread) }
         let sem = DispatchSemaphore(value: 0)
         let box = ResultBox<CommandOutcome>()
         let posted = start { outcome in

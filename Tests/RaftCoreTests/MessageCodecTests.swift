@@ -61,9 +61,9 @@ private let samples: [Message] = {
         Message(from: a, to: b, term: 0, body: .membershipChange(MembershipChange(op: .promote, member: Member(id: "🦊")))),
         Message(from: a, to: b, term: 0, body: .membershipChange(MembershipChange(op: .remove, member: Member(id: b, address: "")))),
         Message(from: b, to: "🦊", term: 0, body: .membershipChangeResponse(MembershipChangeResponse(
-            op: .add, memberID: "🦊", ok: false, reason: "leader is nœud-1 — réessayez"))),
+            op: .add, memberID: "🦊", error: .notLeader(leader: "nœud-1", address: "réessayez:7001")))),
         Message(from: b, to: a, term: 0, body: .membershipChangeResponse(MembershipChangeResponse(
-            op: .promote, memberID: "🦊", ok: true))),
+            op: .promote, memberID: "🦊"))),
     ]
 }()
 
@@ -124,8 +124,11 @@ private struct MessageGenerator {
         case 7: body = .installSnapshotResponse(InstallSnapshotResponse(index: number(), offset: number(), success: flag()))
         case 8: body = .timeoutNow(TimeoutNow(lastIndex: number(), lastTerm: number()))
         case 9: body = .membershipChange(MembershipChange(op: op(), member: member()))
-        default: body = .membershipChangeResponse(MembershipChangeResponse(op: op(), memberID: string(), ok: flag(),
-                                                                           reason: string()))
+        default:
+            let errors: [RaftError] = [.changeInProgress, .unknownNode(string()), .notLeader(leader: flag() ? "n" + string() : nil, address: string()),
+                                       .catchUpFailed(string(), rounds: Int(below(100))), .commandTooLarge(size: Int(below(1 << 20)), max: 7)]
+            body = .membershipChangeResponse(MembershipChangeResponse(op: op(), memberID: string(),
+                                                                      error: flag() ? nil : errors[Int(below(UInt64(errors.count)))]))
         }
         return Message(from: string(), to: string(), term: number(), body: body)
     }
@@ -141,7 +144,8 @@ struct Sample: Sendable, CustomTestStringConvertible {
     @Test(arguments: samples.map(Sample.init))
     func roundTrip(_ sample: Sample) throws {
         let bytes = MessageCodec.encode(sample.message)
-        #expect(bytes[0] == MessageCodec.version)
+        // Membership answers carry typed errors since version 2; the rest is still version 1.
+        if case .membershipChangeResponse = sample.message.body { #expect(bytes[0] == 2) } else { #expect(bytes[0] == MessageCodec.version) }
         #expect(try MessageCodec.decode(bytes) == sample.message)
     }
 
@@ -177,7 +181,7 @@ struct Sample: Sendable, CustomTestStringConvertible {
         #expect(type(.installSnapshotResponse(InstallSnapshotResponse(index: 0, offset: 0, success: true))) == 8)
         #expect(type(.timeoutNow(TimeoutNow(lastIndex: 0, lastTerm: 0))) == 9)
         #expect(type(.membershipChange(MembershipChange(op: .add, member: Member(id: "x")))) == 10)
-        #expect(type(.membershipChangeResponse(MembershipChangeResponse(op: .add, memberID: "x", ok: true))) == 11)
+        #expect(type(.membershipChangeResponse(MembershipChangeResponse(op: .add, memberID: "x"))) == 11)
         #expect(Set(encodedSamples.map { $0[1] }) == Set(1...11))
     }
 
@@ -200,7 +204,7 @@ struct Sample: Sendable, CustomTestStringConvertible {
     }
 
     @Test func unknownVersion() {
-        for v: UInt8 in [0, 2, 255] {
+        for v: UInt8 in [0, 3, 255] {
             var bytes = encodedSamples[0]
             bytes[0] = v
             #expect(decodeFailure(bytes) == .unknownVersion(v))
@@ -219,7 +223,8 @@ struct Sample: Sendable, CustomTestStringConvertible {
         // Frame prefix shared by the hand-built frames below: version, type, from "a", to "b", term 1.
         func frame(_ type: UInt8, _ body: [UInt8]) -> [UInt8] { [1, type, 1, 0x61, 1, 0x62, 1] + body }
         #expect(decodeFailure(frame(10, [3, 1, 0x63, 0, 1])) == .unknownEnumValue("membership op", 3))
-        #expect(decodeFailure(frame(11, [255, 1, 0x63, 1, 0])) == .unknownEnumValue("membership op", 255))
+        #expect(decodeFailure([2] + frame(11, [255, 1, 0x63, 0]).dropFirst()) == .unknownEnumValue("membership op", 255))
+        #expect(decodeFailure([2] + frame(11, [0, 1, 0x63, 1, 99]).dropFirst()) == .unknownEnumValue("error", 99))
         #expect(decodeFailure(frame(2, [2])) == .unknownEnumValue("bool", 2))
         // One entry (index 1, term 1) whose kind byte is 3.
         #expect(decodeFailure(frame(5, [0, 0, 0, 0, 1, 1, 1, 3, 0])) == .unknownEnumValue("entry kind", 3))
@@ -233,7 +238,8 @@ struct Sample: Sendable, CustomTestStringConvertible {
         for s in bad {
             let asFrom = [1, 4] + varint(UInt64(s.count)) + s + [1, 0x62, 1, 1]
             #expect(decodeFailure(asFrom) == .invalidUTF8)
-            let asReason: [UInt8] = [1, 11, 1, 0x61, 1, 0x62, 0, 0, 1, 0x63, 0] + varint(UInt64(s.count)) + s
+            // A refusal naming an unknown node (error tag 10) whose id is not UTF-8.
+            let asReason: [UInt8] = [2, 11, 1, 0x61, 1, 0x62, 0, 0, 1, 0x63, 1, 10] + varint(UInt64(s.count)) + s
             #expect(decodeFailure(asReason) == .invalidUTF8)
         }
     }

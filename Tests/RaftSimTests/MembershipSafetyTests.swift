@@ -160,7 +160,7 @@ import RaftSim
         c.deliverAll()
         #expect(c.outcome(removal) == nil)
         // One change at a time: the second request is refused, not queued behind the first.
-        #expect(c.outcome(settingsID) == .rejected(RaftError.changeInProgress.description))
+        #expect(c.outcome(settingsID) == .rejected(.changeInProgress))
         #expect(c.node(n1).raft?.config.voterIDs == [n1, n2, n3])
         c.filter = nil
         c.releaseHeld()
@@ -183,7 +183,7 @@ import RaftSim
         let exit = c.exitCluster(n1)
         c.deliverAll()
         #expect(c.outcome(removal) == nil)
-        #expect(c.outcome(exit) == .rejected(RaftError.changeInProgress.description))
+        #expect(c.outcome(exit) == .rejected(.changeInProgress))
         c.filter = nil
         c.leaderLost(n2)
         c.deliverAll()

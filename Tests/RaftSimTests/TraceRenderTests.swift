@@ -56,7 +56,7 @@ struct TraceShorthandTests {
         #expect(TraceShorthand.op(for: change, in: joiner) == "m_c+N-1 op-ADD n-mcpy://4")
         #expect(TraceShorthand.op(for: change, in: leader) == "N-4+m_c op-ADD n-mcpy://4")
         let answer = Message(from: leader, to: joiner, term: 0,
-                             body: .membershipChangeResponse(MembershipChangeResponse(op: .add, memberID: joiner, ok: true)))
+                             body: .membershipChangeResponse(MembershipChangeResponse(op: .add, memberID: joiner)))
         #expect(TraceShorthand.op(for: answer, in: leader) == "m_cr+N-4 op-ADD n-mcpy://4 ok-True")
     }
 

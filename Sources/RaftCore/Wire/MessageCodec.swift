@@ -7,6 +7,14 @@
 /// exactly the bytes it is given.
 public enum MessageCodec {
     public static let version: UInt8 = 1
+    /// Membership-change answers carry a typed error since version 2; every other message is
+    /// still written as version 1, so older nodes keep replicating with newer ones.
+    static let typedErrorVersion: UInt8 = 2
+
+    static func version(of body: MessageBody) -> UInt8 {
+        if case .membershipChangeResponse = body { return typedErrorVersion }
+        return version
+    }
 
     public static func encode(_ message: Message) -> [UInt8] {
         var w = ByteWriter(capacity: sizeBound(message))
@@ -22,9 +30,11 @@ public enum MessageCodec {
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> Message {
         var r = ByteReader(bytes)
         let v = try r.u8()
-        guard v == version else { throw .unknownVersion(v) }
+        guard v == version || v == typedErrorVersion else { throw .unknownVersion(v) }
         let rawType = try r.u8()
         guard let type = MessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
+        // A version-1 membership answer (reason as text) is not understood: the asker retries.
+        if type == .membershipChangeResponse && v != typedErrorVersion { throw .unknownVersion(v) }
         let from = try r.string()
         let to = try r.string()
         let term = try r.varint()
@@ -74,7 +84,7 @@ extension MessageCodec {
     static let minEntrySize = 4
 
     static func write(_ m: Message, into w: inout ByteWriter) {
-        w.u8(version)
+        w.u8(version(of: m.body))
         w.u8(MessageType(m.body).rawValue)
         w.string(m.from)
         w.string(m.to)
@@ -118,8 +128,8 @@ extension MessageCodec {
         case .membershipChangeResponse(let c):
             w.u8(c.op.rawValue)
             w.string(c.memberID)
-            w.bool(c.ok)
-            w.string(c.reason)
+            w.bool(c.error != nil)
+            c.error?.encode(into: &w)
         }
     }
 
@@ -175,9 +185,8 @@ extension MessageCodec {
         case .membershipChangeResponse:
             let op = try readOp(&r)
             let memberID = try r.string()
-            let ok = try r.bool()
-            let reason = try r.string()
-            return .membershipChangeResponse(MembershipChangeResponse(op: op, memberID: memberID, ok: ok, reason: reason))
+            let error: RaftError? = try r.bool() ? try RaftError(from: &r) : nil
+            return .membershipChangeResponse(MembershipChangeResponse(op: op, memberID: memberID, error: error))
         }
     }
 
@@ -218,7 +227,7 @@ extension MessageCodec {
         case .membershipChange(let c):
             return header + 1 + stringSize(c.member.id) + stringSize(c.member.address) + 1
         case .membershipChangeResponse(let c):
-            return header + 1 + stringSize(c.memberID) + 1 + stringSize(c.reason)
+            return header + 1 + stringSize(c.memberID) + 1 + (c.error?.encodedSizeBound ?? 0)
         }
     }
 
@@ -235,7 +244,7 @@ extension MessageCodec {
     }
 
     private static func configSizeBound(_ c: ClusterConfig) -> Int {
-        // Settings: version byte, five varints, three bools; then the member count.
+        // Settings: version byte, five varints, two bools and the apply policy; then the member count.
         var size = 1 + 5 * maxVarint + 3 + maxVarint
         for m in c.members { size += stringSize(m.id) + stringSize(m.address) + 1 }
         return size

@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRaftEngineABI
+import RaftCore
+import RaftUV
+
+/// Submitting commands, asynchronously and blocking.
+/// Validates a command buffer and the node before it is queued.
+private func checkCommand(_ n: NodeBox, _ data: UnsafePointer<UInt8>?, _ len: Int) -> REStatus {
+    if data == nil && len > 0 { return .einval }
+    if len > n.maxCommandSize { return .etoobig }
+    if n.node.isStopped { return .estopped }
+    return .ok
+}
+
+@_cdecl("re_node_submit")
+public func re_node_submit(_ node: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ len: Int,
+                           _ done: re_done_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
+    guard let n = box(node, NodeBox.self) else { return REStatus.einval.rawValue }
+    let check = checkCommand(n, data, len)
+    guard check == .ok else { return check.rawValue }
+    let bytes = len > 0 ? Array(UnsafeBufferPointer(start: data, count: len)) : []
+    let queued = n.node.submit(bytes) { outcome in deliver(done, user, outcome) }
+    return queued ? 0 : REStatus.estopped.rawValue
+}
+
+/// Copies `s` into a caller's buffer of `cap` bytes, NUL-terminated and truncated to fit.
+func copyOut(_ s: String, _ dst: UnsafeMutablePointer<CChar>?, _ cap: Int) {
+    guard let dst, cap > 0 else { return }
+    let bytes = Array(s.utf8.prefix(cap - 1))
+    for (i, b) in bytes.enumerated() { dst[i] = CChar(bitPattern: b) }
+    dst[bytes.count] = 0
+}
+
+@_cdecl("re_node_submit_sync")
+public func re_node_submit_sync(_ node: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ len: Int, _ timeoutMs: UInt32,
+                                _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, _ resultLen: UnsafeMutablePointer<Int>?,
+                                _ leaderID: UnsafeMutablePointer<CChar>?, _ leaderAddress: UnsafeMutablePointer<CChar>?,
+                                _ leaderCap: Int) -> Int32 {
+    guard let n = box(node, NodeBox.self) else { return REStatus.einval.rawValue }
+    result?.pointee = nil
+    resultLen?.pointee = 0
+    let check = checkCommand(n, data, len)
+    guard check == .ok else { return check.rawValue }
+    let bytes = len > 0 ? Array(UnsafeBufferPointer(start: data, count: len)) : []
+    let outcome = n.node.submitSync(bytes, timeout: Double(timeoutMs) / 1000)
+    switch outcome {
+    case .applied(let r):
+        if let result, !r.isEmpty, let p = malloc(r.count)?.assumingMemoryBound(to: UInt8.self) {
+            r.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: r.count) }
+            result.pointee = p
+            resultLen?.pointee = r.count
+        }
+    case .redirect(let l, let a):
+        copyOut(l, leaderID, leaderCap)
+        copyOut(a, leaderAddress, leaderCap)
+    default:
+        break
+    }
+    return outcome.status.rawValue
+}
+

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRaftEngineABI
+import RaftCore
+import RaftUV
+
+/// Outcomes, results and events as the C values the header defines.
+/// Calls `body` with a `re_result` describing `outcome`; its pointers live for the call only.
+func withCResult(_ outcome: CommandOutcome, _ body: (UnsafePointer<re_result>) -> Void) {
+    var data: [UInt8] = []
+    var leader: String?
+    var address: String?
+    let message = outcome.message
+    switch outcome {
+    case .applied(let bytes): data = bytes
+    case .redirect(let l, let a): leader = l; address = a.isEmpty ? nil : a
+    case .rejected(.notLeader(let l, let a)): leader = l; address = a.isEmpty ? nil : a
+    default: break
+    }
+    func cString(_ s: String?, _ f: (UnsafePointer<CChar>?) -> Void) {
+        if let s { s.withCString { f($0) } } else { f(nil) }
+    }
+    data.withUnsafeBufferPointer { buf in
+        cString(leader) { l in
+            cString(address) { a in
+                message.withCString { m in
+                    var r = re_result(status: outcome.status.rawValue, result: buf.count > 0 ? buf.baseAddress : nil,
+                                      result_len: buf.count, leader_id: l, leader_address: a, message: m)
+                    withUnsafePointer(to: &r) { body($0) }
+                }
+            }
+        }
+    }
+}
+
+func deliver(_ done: re_done_fn?, _ user: UnsafeMutableRawPointer?, _ outcome: CommandOutcome) {
+    guard let done else { return }
+    withCResult(outcome) { done(user, $0) }
+}
+
+/// Calls the host's event callback with a `re_event` (strings live for the call only).
+func deliver(_ event: RaftEvent, to callback: re_event_fn, user: UnsafeMutableRawPointer?) {
+    var kind = RE_EVENT_ERROR
+    var value: String?
+    var node: String?
+    var detail: String?
+    var number: UInt64 = 0
+    switch event {
+    case .roleChanged(let r): kind = RE_EVENT_ROLE; value = r.description
+    case .termChanged(let t): kind = RE_EVENT_TERM; number = t
+    case .leaderChanged(let l): kind = RE_EVENT_LEADER; value = l
+    case .election(let s): kind = RE_EVENT_ELECTION; value = s.rawValue
+    case .resync(let s, let peer): kind = RE_EVENT_RESYNC; value = s.rawValue; node = peer
+    case .membershipChangeComplete(let op, let n): kind = RE_EVENT_MEMBERSHIP_DONE; value = op.description; node = n
+    case .membershipChangeAborted(let op, let n, let why): kind = RE_EVENT_MEMBERSHIP_ABORTED; value = op.description; node = n; detail = why
+    case .settingsChanged: kind = RE_EVENT_SETTINGS
+    case .snapshotTaken(let i): kind = RE_EVENT_SNAPSHOT; value = "TAKEN"; number = i
+    case .snapshotInstalled(let i): kind = RE_EVENT_SNAPSHOT; value = "INSTALLED"; number = i
+    case .applyFailed(let index, let why, let policy): kind = RE_EVENT_APPLY_FAILED; number = index; value = policy.description; detail = why
+    case .stopCommanded(let why): kind = RE_EVENT_STOPPED; value = why.code; detail = why.description
+    case .error(let why): kind = RE_EVENT_ERROR; detail = why
+    }
+    func c(_ s: String?, _ f: (UnsafePointer<CChar>?) -> Void) {
+        if let s { s.withCString { f($0) } } else { f(nil) }
+    }
+    c(value) { v in c(node) { n in c(detail) { d in
+        var e = re_event(kind: Int32(kind.rawValue), value: v, node: n, detail: d, number: number)
+        withUnsafePointer(to: &e) { callback(user, $0) }
+    } } }
+}
+
+
+extension StopReason {
+    /// RE_EVENT_STOPPED's value: which kind of stop, for hosts to branch on.
+    var code: String {
+        switch self {
+        case .removed: return "REMOVED"
+        case .applyHalted: return "APPLY_HALTED"
+        case .storageFailed: return "STORAGE_FAILURE"
+        }
+    }
+}

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRaftEngineABI
+import RaftCore
+import RaftUV
+
+/// The C `re_host`.
+final class HostBox {
+    let host: UVHost
+    init(_ host: UVHost) { self.host = host }
+}
+
+@_cdecl("re_host_new")
+public func re_host_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guard let out else { return REStatus.einval.rawValue }
+    guard let host = try? UVHost() else { return REStatus.enomem.rawValue }
+    out.pointee = OpaquePointer(Unmanaged.passRetained(HostBox(host)).toOpaque())
+    return 0
+}
+
+@_cdecl("re_host_free")
+public func re_host_free(_ host: OpaquePointer?) {
+    guard let host else { return }
+    let b = Unmanaged<HostBox>.fromOpaque(UnsafeRawPointer(host))
+    b.takeUnretainedValue().host.shutdown()
+    b.release()
+}
+
