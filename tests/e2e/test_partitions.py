@@ -38,6 +38,7 @@ RAFT_PARTITION_FAULT_SECONDS=S holds every fault of the regular cases at least S
 import os
 import random
 import shutil
+import sys
 import tempfile
 import time
 
@@ -168,16 +169,20 @@ class Run:
         self.problems = []
 
     def __enter__(self):
-        self.lab.setup()
-        self.cluster = netlab.LabCluster(self.lab, self.base, BIN, Client)
-        self.cluster.start_all()
-        assert wait_for(self.cluster.stable_leader, 30), "no leader elected over the bridge:\n" + self.logs()
-        self.load = h.Load(self.cluster)
-        self.load.start()
-        started = time.monotonic()
-        ready = wait_for(lambda: all(w.writes_ok >= 1 for w in self.load.workers)
-                         and time.monotonic() - started >= 1.0, 30)
-        assert ready, "the fresh cluster did not take a write from every client"
+        try:
+            self.lab.setup()
+            self.cluster = netlab.LabCluster(self.lab, self.base, BIN, Client)
+            self.cluster.start_all()
+            assert wait_for(self.cluster.stable_leader, 30), "no leader elected over the bridge:\n" + self.logs()
+            self.load = h.Load(self.cluster)
+            self.load.start()
+            started = time.monotonic()
+            ready = wait_for(lambda: all(w.writes_ok >= 1 for w in self.load.workers)
+                             and time.monotonic() - started >= 1.0, 30)
+            assert ready, "the fresh cluster did not take a write from every client"
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -195,7 +200,10 @@ class Run:
                 shutil.rmtree(self.base, ignore_errors=True)
             else:
                 print(f"node logs kept in {self.base}")
-        assert not left, f"lab interfaces or namespaces left behind: {left}"
+        if exc_type is None:
+            assert not left, f"lab interfaces or namespaces left behind: {left}"
+        elif left:
+            print(f"lab interfaces or namespaces left behind: {left}")
 
     def logs(self, lines=25):
         return "\n".join(f"--- {nid} ({self.cluster.log_path(nid)})\n{self.cluster.log_tail(nid, lines)}"
