@@ -302,7 +302,7 @@ class Run:
             if bad:
                 problems.append(f"{f.label}: a minority node led a new term (> {p['t0']}) during the fault:\n      "
                                 + "\n      ".join(h.fmt_sample(hist, s) for s in bad[:10]))
-            cut = f.minority | f.watch if f.minority else f.watch
+            cut = f.minority | f.watch
             answered = [o for o in part if o.node in cut and t_fault <= o.invoke and o.complete <= t_heal]
             oks = [o for o in answered if o.outcome == h.OK and o.node in f.minority]
             if oks:
