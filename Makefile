@@ -31,9 +31,10 @@ demo:
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-node
 	./scripts/demo.sh
 
-# Debian packages the build and tests need; installed only when missing.
+# Debian packages the build and tests need; installed only when missing (iproute2 and
+# nftables: the partition tests' namespaces, bridge and fault rules).
 deps:
-	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config valgrind python3 redis-tools
+	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config valgrind python3 redis-tools iproute2 nftables
 
 test: deps test-swift test-c test-python test-install test-node
 
@@ -66,7 +67,8 @@ test-install: lib
 	PKG_CONFIG_PATH=$(abspath .build/install-check)/lib/pkgconfig sh -c '$(CC) bindings/c/example_cluster.c $$(pkg-config --cflags --libs raftengine) -lpthread -Wl,-rpath,$(abspath .build/install-check)/lib -o .build/install-check/example'
 	.build/install-check/example $(abspath .build/install-check)/data $$(python3 scripts/free_port_base.py 3)
 
-# raftengine-node end to end: real processes on loopback, Redis-protocol clients.
+# raftengine-node end to end: real processes on loopback, Redis-protocol clients; the
+# partition tests put each node in a network namespace (they skip, saying why, without root).
 test-node:
 	$(SWIFT) build --product raftengine-node
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest

@@ -22,8 +22,8 @@ class RespError(Exception):
 class Client:
     """A minimal Redis protocol client: one connection, one request at a time."""
 
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=5.0, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
     def close(self):
