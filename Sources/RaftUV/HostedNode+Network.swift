@@ -42,6 +42,7 @@ extension HostedNode {
             return
         }
         inbound[ObjectIdentifier(conn)] = conn
+        conn.setPeerTimeouts(userTimeoutMs: peerUserTimeoutMs)
         var peer: NodeID?
         var pending: PendingAuth?
         conn.onClose = { [weak self] c in
@@ -138,10 +139,16 @@ extension HostedNode {
         let auth = config.secrets.map { OutboundAuth(secrets: $0, clusterID: config.clusterID, selfID: id, address: advertisedAddress) }
         let link = PeerLink(peerID: m.to, address: addr, loop: loop.loop,
                             handshake: Handshake(clusterID: config.clusterID, nodeID: id, address: advertisedAddress).encoded,
-                            auth: auth, maxFrameSize: config.maxFrameSize)
+                            auth: auth, maxFrameSize: config.maxFrameSize, userTimeoutMs: peerUserTimeoutMs)
         link.stats = { [weak self] c in self?.count(c) }
         links[m.to] = link
         link.send(frame: payload)
+    }
+
+    /// How long a peer connection may leave data unacknowledged before it is given up: two
+    /// election timeouts (at least a second), so a healed link is back within one of them.
+    var peerUserTimeoutMs: UInt32 {
+        UInt32(max(1000, 2 * raft.settings.electionTimeoutMax / 1_000_000))
     }
 
     func closeNetwork() {

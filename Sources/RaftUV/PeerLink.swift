@@ -29,13 +29,18 @@ final class PeerLink {
     private var connecting = false
     private var pending: [UInt8] = []
     private var retryTimer: UnsafeMutablePointer<uv_timer_t>?
+    /// Closes a connection that is not usable (connected and, when secured, authenticated)
+    /// within `userTimeoutMs`: a SYN or a handshake answer lost in a partition.
+    private var connectTimer: UnsafeMutablePointer<uv_timer_t>?
+    let userTimeoutMs: UInt32
     private var backoffMs: UInt64 = 0
     private(set) var closed = false
     var stats: (TransportStats.Counter) -> Void = { _ in }
     static let maxPendingBytes = 64 << 20
 
     init(peerID: String, address: String, loop: UnsafeMutablePointer<uv_loop_t>, handshake: [UInt8],
-         auth: OutboundAuth? = nil, maxFrameSize: Int) {
+         auth: OutboundAuth? = nil, maxFrameSize: Int, userTimeoutMs: UInt32 = 2000) {
+        self.userTimeoutMs = userTimeoutMs
         self.peerID = peerID
         self.address = address
         self.loop = loop
@@ -85,7 +90,28 @@ final class PeerLink {
             req.deallocate()
             connecting = false
             c.close()
+            return
         }
+        c.setPeerTimeouts(userTimeoutMs: userTimeoutMs)
+        startConnectTimer()
+    }
+
+    private func startConnectTimer() {
+        if connectTimer == nil {
+            let t = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+            uv_timer_init(loop, t)
+            t.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            connectTimer = t
+        }
+        uv_timer_start(connectTimer, { t in
+            guard let t, let data = t.pointee.data else { return }
+            let me = Unmanaged<PeerLink>.fromOpaque(data).takeUnretainedValue()
+            if !me.connected, let c = me.conn { c.close() }
+        }, UInt64(userTimeoutMs), 0)
+    }
+
+    private func stopConnectTimer() {
+        if let t = connectTimer { uv_timer_stop(t) }
     }
 
     private func connectFinished(status: Int32) {
@@ -110,6 +136,7 @@ final class PeerLink {
             return
         }
         connected = true
+        stopConnectTimer()
         backoffMs = 0
         // Reads only detect the peer closing; nothing arrives on an outbound link.
         c.onFrame = { _ in }
@@ -143,6 +170,7 @@ final class PeerLink {
         c.onFrame = { _ in }
         connecting = false
         connected = true
+        stopConnectTimer()
         backoffMs = 0
         flush()
     }
@@ -184,6 +212,11 @@ final class PeerLink {
             retryTimer = nil
             uv_timer_stop(t)
             Unmanaged<PeerLink>.fromOpaque(t.pointee.data!).release()
+            PeerLink.closeTimer(t)
+        }
+        if let t = connectTimer {
+            connectTimer = nil
+            uv_timer_stop(t)
             PeerLink.closeTimer(t)
         }
         conn?.close()
