@@ -53,8 +53,14 @@ VALGRIND = valgrind --error-exitcode=3 --leak-check=full --show-possibly-lost=no
 $(BUILD_C)/%: bindings/c/%.c bindings/c/*.h include/raftengine.h | $(BUILD_C)
 	$(CC) -std=c11 -Wall -Wextra -Werror -g -Iinclude $< -L$(LIBDIR) -lraftengine -Wl,-rpath,$(abspath $(LIBDIR)) -lpthread -o $@
 
+# valgrind 3.19 gives up on the DWARF 5 debug info of the Swift runtime inside the library
+# ("possibly corrupted debuginfo file"), so the C tests run against a copy without debug
+# sections; its symbol table stays, so reports still name functions.
+VALGRIND_LIB = $(BUILD_C)/valgrind-lib
+
 test-c: lib $(C_TESTS) $(BUILD_C)/example_cluster
-	@for t in $(C_TESTS); do echo "== $$t"; $(VALGRIND) $$t || exit 1; done
+	@mkdir -p $(VALGRIND_LIB) && strip --strip-debug -o $(VALGRIND_LIB)/libraftengine.so $(LIBDIR)/libraftengine.so
+	@for t in $(C_TESTS); do echo "== $$t"; LD_LIBRARY_PATH=$(abspath $(VALGRIND_LIB)) $(VALGRIND) $$t || exit 1; done
 
 test-python: lib
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest

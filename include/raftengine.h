@@ -68,6 +68,15 @@ enum re_status {
 /* Name of a status code, e.g. "RE_ENOTLEADER: not the leader". Static storage; never NULL. */
 const char *re_strerror(int status);
 
+/*
+ * Why the last call that failed on this thread failed: one sentence naming the argument,
+ * setting, path, errno or node ("peer n1 has this node's own id", "heartbeat_ms 4294967295
+ * is above the maximum of 60000"). Any thread: each thread has its own, as errno. Calls that
+ * succeed leave it as it was. Valid until this thread's next failing call; never NULL ("" if
+ * nothing failed yet). Outcomes that arrive in a completion carry their own `message`.
+ */
+const char *re_errmsg(void);
+
 /* The library's version, "MAJOR.MINOR.PATCH". Static storage. */
 const char *re_version(void);
 
@@ -180,7 +189,8 @@ int re_config_add_peer(re_config *config, const char *id, const char *host_port)
  * together with peers (RE_EINVAL) and for a bad address (RE_EADDR).
  */
 int re_config_set_join(re_config *config, const char *host_ports);
-int re_config_set_cluster_id(re_config *config, const char *cluster_id); /* frames from other clusters are dropped */
+/* Default "raftengine". Frames from nodes of another cluster id are dropped and counted. */
+int re_config_set_cluster_id(re_config *config, const char *cluster_id);
 /*
  * Peer authentication (off by default). With a secret, every connection between nodes starts
  * with a mutual challenge-response: each side sends a fresh random nonce and proves it knows
@@ -199,9 +209,15 @@ int re_config_set_cluster_secret(re_config *config, const uint8_t *secret, size_
  * old one accepted, then (optionally) without the old one.
  */
 int re_config_accept_cluster_secret(re_config *config, const uint8_t *secret, size_t len);
+/* Cluster settings (they travel in the log; a new cluster takes those of the node that
+ * bootstraps it, a joining node those of the cluster). RE_EINVAL outside the ranges given. */
+/* Default 10 ms; 1 to 60000, and below the election timeout minimum (checked at start). */
 int re_config_set_heartbeat_ms(re_config *config, uint32_t ms);
+/* Default 150-300 ms; 1 <= min_ms <= max_ms <= 600000. */
 int re_config_set_election_timeout_ms(re_config *config, uint32_t min_ms, uint32_t max_ms);
+/* Default on: a candidate first asks whether it could win (no disruptive term bumps). */
 int re_config_set_pre_vote(re_config *config, int enabled);
+/* Default on: a leader that hears from no majority for an election timeout steps down. */
 int re_config_set_check_quorum(re_config *config, int enabled);
 /*
  * What a failed apply means; a cluster setting (in the log, the same on every member).
@@ -220,11 +236,17 @@ int re_config_set_check_quorum(re_config *config, int enabled);
  */
 enum re_apply_policy { RE_APPLY_REJECT = 0, RE_APPLY_RETRY = 1, RE_APPLY_HALT = 2 };
 int re_config_set_apply_policy(re_config *config, int policy);
+/* Default 20; 1 to 100000 entries per append message. */
 int re_config_set_max_entries_per_message(re_config *config, uint32_t count);
+/* Node options (not replicated). */
+/* Default 1 MiB; 1 byte to 64 MiB. A larger command is refused with RE_ETOOBIG. */
 int re_config_set_max_command_size(re_config *config, size_t bytes);
+/* Default 16 MiB; 4096 bytes to 1 GiB: the largest frame accepted from a peer. */
 int re_config_set_max_frame_size(re_config *config, size_t bytes);
+/* Default 5000 ms; 1 to 3600000: how long a command may wait for its outcome. */
 int re_config_set_command_timeout_ms(re_config *config, uint32_t ms);
-/* Automatic snapshot after this many applied entries (0 = only on request). */
+/* Default 0: automatic snapshot after this many applied entries (0 = only on request);
+ * at most 2^40. */
 int re_config_set_snapshot_threshold(re_config *config, uint64_t entries);
 /* Registers the state machine; `user` is passed back unchanged and must outlive the node. */
 int re_config_set_state_machine(re_config *config, re_apply_fn apply, re_snapshot_fn snapshot,

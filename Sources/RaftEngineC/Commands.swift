@@ -6,23 +6,23 @@ import RaftCore
 import RaftUV
 
 /// Submitting commands, asynchronously and blocking.
-/// Validates a command buffer and the node before it is queued.
-private func checkCommand(_ n: NodeBox, _ data: UnsafePointer<UInt8>?, _ len: Int) -> REStatus {
-    if data == nil && len > 0 { return .einval }
-    if len > n.maxCommandSize { return .etoobig }
-    if n.node.isStopped { return .estopped }
-    return .ok
+/// Validates a command buffer and the node before it is queued; 0 or a failure's code.
+private func checkCommand(_ n: NodeBox, _ data: UnsafePointer<UInt8>?, _ len: Int) -> Int32 {
+    if data == nil && len > 0 { return fail(.einval, "command is NULL but its length is \(len)") }
+    if len > n.maxCommandSize { return fail(.etoobig, RaftError.commandTooLarge(size: len, max: n.maxCommandSize).description) }
+    if n.node.isStopped { return fail(.estopped, RaftError.stopped.description) }
+    return 0
 }
 
 @_cdecl("re_node_submit")
 public func re_node_submit(_ node: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ len: Int,
                            _ done: re_done_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
-    guard let n = box(node, NodeBox.self) else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
     let check = checkCommand(n, data, len)
-    guard check == .ok else { return check.rawValue }
+    guard check == 0 else { return check }
     let bytes = len > 0 ? Array(UnsafeBufferPointer(start: data, count: len)) : []
     let queued = n.node.submit(bytes) { outcome in deliver(done, user, outcome) }
-    return queued ? 0 : REStatus.estopped.rawValue
+    return queued ? 0 : fail(.estopped, RaftError.stopped.description)
 }
 
 /// Copies `s` into a caller's buffer of `cap` bytes, NUL-terminated and truncated to fit.
@@ -38,11 +38,11 @@ public func re_node_submit_sync(_ node: OpaquePointer?, _ data: UnsafePointer<UI
                                 _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?, _ resultLen: UnsafeMutablePointer<Int>?,
                                 _ leaderID: UnsafeMutablePointer<CChar>?, _ leaderAddress: UnsafeMutablePointer<CChar>?,
                                 _ leaderCap: Int) -> Int32 {
-    guard let n = box(node, NodeBox.self) else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
     result?.pointee = nil
     resultLen?.pointee = 0
     let check = checkCommand(n, data, len)
-    guard check == .ok else { return check.rawValue }
+    guard check == 0 else { return check }
     let bytes = len > 0 ? Array(UnsafeBufferPointer(start: data, count: len)) : []
     let outcome = n.node.submitSync(bytes, timeout: Double(timeoutMs) / 1000)
     switch outcome {
@@ -58,6 +58,6 @@ public func re_node_submit_sync(_ node: OpaquePointer?, _ data: UnsafePointer<UI
     default:
         break
     }
-    return outcome.status.rawValue
+    return outcome.status == .ok ? 0 : fail(outcome.status, outcome.message)
 }
 

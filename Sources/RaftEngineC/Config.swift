@@ -60,7 +60,7 @@ func nonEmpty(_ s: UnsafePointer<CChar>?) -> String? {
 
 @_cdecl("re_config_new")
 public func re_config_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let out else { return REStatus.einval.rawValue }
+    guard let out else { return fail(.einval, "out is NULL") }
     out.pointee = OpaquePointer(Unmanaged.passRetained(NodeConfigBox()).toOpaque())
     return 0
 }
@@ -88,14 +88,14 @@ struct ConfigRefusal: Error {
 /// Runs a setter on a config, recording its refusal for re_config_errmsg; a nil config is
 /// RE_EINVAL.
 private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
-    guard let c = configBox(p) else { return REStatus.einval.rawValue }
+    guard let c = configBox(p) else { return fail(.einval, "config is NULL") }
     do {
         try body(c)
         c.clearError()
         return REStatus.ok.rawValue
     } catch {
         c.setError(error.message)
-        return error.status.rawValue
+        return fail(error.status, error.message)
     }
 }
 
@@ -105,6 +105,16 @@ private func withConfigText(_ p: OpaquePointer?, _ text: UnsafePointer<CChar>?, 
     withConfig(p) { c throws(ConfigRefusal) in
         guard let v = nonEmpty(text) else { throw ConfigRefusal(.einval, "\(what) must be a non-empty string") }
         try body(c, v)
+    }
+}
+
+/// Refuses a number outside `range`, naming the setting. Sizes and counts arrive unsigned, so
+/// a negative number from a careless cast shows as a huge one: say so.
+private func inRange<T: FixedWidthInteger>(_ what: String, _ v: T, _ range: ClosedRange<T>) throws(ConfigRefusal) {
+    guard range.contains(v) else {
+        let hint = v > range.upperBound && v >= T.max / 2 ? " (a negative number cast to unsigned?)" : ""
+        let side = v < range.lowerBound ? "below the minimum of \(range.lowerBound)" : "above the maximum of \(range.upperBound)"
+        throw ConfigRefusal(.einval, "\(what) \(v) is \(side)\(hint)")
     }
 }
 
@@ -190,7 +200,7 @@ public func re_config_set_cluster_id(_ config: OpaquePointer?, _ clusterID: Unsa
 @_cdecl("re_config_set_heartbeat_ms")
 public func re_config_set_heartbeat_ms(_ config: OpaquePointer?, _ ms: UInt32) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard ms > 0 else { throw ConfigRefusal(.einval, "heartbeat_ms must be positive") }
+        try inRange("heartbeat_ms", ms, 1...60_000)
         c.settings.heartbeatPeriod = UInt64(ms) * 1_000_000
     }
 }
@@ -198,7 +208,8 @@ public func re_config_set_heartbeat_ms(_ config: OpaquePointer?, _ ms: UInt32) -
 @_cdecl("re_config_set_election_timeout_ms")
 public func re_config_set_election_timeout_ms(_ config: OpaquePointer?, _ minMs: UInt32, _ maxMs: UInt32) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard minMs > 0 else { throw ConfigRefusal(.einval, "election timeout minimum must be positive") }
+        try inRange("election timeout minimum", minMs, 1...600_000)
+        try inRange("election timeout maximum", maxMs, 1...600_000)
         guard maxMs >= minMs else {
             throw ConfigRefusal(.einval, "election timeout maximum \(maxMs) ms is below its minimum \(minMs) ms")
         }
@@ -230,7 +241,7 @@ public func re_config_set_apply_policy(_ config: OpaquePointer?, _ policy: Int32
 @_cdecl("re_config_set_max_entries_per_message")
 public func re_config_set_max_entries_per_message(_ config: OpaquePointer?, _ count: UInt32) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard count > 0 else { throw ConfigRefusal(.einval, "max entries per message must be at least 1") }
+        try inRange("max entries per message", count, 1...100_000)
         c.settings.maxEntriesPerMessage = count
     }
 }
@@ -238,7 +249,7 @@ public func re_config_set_max_entries_per_message(_ config: OpaquePointer?, _ co
 @_cdecl("re_config_set_max_command_size")
 public func re_config_set_max_command_size(_ config: OpaquePointer?, _ bytes: Int) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard bytes > 0, bytes <= 64 << 20 else { throw ConfigRefusal(.einval, "max command size must be 1 to 67108864 bytes") }
+        try inRange("max command size", bytes, 1...(64 << 20))
         c.maxCommandSize = bytes
     }
 }
@@ -246,7 +257,7 @@ public func re_config_set_max_command_size(_ config: OpaquePointer?, _ bytes: In
 @_cdecl("re_config_set_max_frame_size")
 public func re_config_set_max_frame_size(_ config: OpaquePointer?, _ bytes: Int) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard bytes >= 4096, bytes <= 1 << 30 else { throw ConfigRefusal(.einval, "max frame size must be 4096 to 1073741824 bytes") }
+        try inRange("max frame size", bytes, 4096...(1 << 30))
         c.maxFrameSize = bytes
     }
 }
@@ -254,14 +265,17 @@ public func re_config_set_max_frame_size(_ config: OpaquePointer?, _ bytes: Int)
 @_cdecl("re_config_set_command_timeout_ms")
 public func re_config_set_command_timeout_ms(_ config: OpaquePointer?, _ ms: UInt32) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in
-        guard ms > 0 else { throw ConfigRefusal(.einval, "command timeout must be positive") }
+        try inRange("command timeout", ms, 1...3_600_000)
         c.commandTimeoutMs = ms
     }
 }
 
 @_cdecl("re_config_set_snapshot_threshold")
 public func re_config_set_snapshot_threshold(_ config: OpaquePointer?, _ entries: UInt64) -> Int32 {
-    withConfig(config) { c in c.snapshotThreshold = entries }
+    withConfig(config) { c throws(ConfigRefusal) in
+        try inRange("snapshot threshold", entries, 0...(1 << 40))
+        c.snapshotThreshold = entries
+    }
 }
 
 @_cdecl("re_config_set_state_machine")

@@ -13,8 +13,9 @@ final class HostBox {
 
 @_cdecl("re_host_new")
 public func re_host_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let out else { return REStatus.einval.rawValue }
-    guard let host = try? UVHost() else { return REStatus.enomem.rawValue }
+    guard let out else { return fail(.einval, "out is NULL") }
+    let host: UVHost
+    do { host = try UVHost() } catch { return fail(.enomem, "cannot start a loop: \(error)") }
     out.pointee = OpaquePointer(Unmanaged.passRetained(HostBox(host)).toOpaque())
     return 0
 }

@@ -26,10 +26,12 @@ func box<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) -> T? {
 
 @_cdecl("re_node_start")
 public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let h = box(host, HostBox.self), let src = configBox(config), let out else { return REStatus.einval.rawValue }
+    guard let h = box(host, HostBox.self) else { return fail(.einval, "host is NULL") }
+    guard let src = configBox(config) else { return fail(.einval, "config is NULL") }
+    guard let out else { return fail(.einval, "out is NULL") }
     func refuse(_ status: REStatus, _ message: String) -> Int32 {
         src.setError(message)
-        return status.rawValue
+        return fail(status, message)
     }
     let c = src.copy()
     let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil), ("listen address", c.listen == nil),
@@ -69,7 +71,7 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
 
 @_cdecl("re_node_stop")
 public func re_node_stop(_ node: OpaquePointer?) -> Int32 {
-    guard let n = box(node, NodeBox.self) else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
     n.node.stop()
     return 0
 }
@@ -84,7 +86,8 @@ public func re_node_free(_ node: OpaquePointer?) {
 
 @_cdecl("re_node_listen_port")
 public func re_node_listen_port(_ node: OpaquePointer?, _ port: UnsafeMutablePointer<UInt16>?) -> Int32 {
-    guard let n = box(node, NodeBox.self), let port else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
+    guard let port else { return fail(.einval, "port is NULL") }
     port.pointee = n.node.listenPort
     return 0
 }

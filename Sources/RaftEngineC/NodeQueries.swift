@@ -8,7 +8,8 @@ import RaftUV
 /// What a host may read of a node: status and counters.
 @_cdecl("re_node_status")
 public func re_node_status(_ node: OpaquePointer?, _ info: UnsafeMutablePointer<re_status_info>?) -> Int32 {
-    guard let n = box(node, NodeBox.self), let info else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
+    guard let info else { return fail(.einval, "info is NULL") }
     var i = re_status_info()
     if let s = n.node.status() {
         i.role = Int32(s.role.rawValue)
@@ -34,7 +35,8 @@ public func re_node_status(_ node: OpaquePointer?, _ info: UnsafeMutablePointer<
 /// Transport counters by name, so new ones never change a struct's layout.
 @_cdecl("re_node_counter")
 public func re_node_counter(_ node: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ value: UnsafeMutablePointer<UInt64>?) -> Int32 {
-    guard let n = box(node, NodeBox.self), let name, let value else { return REStatus.einval.rawValue }
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
+    guard let name, let value else { return fail(.einval, "name and value must not be NULL") }
     let t = n.node.transportStats
     let counters: [String: Int] = [
         "frames_received": t.framesReceived, "frames_sent": t.framesSent, "unknown_sender": t.unknownSender,
@@ -42,7 +44,7 @@ public func re_node_counter(_ node: OpaquePointer?, _ name: UnsafePointer<CChar>
         "malformed_frames": t.malformed, "oversized_frames": t.oversized, "connects_failed": t.connectsFailed,
         "dropped_while_disconnected": t.droppedWhileDisconnected,
     ]
-    guard let v = counters[String(cString: name)] else { return REStatus.enotfound.rawValue }
+    guard let v = counters[String(cString: name)] else { return fail(.enotfound, "no counter named \"\(String(cString: name))\"") }
     value.pointee = UInt64(v)
     return 0
 }

@@ -31,6 +31,13 @@ struct REStatus: Equatable {
     static let eindeterminate = REStatus(RE_EINDETERMINATE)
 }
 
+/// Records `message` as this thread's re_errmsg() and returns the code: every failing C call
+/// says why.
+func fail(_ status: REStatus, _ message: String) -> Int32 {
+    message.withCString { re_internal_set_errmsg($0) }
+    return status.rawValue
+}
+
 @_cdecl("re_strerror")
 public func re_strerror(_ status: Int32) -> UnsafePointer<CChar> {
     let s: StaticString = statusTexts[status] ?? "RE_E?: unknown status code"

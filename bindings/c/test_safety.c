@@ -240,11 +240,27 @@ static void test_bad_peer_lists_are_refused_with_words(void) {
     CHECK_STR(re_config_errmsg(c), "peer n2 has this node's own id");
     CHECK_EQ(re_config_set_join(c, "127.0.0.1:7005"), RE_EINVAL);
     CHECK_EQ(re_config_set_heartbeat_ms(c, 0), RE_EINVAL);
-    CHECK_STR(re_config_errmsg(c), "heartbeat_ms must be positive");
+    CHECK_STR(re_config_errmsg(c), "heartbeat_ms 0 is below the minimum of 1");
+    /* A negative number cast to unsigned is refused, not taken as 49 days. */
+    CHECK_EQ(re_config_set_heartbeat_ms(c, (uint32_t)-1), RE_EINVAL);
+    CHECK_STR(re_config_errmsg(c), "heartbeat_ms 4294967295 is above the maximum of 60000 (a negative number cast to unsigned?)");
+    /* The same words reach re_errmsg(), this thread's last failure. */
+    CHECK_STR(re_errmsg(), "heartbeat_ms 4294967295 is above the maximum of 60000 (a negative number cast to unsigned?)");
+    CHECK_EQ(re_config_set_election_timeout_ms(c, 100, 700000), RE_EINVAL);
+    CHECK_STR(re_errmsg(), "election timeout maximum 700000 is above the maximum of 600000");
+    CHECK_EQ(re_config_set_snapshot_threshold(c, UINT64_MAX), RE_EINVAL);
+    CHECK_EQ(re_config_set_command_timeout_ms(c, 0), RE_EINVAL);
+    CHECK_EQ(re_config_set_max_entries_per_message(c, 200000), RE_EINVAL);
     CHECK_EQ(re_config_set_apply_policy(c, 7), RE_EINVAL);
     CHECK_STR(re_config_errmsg(c), "apply policy 7 is none of RE_APPLY_REJECT, RE_APPLY_RETRY, RE_APPLY_HALT");
     re_config_free(c);
     CHECK(re_config_errmsg(NULL) != NULL);
+    /* Calls on no node say so. */
+    re_status_info st;
+    CHECK_EQ(re_node_status(NULL, &st), RE_EINVAL);
+    CHECK_STR(re_errmsg(), "node is NULL");
+    CHECK_EQ(re_node_submit(NULL, (const uint8_t *)"1", 1, on_op, NULL), RE_EINVAL);
+    CHECK_STR(re_errmsg(), "node is NULL");
 }
 
 int main(void) {

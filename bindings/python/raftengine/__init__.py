@@ -1,9 +1,9 @@
 """RaftEngine for Python: embed Raft cluster nodes through libraftengine's C ABI (ctypes)."""
 
-from .errors import (AddressError, ApplyError, ChangeInProgress, CommandTimeout, CommandTooLarge,
+from .errors import (AddressError, AlreadyMember, ApplyError, ChangeInProgress, CommandTimeout, CommandTooLarge,
                      CorruptLog, DataDirLocked, DuplicateId, InvalidArgument, LibraryNotFound, LogBroken,
-                     NodeStopped, NotLeader, RaftError, Rejected, RetryLater, StorageError, UnknownNode,
-                     WrongState)
+                     NodeStopped, NotLeader, OutcomeUnknown, OutOfMemory, RaftError, Rejected, RetryLater,
+                     StorageError, UnknownNode, WrongState)
 from .node import Event, Host, Node, Status, version
 
 __all__ = [
@@ -11,4 +11,5 @@ __all__ = [
     "RaftError", "LibraryNotFound", "InvalidArgument", "AddressError", "DuplicateId", "DataDirLocked",
     "StorageError", "CorruptLog", "LogBroken", "CommandTooLarge", "NodeStopped", "NotLeader", "RetryLater",
     "CommandTimeout", "ApplyError", "ChangeInProgress", "UnknownNode", "WrongState", "Rejected",
+    "AlreadyMember", "OutcomeUnknown", "OutOfMemory",
 ]

@@ -79,6 +79,7 @@ def _declare(lib):
     i, p, cp, u32, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
     pp = ctypes.POINTER(ctypes.c_void_p)
     _fn(lib, "re_strerror", cp, i)
+    _fn(lib, "re_errmsg", cp)
     _fn(lib, "re_version", cp)
     _fn(lib, "re_config_new", i, pp)
     _fn(lib, "re_config_free", None, p)

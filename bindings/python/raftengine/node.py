@@ -30,8 +30,10 @@ def version() -> str:
 
 
 def _check(status: int, what: str):
+    """Raises for a failed C call, with the library's own reason (re_errmsg)."""
     if status != 0:
-        raise error_for(status, f"{what}: {lib().re_strerror(status).decode()}")
+        why = (lib().re_errmsg() or b"").decode("utf-8", "replace")
+        raise error_for(status, f"{what}: {why or lib().re_strerror(status).decode()}")
 
 
 def _check_config(status: int, cfg, what: str):
