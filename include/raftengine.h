@@ -304,21 +304,44 @@ int re_node_submit_sync(re_node *node, const uint8_t *command, size_t len, uint3
                         uint8_t **result, size_t *result_len,
                         char *leader_id, char *leader_address, size_t leader_cap);
 
-typedef struct re_status_info {
-    int role;                 /* 0 follower, 1 candidate, 2 leader */
-    uint64_t term;
-    uint64_t commit_index;
-    uint64_t applied_index;
-    uint64_t last_index;
-    char leader_id[256];      /* empty when unknown */
-    char leader_address[256]; /* empty when unknown */
-    int stopped;
-    uint32_t voters;
-    uint32_t learners;
-} re_status_info;
+/*
+ * Status: a consistent snapshot of the node, read through getters (so no struct layout is
+ * ever frozen). re_node_get_status (any thread; from other threads than the loop's it waits a
+ * moment for the loop) gives *out a snapshot to free with re_status_free(). Getters take a
+ * snapshot and never fail; strings belong to the snapshot and stay valid until it is freed.
+ */
+typedef struct re_status_snapshot re_status_snapshot;
 
-/* Copies a consistent view of the node's state. Any thread. */
-int re_node_status(const re_node *node, re_status_info *info);
+enum re_role {
+    RE_ROLE_FOLLOWER = 0,
+    RE_ROLE_CANDIDATE = 1,
+    RE_ROLE_LEADER = 2,
+    RE_ROLE_STOPPED = 3    /* the node stopped (itself, or through re_node_stop) */
+};
+
+int re_node_get_status(const re_node *node, re_status_snapshot **out);
+void re_status_free(re_status_snapshot *status);                 /* NULL is ignored */
+int re_status_role(const re_status_snapshot *status);            /* enum re_role */
+uint64_t re_status_term(const re_status_snapshot *status);
+uint64_t re_status_commit_index(const re_status_snapshot *status);
+uint64_t re_status_applied_index(const re_status_snapshot *status);
+uint64_t re_status_last_index(const re_status_snapshot *status);
+uint64_t re_status_first_index(const re_status_snapshot *status); /* first entry kept (after compaction) */
+const char *re_status_leader_id(const re_status_snapshot *status);      /* NULL when unknown or stopped */
+const char *re_status_leader_address(const re_status_snapshot *status); /* NULL when unknown */
+/* Members of the configuration in force: voters and learners, in configuration order. */
+size_t re_status_member_count(const re_status_snapshot *status);
+size_t re_status_voter_count(const re_status_snapshot *status);
+const char *re_status_member_id(const re_status_snapshot *status, size_t i);      /* NULL if i is out of range */
+const char *re_status_member_address(const re_status_snapshot *status, size_t i); /* "" when unknown */
+int re_status_member_is_voter(const re_status_snapshot *status, size_t i);        /* 1 voter, 0 learner, -1 out of range */
+/*
+ * On the leader, member i's replication: the highest index known on it and the milliseconds
+ * since it last answered (-1: never, in this term). RE_ESTATE when this snapshot is not a
+ * leader's or member i is the leader itself; RE_EINVAL when i is out of range. Either output
+ * may be NULL.
+ */
+int re_status_member_progress(const re_status_snapshot *status, size_t i, uint64_t *match_index, int64_t *ms_since_contact);
 
 /*
  * A transport counter by name (any thread): "frames_received", "frames_sent",
@@ -330,13 +353,25 @@ int re_node_counter(const re_node *node, const char *name, uint64_t *value);
 
 /* ---- Cluster operations (any thread; `done` runs on the loop thread) ---------------- */
 
+/*
+ * A linearizable read point (ReadIndex, thesis §6.4): `done` gets RE_OK once this node has
+ * confirmed with a majority that it still leads and has applied everything committed before
+ * the call, so reading the host's own state machine from then on sees every write
+ * acknowledged before re_node_read was called. Anywhere else it never completes RE_OK:
+ * RE_ENOTLEADER (the leader named), RE_ERETRY (no leader), RE_ETIMEOUT (leadership could not
+ * be confirmed in time: a deposed leader cut off from the others). Any thread.
+ */
+int re_node_read(re_node *node, re_done_fn done, void *user);
 /* Leader: adds a server (as_voter 0 = learner) after catching it up, or promotes a learner. */
 int re_node_add_server(re_node *node, const char *id, const char *host_port, int as_voter,
                        re_done_fn done, void *user);
 /* Leader: removes a server (itself included: it hands over leadership and stops). */
 int re_node_remove_server(re_node *node, const char *id, re_done_fn done, void *user);
-/* New node with an empty data dir: asks the leader at `leader_address` to add it. */
-int re_node_join(re_node *node, const char *leader_id, const char *leader_address,
+/* A node started without peers (see also re_config_set_join, which does this by itself): asks
+ * the leader at `leader_address` to add it, as a voter or (as_voter 0) as a learner that
+ * receives the log but neither votes nor counts; re_node_add_server on the leader promotes a
+ * learner later. A follower asked answers RE_ENOTLEADER naming the leader. */
+int re_node_join(re_node *node, const char *leader_id, const char *leader_address, int as_voter,
                  re_done_fn done, void *user);
 /* Leaves the cluster; the node stops once its removal commits. */
 int re_node_exit(re_node *node, re_done_fn done, void *user);

@@ -19,6 +19,8 @@ struct Progress {
     var inflight: [LogIndex] = []
     /// Heard from since the last check-quorum round.
     var recentActive = false
+    /// Driver time of the follower's last answer (for hosts: time since last contact).
+    var lastContact: Nanos?
 
     init(next: LogIndex) { self.next = next }
 

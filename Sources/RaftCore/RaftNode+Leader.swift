@@ -78,6 +78,7 @@ extension RaftNode {
     func handleAppendResponse(from peer: NodeID, _ r: AppendResponse) {
         guard role == .leader, var pr = progress[peer] else { return }
         pr.recentActive = true
+        pr.lastContact = now
         // Any answer in our term shows the follower still accepts us as leader.
         noteReadAck(from: peer, context: r.context)
         if r.success {

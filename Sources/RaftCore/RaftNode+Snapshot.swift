@@ -94,6 +94,7 @@ extension RaftNode {
     func handleInstallSnapshotResponse(from peer: NodeID, _ r: InstallSnapshotResponse) {
         guard role == .leader, var pr = progress[peer] else { return }
         pr.recentActive = true
+        pr.lastContact = now
         guard case .snapshot(let idx) = pr.state, idx == r.index, let snap = outgoingSnapshot else {
             progress[peer] = pr
             return

@@ -32,14 +32,19 @@ public func re_node_remove_server(_ node: OpaquePointer?, _ id: UnsafePointer<CC
     return operation(node, done, user) { n, cb in n.removeServer(id: nid, completion: cb) }
 }
 
+@_cdecl("re_node_read")
+public func re_node_read(_ node: OpaquePointer?, _ done: re_done_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
+    operation(node, done, user) { n, cb in n.linearizableRead(completion: cb) }
+}
+
 @_cdecl("re_node_join")
 public func re_node_join(_ node: OpaquePointer?, _ leaderID: UnsafePointer<CChar>?, _ leaderAddress: UnsafePointer<CChar>?,
-                         _ done: re_done_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
+                         _ asVoter: Int32, _ done: re_done_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     guard let lid = nonEmpty(leaderID) else { return fail(.einval, "leader id must be a non-empty string") }
     guard let a = nonEmpty(leaderAddress) else { return fail(.einval, "leader address must be a non-empty string") }
     let hp: HostPort
     do { hp = try HostPort.parse(a) } catch { return fail(error.status, error.description) }
-    return operation(node, done, user) { n, cb in n.join(leaderID: lid, leaderAddress: hp.text, completion: cb) }
+    return operation(node, done, user) { n, cb in n.join(leaderID: lid, leaderAddress: hp.text, asVoter: asVoter != 0, completion: cb) }
 }
 
 @_cdecl("re_node_exit")

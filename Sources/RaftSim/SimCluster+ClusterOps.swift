@@ -57,13 +57,9 @@ extension SimCluster {
         return meta
     }
 
-    /// The catch-up round the leader `id` is in while adding a server, read from its debug
-    /// description (the core keeps the round private); nil when no server is being added.
+    /// The catch-up round the leader `id` is in while adding a server; nil when none is.
     public func catchUpRound(at id: NodeID) -> Int? {
-        guard let text = node(id).raft?.debugDescription,
-              let line = text.split(separator: "\n").first(where: { $0.contains("adding ") }),
-              let last = line.split(separator: " ").last else { return nil }
-        return Int(last)
+        node(id).raft?.catchUpRound
     }
 
     /// Membership events seen by `id`.

@@ -344,6 +344,14 @@ public final class HostedNode {
         return box.value ?? .stopped
     }
 
+    /// The leader's view of its followers and the runtime's clock to age their last contact
+    /// with; empty when not leading or stopped. Any thread (from others it waits for the loop).
+    public func followerProgress() -> (now: Nanos, followers: [FollowerProgress]) {
+        let read = { [self] () -> (Nanos, [FollowerProgress]) in (UVLoop.now, stopped ? [] : raft?.followers ?? []) }
+        if loop.isLoopThread { return read() }
+        return loop.sync(read) ?? (UVLoop.now, [])
+    }
+
     public func status() -> NodeStatus? {
         lock.lock()
         defer { lock.unlock() }

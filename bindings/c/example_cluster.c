@@ -51,8 +51,9 @@ int main(int argc, char **argv) {
         for (int attempt = 0; attempt < 500; attempt++) {
             int leader = -1;
             for (int i = 0; i < 3; i++) {
-                re_status_info st;
-                if (re_node_status(nodes[i], &st) == RE_OK && st.role == 2) leader = i;
+                re_status_snapshot *st = NULL;
+                if (re_node_get_status(nodes[i], &st) == RE_OK && re_status_role(st) == RE_ROLE_LEADER) leader = i;
+                re_status_free(st);
             }
             if (leader < 0) {
                 usleep(10000);

@@ -140,8 +140,8 @@ static int acknowledged_missing(int node) {
 }
 
 static int term_of(int i) {
-    re_status_info st;
-    return re_node_status(cl.nodes[i], &st) == RE_OK ? (int)st.term : -1;
+    node_info st;
+    return get_info(cl.nodes[i], &st) == RE_OK ? (int)st.term : -1;
 }
 
 /* Cuts the leader off (both ways, or only its outgoing links), checks that the majority
@@ -154,14 +154,17 @@ static void partition_case(const char *name, int both_ways) {
     int acked_before = atomic_load(&acked_count);
     set_links(old, 1, both_ways, PROXY_BLACKHOLE);
     uint64_t cut_at = now_ms();
+    /* A read asked of the deposed leader never completes OK: it cannot confirm leadership. */
+    op_wait stale_read = {0};
+    CHECK_EQ(re_node_read(cl.nodes[old], on_op, &stale_read), RE_OK);
     atomic_store(&longest_gap_ms, 0);
     /* The other two elect a leader of a newer term and commit. */
     int fresh = -1;
     uint64_t end = now_ms() + 15000;
     while (now_ms() < end) {
         for (int i = 0; i < N; i++) {
-            re_status_info st;
-            if (i != old && re_node_status(cl.nodes[i], &st) == RE_OK && st.role == 2 && (int)st.term > old_term) fresh = i;
+            node_info st;
+            if (i != old && get_info(cl.nodes[i], &st) == RE_OK && st.role == RE_ROLE_LEADER && (int)st.term > old_term) fresh = i;
         }
         if (fresh >= 0 && atomic_load(&acked_count) > acked_before + 10) break;
         usleep(10000);
@@ -170,6 +173,23 @@ static void partition_case(const char *name, int both_ways) {
     CHECK(atomic_load(&acked_count) > acked_before + 10);
     /* The cut-off node never leads a newer term: it cannot reach a majority. */
     CHECK(!(cluster_leader(&cl) == old && term_of(old) > old_term));
+    int read_status = wait_op(&stale_read, 10000);
+    CHECK(atomic_load(&stale_read.done));
+    CHECK(read_status != RE_OK);
+    /* At the new leader a read completes and sees every write acknowledged so far. */
+    int acked_now = atomic_load(&acked_count);
+    op_wait fresh_read = {0};
+    CHECK_EQ(re_node_read(cl.nodes[fresh], on_op, &fresh_read), RE_OK);
+    int fresh_status = wait_op(&fresh_read, 10000);
+    if (fresh_status == RE_OK) {
+        pthread_mutex_lock(&sets[fresh].lock);
+        int applied = sets[fresh].count;
+        pthread_mutex_unlock(&sets[fresh].lock);
+        CHECK(applied >= acked_now);
+    } else {
+        CHECK(fresh_status == RE_ENOTLEADER || fresh_status == RE_ERETRY); /* it lost leadership meanwhile */
+    }
+    printf("  read on the deposed leader: %s\n", re_strerror(read_status));
     uint64_t heal_at = now_ms();
     set_links(old, 1, both_ways, PROXY_FORWARD);
     /* The healed node catches up; everything acknowledged is everywhere. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "counter.h"
+#include "node_info.h"
 
 static int passes, failures;
 #define CHECK(cond) do { if (cond) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
@@ -80,8 +81,8 @@ static int start_node(int i) {
 static int leader_index(void) {
     for (int i = 0; i < N; i++) {
         if (!nodes[i]) continue;
-        re_status_info st;
-        if (re_node_status(nodes[i], &st) == RE_OK && st.role == 2 && !st.stopped) return i;
+        node_info st;
+        if (get_info(nodes[i], &st) == RE_OK && st.role == RE_ROLE_LEADER && !st.stopped) return i;
     }
     return -1;
 }
@@ -200,8 +201,8 @@ static void test_bad_input(void) {
     CHECK(re_strerror(12345) != NULL);
     CHECK(strcmp(re_version(), RAFTENGINE_VERSION_STRING) == 0);
 
-    re_status_info st;
-    CHECK_EQ(re_node_status(NULL, &st), RE_EINVAL);
+    node_info st;
+    CHECK_EQ(get_info(NULL, &st), RE_EINVAL);
     CHECK_EQ(re_node_submit(NULL, (const uint8_t *)"1", 1, on_done, NULL), RE_EINVAL);
     CHECK_EQ(re_node_stop(NULL), RE_EINVAL);
     re_node_free(NULL);
@@ -263,8 +264,8 @@ static void test_cluster(void) {
     CHECK_EQ(re_node_stop(nodes[l]), RE_OK);
     CHECK_EQ(re_node_stop(nodes[l]), RE_OK);
     CHECK_EQ(re_node_submit(nodes[l], (const uint8_t *)"1", 1, on_done, NULL), RE_ESTOPPED);
-    re_status_info st;
-    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    node_info st;
+    CHECK_EQ(get_info(nodes[l], &st), RE_OK);
     CHECK(st.stopped);
     re_node_free(nodes[l]);
     nodes[l] = NULL;
@@ -350,10 +351,10 @@ static void test_cluster_operations(void) {
     node_addr(l, laddr, sizeof laddr);
     node_id(l, lid, sizeof lid);
     memset(&w, 0, sizeof w);
-    CHECK_EQ(re_node_join(n4, lid, laddr, on_op, &w), RE_OK);
+    CHECK_EQ(re_node_join(n4, lid, laddr, 1, on_op, &w), RE_OK);
     CHECK_EQ(wait_op(&w, 15000), RE_OK);
-    re_status_info st;
-    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    node_info st;
+    CHECK_EQ(get_info(nodes[l], &st), RE_OK);
     CHECK_EQ(st.voters, 4);
     uint64_t end = now_ms() + 5000;
     while (counter_total(&m4) != base + 1 && now_ms() < end) usleep(10000);
@@ -362,7 +363,7 @@ static void test_cluster_operations(void) {
     memset(&w, 0, sizeof w);
     CHECK_EQ(re_node_exit(n4, on_op, &w), RE_OK);
     CHECK_EQ(wait_op(&w, 10000), RE_OK);
-    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    CHECK_EQ(get_info(nodes[l], &st), RE_OK);
     CHECK_EQ(st.voters, 3);
     re_node_free(n4);
 
@@ -376,12 +377,12 @@ static void test_cluster_operations(void) {
     memset(&w, 0, sizeof w);
     CHECK_EQ(re_node_remove_server(nodes[l], vid, on_op, &w), RE_OK);
     CHECK_EQ(wait_op(&w, 10000), RE_OK);
-    CHECK_EQ(re_node_status(nodes[l], &st), RE_OK);
+    CHECK_EQ(get_info(nodes[l], &st), RE_OK);
     CHECK_EQ(st.voters, 2);
     end = now_ms() + 5000;
     int stopped = 0;
     while (!stopped && now_ms() < end) {
-        if (re_node_status(nodes[victim], &st) == RE_OK && st.stopped) stopped = 1;
+        if (get_info(nodes[victim], &st) == RE_OK && st.stopped) stopped = 1;
         else usleep(10000);
     }
     CHECK(stopped);

@@ -24,8 +24,8 @@ static void test_reject_is_the_default(void) {
     CHECK_STR(w.message, "no such key");
     int l = cluster_leader(&c);
     CHECK(l >= 0);
-    re_status_info st;
-    CHECK_EQ(re_node_status(c.nodes[l], &st), RE_OK);
+    node_info st;
+    CHECK_EQ(get_info(c.nodes[l], &st), RE_OK);
     uint64_t bad_index = st.commit_index;
     for (int i = 0; i < 3; i++) {
         recorded_event ev[4];
@@ -170,10 +170,10 @@ static void test_a_joiner_never_bootstraps(void) {
     int ever_leader = 0, ever_candidate = 0;
     uint64_t max_applied = 0, max_term = 0;
     while (now_ms() < end) {
-        re_status_info st;
-        if (re_node_status(n4, &st) == RE_OK) {
-            if (st.role == 2) ever_leader = 1;
-            if (st.role == 1) ever_candidate = 1;
+        node_info st;
+        if (get_info(n4, &st) == RE_OK) {
+            if (st.role == RE_ROLE_LEADER) ever_leader = 1;
+            if (st.role == RE_ROLE_CANDIDATE) ever_candidate = 1;
             if (st.applied_index > max_applied) max_applied = st.applied_index;
             if (st.term > max_term) max_term = st.term;
         }
@@ -200,9 +200,9 @@ static void test_a_joiner_never_bootstraps(void) {
     CHECK(joined);
     int l = cluster_leader(&c);
     CHECK(l >= 0);
-    re_status_info st;
+    node_info st;
     if (l >= 0) {
-        CHECK_EQ(re_node_status(c.nodes[l], &st), RE_OK);
+        CHECK_EQ(get_info(c.nodes[l], &st), RE_OK);
         CHECK_EQ(st.voters, 4);
     }
     CHECK_EQ(cluster_submit(&c, "4", &w, 10000), RE_OK);
@@ -256,8 +256,8 @@ static void test_bad_peer_lists_are_refused_with_words(void) {
     re_config_free(c);
     CHECK(re_config_errmsg(NULL) != NULL);
     /* Calls on no node say so. */
-    re_status_info st;
-    CHECK_EQ(re_node_status(NULL, &st), RE_EINVAL);
+    node_info st;
+    CHECK_EQ(get_info(NULL, &st), RE_EINVAL);
     CHECK_STR(re_errmsg(), "node is NULL");
     CHECK_EQ(re_node_submit(NULL, (const uint8_t *)"1", 1, on_op, NULL), RE_EINVAL);
     CHECK_STR(re_errmsg(), "node is NULL");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "counter.h"
+#include "node_info.h"
 
 static int passes, failures;
 #define CHECK(cond) do { if (cond) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
@@ -92,8 +93,8 @@ static int start_node(int i) {
 
 static int leader_index(void) {
     for (int i = 0; i < N; i++) {
-        re_status_info st;
-        if (re_node_status(nodes[i], &st) == RE_OK && st.role == 2 && !st.stopped) return i;
+        node_info st;
+        if (get_info(nodes[i], &st) == RE_OK && st.role == RE_ROLE_LEADER && !st.stopped) return i;
     }
     return -1;
 }
@@ -111,10 +112,10 @@ static int submit_to_leader(uint32_t timeout_ms) {
 /* Every node has applied all the leader committed, and the machines agree. */
 static int caught_up(void) {
     int l = leader_index();
-    re_status_info ls, st;
-    if (l < 0 || re_node_status(nodes[l], &ls) != RE_OK) return 0;
+    node_info ls, st;
+    if (l < 0 || get_info(nodes[l], &ls) != RE_OK) return 0;
     for (int i = 0; i < N; i++) {
-        if (re_node_status(nodes[i], &st) != RE_OK || st.applied_index != ls.commit_index) return 0;
+        if (get_info(nodes[i], &st) != RE_OK || st.applied_index != ls.commit_index) return 0;
         if (counter_total(&machines[i]) != counter_total(&machines[l])) return 0;
     }
     return 1;
@@ -201,8 +202,8 @@ int main(void) {
     CHECK(WAIT_UNTIL(caught_up(), 30000));
     /* The first command, the client's applied ones (timed-out ones may count too), the last. */
     CHECK(counter_total(&machines[CUT]) >= 2 + atomic_load(&client_applied));
-    re_status_info st;
-    CHECK(re_node_status(nodes[CUT], &st) == RE_OK && !st.stopped);
+    node_info st;
+    CHECK(get_info(nodes[CUT], &st) == RE_OK && !st.stopped);
     /* The library changed no disposition of ours. */
     CHECK(sigpipe_is_default());
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "counter.h"
+#include "node_info.h"
 
 static int passes, failures;
 #define CHECK(cond) do { if (cond) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
@@ -208,8 +209,8 @@ static inline int cluster_start_all(cluster *c) {
 static inline int cluster_leader(cluster *c) {
     for (int i = 0; i < c->n; i++) {
         if (!c->nodes[i]) continue;
-        re_status_info st;
-        if (re_node_status(c->nodes[i], &st) == RE_OK && st.role == 2 && !st.stopped) return i;
+        node_info st;
+        if (get_info(c->nodes[i], &st) == RE_OK && st.role == RE_ROLE_LEADER && !st.stopped) return i;
     }
     return -1;
 }
@@ -255,8 +256,8 @@ static inline int cluster_wait_totals(cluster *c, int64_t want, int timeout_ms, 
 }
 
 static inline int node_stopped(re_node *n) {
-    re_status_info st;
-    return re_node_status(n, &st) == RE_OK && st.stopped;
+    node_info st;
+    return get_info(n, &st) == RE_OK && st.stopped;
 }
 
 /* Frees every node and the host and removes the data dirs. */

@@ -28,13 +28,6 @@ class Result(ctypes.Structure):
                 ("message", ctypes.c_char_p)]
 
 
-class StatusInfo(ctypes.Structure):
-    _fields_ = [("role", ctypes.c_int), ("term", ctypes.c_uint64), ("commit_index", ctypes.c_uint64),
-                ("applied_index", ctypes.c_uint64), ("last_index", ctypes.c_uint64),
-                ("leader_id", ctypes.c_char * 256), ("leader_address", ctypes.c_char * 256),
-                ("stopped", ctypes.c_int), ("voters", ctypes.c_uint32), ("learners", ctypes.c_uint32)]
-
-
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
 DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Result))
 
@@ -109,10 +102,24 @@ def _declare(lib):
     _fn(lib, "re_node_free", None, p)
     _fn(lib, "re_node_listen_port", i, p, ctypes.POINTER(ctypes.c_uint16))
     _fn(lib, "re_node_submit", i, p, c_u8_p, sz, DONE_FN, p)
-    _fn(lib, "re_node_status", i, p, ctypes.POINTER(StatusInfo))
+    _fn(lib, "re_node_get_status", i, p, pp)
+    _fn(lib, "re_status_free", None, p)
+    _fn(lib, "re_status_role", i, p)
+    for name in ("re_status_term", "re_status_commit_index", "re_status_applied_index", "re_status_last_index",
+                 "re_status_first_index"):
+        _fn(lib, name, u64, p)
+    for name in ("re_status_leader_id", "re_status_leader_address"):
+        _fn(lib, name, cp, p)
+    _fn(lib, "re_status_member_count", sz, p)
+    _fn(lib, "re_status_voter_count", sz, p)
+    _fn(lib, "re_status_member_id", cp, p, sz)
+    _fn(lib, "re_status_member_address", cp, p, sz)
+    _fn(lib, "re_status_member_is_voter", i, p, sz)
+    _fn(lib, "re_status_member_progress", i, p, sz, ctypes.POINTER(u64), ctypes.POINTER(ctypes.c_int64))
     _fn(lib, "re_node_add_server", i, p, cp, cp, i, DONE_FN, p)
     _fn(lib, "re_node_remove_server", i, p, cp, DONE_FN, p)
-    _fn(lib, "re_node_join", i, p, cp, cp, DONE_FN, p)
+    _fn(lib, "re_node_join", i, p, cp, cp, i, DONE_FN, p)
+    _fn(lib, "re_node_read", i, p, DONE_FN, p)
     _fn(lib, "re_node_exit", i, p, DONE_FN, p)
     _fn(lib, "re_node_transfer_leadership", i, p, cp, DONE_FN, p)
     _fn(lib, "re_node_take_snapshot", i, p, DONE_FN, p)

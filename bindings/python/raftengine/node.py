@@ -58,10 +58,21 @@ def _secret_bytes(name, value):
     return bytes(value)
 
 
-ROLES = {0: "follower", 1: "candidate", 2: "leader"}
+ROLES = {0: "follower", 1: "candidate", 2: "leader", 3: "stopped"}
 EVENT_KINDS = {1: "role", 2: "term", 3: "leader", 4: "election", 5: "resync", 6: "membership_done",
                7: "membership_aborted", 8: "settings", 9: "snapshot", 10: "stopped", 11: "error",
                12: "apply_failed"}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the configuration in force. On the leader, `match_index` (the highest index
+    known on it) and `ms_since_contact` (since it last answered; -1 never) for the others."""
+    id: str
+    address: str
+    voter: bool
+    match_index: Optional[int] = None
+    ms_since_contact: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Status:
     stopped: bool
     voters: int
     learners: int
+    members: Tuple[Member, ...] = ()
 
     @property
     def is_leader(self) -> bool:
@@ -403,12 +415,28 @@ class Node:
     # -- status and cluster operations --
 
     def status(self) -> Status:
+        """One consistent snapshot of the node: role, term, leader, indexes, members (with each
+        follower's progress when this node leads)."""
         self._require_open()
-        info = _lib.StatusInfo()
-        _check(lib().re_node_status(self._handle, ctypes.byref(info)), "re_node_status")
-        return Status(ROLES.get(info.role, str(info.role)), info.term, info.leader_id.decode() or None,
-                      info.leader_address.decode() or None, info.commit_index, info.applied_index,
-                      info.last_index, bool(info.stopped), info.voters, info.learners)
+        L = lib()
+        snap = ctypes.c_void_p()
+        _check(L.re_node_get_status(self._handle, ctypes.byref(snap)), "re_node_get_status")
+        try:
+            members = []
+            match, since = ctypes.c_uint64(), ctypes.c_int64()
+            for i in range(L.re_status_member_count(snap)):
+                progress = L.re_status_member_progress(snap, i, ctypes.byref(match), ctypes.byref(since)) == 0
+                members.append(Member(_s(L.re_status_member_id(snap, i)), _s(L.re_status_member_address(snap, i)) or "",
+                                      L.re_status_member_is_voter(snap, i) == 1,
+                                      match.value if progress else None, since.value if progress else None))
+            role = ROLES.get(L.re_status_role(snap), "unknown")
+            voters = L.re_status_voter_count(snap)
+            return Status(role, L.re_status_term(snap), _s(L.re_status_leader_id(snap)),
+                          _s(L.re_status_leader_address(snap)), L.re_status_commit_index(snap),
+                          L.re_status_applied_index(snap), L.re_status_last_index(snap), role == "stopped",
+                          voters, len(members) - voters, tuple(members))
+        finally:
+            L.re_status_free(snap)
 
     def counters(self) -> Dict[str, int]:
         """The transport's counters: frames sent and received, and what it refused (auth_failed,
@@ -436,9 +464,24 @@ class Node:
         L = lib()
         self._wait(lambda k: L.re_node_remove_server(self._handle, id.encode(), self._done.c_callback, k), timeout)
 
-    def join(self, leader_id: str, leader_address: str, timeout: float = 30.0):
+    def join(self, leader_id: str, leader_address: str, voter: bool = True, timeout: float = 30.0):
+        """Asks the leader to add this node (started without peers), as a voter or a learner."""
         L = lib()
-        self._wait(lambda k: L.re_node_join(self._handle, leader_id.encode(), leader_address.encode(), self._done.c_callback, k), timeout)
+        self._wait(lambda k: L.re_node_join(self._handle, leader_id.encode(), leader_address.encode(), int(voter),
+                                            self._done.c_callback, k), timeout)
+
+    def read_barrier(self, timeout: float = 10.0):
+        """Returns once a read of this node's state machine is linearizable: the node is the
+        leader, confirmed it still is with a majority, and applied every write acknowledged
+        before the call. Raises NotLeader (naming the leader), RetryLater or CommandTimeout
+        elsewhere, never returns on a deposed leader."""
+        L = lib()
+        self._wait(lambda k: L.re_node_read(self._handle, self._done.c_callback, k), timeout)
+
+    async def read_barrier_async(self, timeout: float = 10.0):
+        """read_barrier() for asyncio."""
+        L = lib()
+        await self._wait_async(lambda k: L.re_node_read(self._handle, self._done.c_callback, k), timeout)
 
     def exit_cluster(self, timeout: float = 30.0):
         L = lib()
