@@ -19,8 +19,13 @@ all: lib
 
 build: lib
 
+# The shared library: SONAME libraftengine.so.0 and only the header's functions exported.
+SONAME = libraftengine.so.0
+LIB_LINK_FLAGS = -Xlinker --version-script=$(abspath scripts/raftengine.map) -Xlinker -soname=$(SONAME)
+
 lib:
-	$(SWIFT) build $(RELEASE_FLAGS) --product raftengine
+	$(SWIFT) build $(RELEASE_FLAGS) $(LIB_LINK_FLAGS) --product raftengine
+	@ln -sf libraftengine.so $(LIBDIR)/$(SONAME)
 
 node:
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-node
@@ -59,7 +64,9 @@ $(BUILD_C)/%: bindings/c/%.c bindings/c/*.h include/raftengine.h | $(BUILD_C)
 VALGRIND_LIB = $(BUILD_C)/valgrind-lib
 
 test-c: lib $(C_TESTS) $(BUILD_C)/example_cluster
-	@mkdir -p $(VALGRIND_LIB) && strip --strip-debug -o $(VALGRIND_LIB)/libraftengine.so $(LIBDIR)/libraftengine.so
+	python3 scripts/check_exports.py $(LIBDIR)/libraftengine.so
+	@readelf -d $(LIBDIR)/libraftengine.so | grep -q 'SONAME.*\[$(SONAME)\]' && echo "SONAME $(SONAME)" || { echo "libraftengine.so has no SONAME $(SONAME)"; exit 1; }
+	@mkdir -p $(VALGRIND_LIB) && strip --strip-debug -o $(VALGRIND_LIB)/$(SONAME) $(LIBDIR)/libraftengine.so
 	@for t in $(C_TESTS); do echo "== $$t"; LD_LIBRARY_PATH=$(abspath $(VALGRIND_LIB)) $(VALGRIND) $$t || exit 1; done
 
 test-python: lib
@@ -85,11 +92,16 @@ bench:
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-bench
 	./.build/release/raftengine-bench all
 
+# The version comes from the header's macro: one place.
+VERSION := $(shell sed -n 's/^\#define RAFTENGINE_VERSION_STRING "\(.*\)"/\1/p' include/raftengine.h)
+
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(LIBDIR)/libraftengine.so $(DESTDIR)$(PREFIX)/lib/libraftengine.so
+	install -m 0755 $(LIBDIR)/libraftengine.so $(DESTDIR)$(PREFIX)/lib/libraftengine.so.$(VERSION)
+	ln -sf libraftengine.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libraftengine.so
 	install -m 0644 include/raftengine.h $(DESTDIR)$(PREFIX)/include/raftengine.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' raftengine.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/raftengine.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' raftengine.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/raftengine.pc
 	-ldconfig 2>/dev/null
 
 clean:

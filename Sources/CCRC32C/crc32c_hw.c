@@ -4,13 +4,13 @@
 
 #if defined(__x86_64__)
 
-int re_crc32c_hw_available(void) {
+int raftengine_crc32c_hw_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("sse4.2") ? 1 : 0;
 }
 
 __attribute__((target("sse4.2")))
-uint32_t re_crc32c_hw(uint32_t state, const void *bytes, size_t count) {
+uint32_t raftengine_crc32c_hw(uint32_t state, const void *bytes, size_t count) {
     const unsigned char *p = bytes;
     uint64_t crc = state;
     while (count >= 8) {
@@ -30,12 +30,12 @@ uint32_t re_crc32c_hw(uint32_t state, const void *bytes, size_t count) {
 
 #else
 
-int re_crc32c_hw_available(void) { return 0; }
+int raftengine_crc32c_hw_available(void) { return 0; }
 
-uint32_t re_crc32c_hw(uint32_t state, const void *bytes, size_t count) {
+uint32_t raftengine_crc32c_hw(uint32_t state, const void *bytes, size_t count) {
     (void)bytes;
     (void)count;
-    return state; /* never called: re_crc32c_hw_available() is 0 */
+    return state; /* never called: raftengine_crc32c_hw_available() is 0 */
 }
 
 #endif

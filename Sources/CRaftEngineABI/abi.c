@@ -13,7 +13,7 @@ const char *re_version(void) { return RAFTENGINE_VERSION_STRING; }
 /* The last failing call's message, one per thread, as errno is. */
 static _Thread_local char last_error[512];
 
-void re_internal_set_errmsg(const char *message) {
+void raftengine_internal_set_errmsg(const char *message) {
     snprintf(last_error, sizeof last_error, "%s", message ? message : "");
 }
 

@@ -34,7 +34,7 @@ struct REStatus: Equatable {
 /// Records `message` as this thread's re_errmsg() and returns the code: every failing C call
 /// says why.
 func fail(_ status: REStatus, _ message: String) -> Int32 {
-    message.withCString { re_internal_set_errmsg($0) }
+    message.withCString { raftengine_internal_set_errmsg($0) }
     return status.rawValue
 }
 

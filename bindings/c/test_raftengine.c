@@ -200,6 +200,11 @@ static void test_bad_input(void) {
     CHECK(strstr(re_strerror(RE_ELOCKED), "RE_ELOCKED") != NULL);
     CHECK(re_strerror(12345) != NULL);
     CHECK(strcmp(re_version(), RAFTENGINE_VERSION_STRING) == 0);
+    {
+        char v[32];
+        snprintf(v, sizeof v, "%d.%d.%d", RAFTENGINE_VERSION_MAJOR, RAFTENGINE_VERSION_MINOR, RAFTENGINE_VERSION_PATCH);
+        CHECK(strcmp(v, RAFTENGINE_VERSION_STRING) == 0);
+    }
 
     node_info st;
     CHECK_EQ(get_info(NULL, &st), RE_EINVAL);

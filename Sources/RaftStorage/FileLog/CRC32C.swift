@@ -26,11 +26,11 @@ public struct CRC32C: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    static let hardwareAvailable = re_crc32c_hw_available() != 0
+    static let hardwareAvailable = raftengine_crc32c_hw_available() != 0
 
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
         if CRC32C.hardwareAvailable, let base = buffer.baseAddress {
-            state = re_crc32c_hw(state, base, buffer.count)
+            state = raftengine_crc32c_hw(state, base, buffer.count)
             return
         }
         updatePortable(buffer)
