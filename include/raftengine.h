@@ -109,22 +109,25 @@ typedef int (*re_snapshot_fn)(void *user, uint8_t **data, size_t *data_len);
  * Return 0 on success. */
 typedef int (*re_restore_fn)(void *user, const uint8_t *data, size_t data_len);
 
+/* Events. Each carries its kind; `value` is a name for logs, `number` the value to branch on. */
 enum re_event_kind {
-    RE_EVENT_ROLE = 1,             /* value: "FOLLOWER", "CANDIDATE" or "LEADER" */
+    RE_EVENT_ROLE = 1,             /* number: the new role (enum re_role); value: "FOLLOWER", "CANDIDATE", "LEADER" */
     RE_EVENT_TERM = 2,             /* number: the new term */
-    RE_EVENT_LEADER = 3,           /* value: leader id, or NULL when unknown */
-    RE_EVENT_ELECTION = 4,         /* value: step, e.g. "START_PRE_ELECTION", "WON" */
-    RE_EVENT_RESYNC = 5,           /* value: step; node: the follower */
-    RE_EVENT_MEMBERSHIP_DONE = 6,  /* value: "ADD"/"REMOVE"/"PROMOTE"; node: the member */
-    RE_EVENT_MEMBERSHIP_ABORTED = 7, /* same, plus detail: the reason */
-    RE_EVENT_SETTINGS = 8,         /* new settings committed and in force */
-    RE_EVENT_SNAPSHOT = 9,         /* number: index; value: "TAKEN" or "INSTALLED" */
-    RE_EVENT_STOPPED = 10,         /* the node stopped itself; value: "REMOVED", "APPLY_HALTED"
-                                      or "STORAGE_FAILURE"; detail: why */
+    RE_EVENT_LEADER = 3,           /* value: the leader's id, or NULL when unknown */
+    RE_EVENT_ELECTION = 4,         /* value: the step, e.g. "START_PRE_ELECTION", "WON", "LEADER_LOST" */
+    RE_EVENT_RESYNC = 5,           /* value: the step; node: the follower */
+    RE_EVENT_MEMBERSHIP_DONE = 6,  /* number: enum re_membership_op; value: "ADD", "REMOVE", "PROMOTE"; node: the member */
+    RE_EVENT_MEMBERSHIP_ABORTED = 7, /* the same, plus detail: the reason */
+    RE_EVENT_SETTINGS = 8,         /* new cluster settings committed and in force */
+    RE_EVENT_SNAPSHOT = 9,         /* number: the snapshot's index; value: "TAKEN" or "INSTALLED" */
+    RE_EVENT_STOPPED = 10,         /* the node stopped itself; value: "REMOVED", "APPLY_HALTED" or
+                                      "STORAGE_FAILURE"; detail: why */
     RE_EVENT_ERROR = 11,           /* detail: what failed */
-    RE_EVENT_APPLY_FAILED = 12     /* number: index; value: the policy ("reject", "retry",
+    RE_EVENT_APPLY_FAILED = 12     /* number: the entry's index; value: the policy ("reject", "retry",
                                       "halt"); detail: the state machine's message */
 };
+
+enum re_membership_op { RE_MEMBERSHIP_ADD = 1, RE_MEMBERSHIP_REMOVE = 2, RE_MEMBERSHIP_PROMOTE = 3 };
 
 typedef struct re_event {
     int kind;              /* enum re_event_kind */
@@ -250,6 +253,10 @@ int re_config_set_command_timeout_ms(re_config *config, uint32_t ms);
 /* Default 0: automatic snapshot after this many applied entries (0 = only on request);
  * at most 2^40. */
 int re_config_set_snapshot_threshold(re_config *config, uint64_t entries);
+/* Default 1000: entries a snapshot keeps before its index, so a follower slightly behind gets
+ * entries instead of the whole snapshot (the leader also keeps what its slowest follower
+ * lacks, up to one threshold more); at most 2^40. */
+int re_config_set_snapshot_trailing(re_config *config, uint64_t entries);
 /* Registers the state machine; `user` is passed back unchanged and must outlive the node. */
 int re_config_set_state_machine(re_config *config, re_apply_fn apply, re_snapshot_fn snapshot,
                                 re_restore_fn restore, void *user);

@@ -18,6 +18,7 @@ final class NodeConfigBox {
     var maxFrameSize = 16 << 20
     var commandTimeoutMs: UInt32 = 5000
     var snapshotThreshold: UInt64 = 0
+    var snapshotTrailing: UInt64 = 1000
     var apply: re_apply_fn?
     var snapshot: re_snapshot_fn?
     var restore: re_restore_fn?
@@ -40,6 +41,7 @@ final class NodeConfigBox {
         c.secret = secret; c.acceptedSecrets = acceptedSecrets
         c.settings = settings; c.maxCommandSize = maxCommandSize; c.maxFrameSize = maxFrameSize
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
+        c.snapshotTrailing = snapshotTrailing
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
         c.events = events; c.eventsUser = eventsUser
         return c
@@ -275,6 +277,14 @@ public func re_config_set_snapshot_threshold(_ config: OpaquePointer?, _ entries
     withConfig(config) { c throws(ConfigRefusal) in
         try inRange("snapshot threshold", entries, 0...(1 << 40))
         c.snapshotThreshold = entries
+    }
+}
+
+@_cdecl("re_config_set_snapshot_trailing")
+public func re_config_set_snapshot_trailing(_ config: OpaquePointer?, _ entries: UInt64) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in
+        try inRange("snapshot trailing", entries, 0...(1 << 40))
+        c.snapshotTrailing = entries
     }
 }
 

@@ -47,13 +47,15 @@ func deliver(_ event: RaftEvent, to callback: re_event_fn, user: UnsafeMutableRa
     var detail: String?
     var number: UInt64 = 0
     switch event {
-    case .roleChanged(let r): kind = RE_EVENT_ROLE; value = r.description
+    case .roleChanged(let r): kind = RE_EVENT_ROLE; value = r.description; number = UInt64(r.code)
     case .termChanged(let t): kind = RE_EVENT_TERM; number = t
     case .leaderChanged(let l): kind = RE_EVENT_LEADER; value = l
     case .election(let s): kind = RE_EVENT_ELECTION; value = s.rawValue
     case .resync(let s, let peer): kind = RE_EVENT_RESYNC; value = s.rawValue; node = peer
-    case .membershipChangeComplete(let op, let n): kind = RE_EVENT_MEMBERSHIP_DONE; value = op.description; node = n
-    case .membershipChangeAborted(let op, let n, let why): kind = RE_EVENT_MEMBERSHIP_ABORTED; value = op.description; node = n; detail = why
+    case .membershipChangeComplete(let op, let n):
+        kind = RE_EVENT_MEMBERSHIP_DONE; value = op.description; node = n; number = UInt64(op.code)
+    case .membershipChangeAborted(let op, let n, let why):
+        kind = RE_EVENT_MEMBERSHIP_ABORTED; value = op.description; node = n; detail = why; number = UInt64(op.code)
     case .settingsChanged: kind = RE_EVENT_SETTINGS
     case .snapshotTaken(let i): kind = RE_EVENT_SNAPSHOT; value = "TAKEN"; number = i
     case .snapshotInstalled(let i): kind = RE_EVENT_SNAPSHOT; value = "INSTALLED"; number = i
@@ -78,6 +80,28 @@ extension StopReason {
         case .removed: return "REMOVED"
         case .applyHalted: return "APPLY_HALTED"
         case .storageFailed: return "STORAGE_FAILURE"
+        }
+    }
+}
+
+extension Role {
+    /// enum re_role.
+    var code: UInt32 {
+        switch self {
+        case .follower: return RE_ROLE_FOLLOWER.rawValue
+        case .candidate: return RE_ROLE_CANDIDATE.rawValue
+        case .leader: return RE_ROLE_LEADER.rawValue
+        }
+    }
+}
+
+extension MembershipOp {
+    /// enum re_membership_op.
+    var code: UInt32 {
+        switch self {
+        case .add: return RE_MEMBERSHIP_ADD.rawValue
+        case .remove: return RE_MEMBERSHIP_REMOVE.rawValue
+        case .promote: return RE_MEMBERSHIP_PROMOTE.rawValue
         }
     }
 }

@@ -46,7 +46,7 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
     var rc = RuntimeNodeConfig(id: id, dataDir: dir, listenAddress: listen.text, peers: peers, bootstrap: c.join.isEmpty,
                                clusterID: c.clusterID, settings: c.settings, maxFrameSize: c.maxFrameSize,
                                maxCommandSize: c.maxCommandSize, commandTimeout: UInt64(c.commandTimeoutMs) * 1_000_000,
-                               snapshotThreshold: c.snapshotThreshold)
+                               snapshotThreshold: c.snapshotThreshold, snapshotTrailing: c.snapshotTrailing)
     rc.joinAddresses = c.join.map(\.text)
     if !c.acceptedSecrets.isEmpty && c.secret == nil {
         return refuse(.einval, "accepted cluster secrets were given without a cluster secret to prove with")

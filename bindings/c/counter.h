@@ -18,6 +18,7 @@ typedef struct counter {
     uint64_t applied;
     int fail;              /* when set, apply fails (to test apply errors) */
     unsigned failed;       /* applies that failed because of `fail` */
+    unsigned restores;     /* snapshots restored into it */
 } counter;
 
 static void counter_init(counter *c) {
@@ -81,6 +82,7 @@ static int counter_restore(void *user, const uint8_t *data, size_t len) {
     if (len != sizeof(int64_t)) return 1;
     pthread_mutex_lock(&c->lock);
     memcpy(&c->total, data, sizeof(int64_t));
+    c->restores++;
     pthread_mutex_unlock(&c->lock);
     return 0;
 }
