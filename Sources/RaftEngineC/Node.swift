@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CRaftEngineABI
-import Foundation
 import RaftCore
 import RaftUV
 

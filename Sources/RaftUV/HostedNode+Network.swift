@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RaftCore
 
 /// The node's TCP side: a listener for inbound connections (each starts with a handshake) and

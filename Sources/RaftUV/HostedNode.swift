@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RaftCore
 import RaftStorage
 
@@ -39,7 +41,7 @@ public final class HostedNode {
     let customSend: ((NodeID, [UInt8]) -> Void)?
 
     // Shared with other threads.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var statusSnapshot: NodeStatus?
     private var stats = TransportStats()
     public internal(set) var listenPort: UInt16 = 0
@@ -67,9 +69,9 @@ public final class HostedNode {
             throw StartError.invalidConfig(MemberListError.joinWithPeers.description)
         }
         do {
-            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
+            try makeDirectories(config.dataDir)
         } catch {
-            throw StartError.storage("cannot create \(config.dataDir): \(error.localizedDescription)")
+            throw StartError.storage("cannot create \(config.dataDir): \(error)")
         }
         do {
             log = try FileLog(directory: config.dataDir)
@@ -321,26 +323,26 @@ public final class HostedNode {
 
     /// Starts an operation with a completion and waits for it (never from the loop thread).
     public func waitFor<T>(timeout: Double, _ start: (@escaping (T) -> Void) -> Void) -> T? {
-        let sem = DispatchSemaphore(value: 0)
+        let sem = Semaphore()
         let box = ResultBox<T>()
         start { v in
             box.value = v
             sem.signal()
         }
-        guard sem.wait(timeout: .now() + timeout) == .success else { return nil }
+        guard sem.wait(timeout: timeout) else { return nil }
         return box.value
     }
 
     func wait(timeout: Double, _ start: (@escaping (CommandOutcome) -> Void) -> Bool) -> CommandOutcome {
         if loop.isLoopThread { return .rejected(.wrongThread) }
-        let sem = DispatchSemaphore(value: 0)
+        let sem = Semaphore()
         let box = ResultBox<CommandOutcome>()
         let posted = start { outcome in
             box.value = outcome
             sem.signal()
         }
         guard posted else { return .stopped }
-        guard sem.wait(timeout: .now() + timeout) == .success else { return .timeout }
+        guard sem.wait(timeout: timeout) else { return .timeout }
         return box.value ?? .stopped
     }
 

@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RaftCore
 
 /// What an outbound link needs to authenticate itself in a secured cluster.

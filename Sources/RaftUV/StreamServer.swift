@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A TCP server on a host's loop for the host's own clients (raftengine-node serves the Redis
 /// protocol with it). Everything happens on the loop thread: `onConnect` hands over each

@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One TCP stream on the loop: reads frames, writes byte batches. The handle keeps a strong
 /// reference to its connection until libuv reports it closed, so callbacks never see a freed

@@ -1,11 +1,10 @@
-import Foundation
 import RaftCore
 
 /// Runs one libuv loop on its own thread and any number of nodes on it (a whole test cluster
 /// can share one host). All callbacks of its nodes run on that thread.
 public final class UVHost {
     let loop: UVLoop
-    private let lock = NSLock()
+    private let lock = Lock()
     private var nodes: [ObjectIdentifier: HostedNode] = [:]
     private var closed = false
 

@@ -1,5 +1,7 @@
 import CLibUV
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libuv loop on a thread of its own. Other threads hand it work with `post`, which wakes
 /// the loop through a uv_async handle; `beforePoll` hooks run once per loop turn, just before
@@ -11,12 +13,11 @@ final class UVLoop {
     /// Active only when a hook left work for the next turn: an active idle handle makes the
     /// loop poll without blocking.
     private let idle: UnsafeMutablePointer<uv_idle_t>
-    private let lock = NSLock()
+    private let lock = Lock()
     private var queue: [() -> Void] = []
-    private var thread: Thread?
     private var threadID: pthread_t?
-    private let started = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let started = Semaphore()
+    private let finished = Semaphore()
     private var closing = false
     /// Run every loop turn before polling. Loop thread only: change it from `post`/`sync`.
     var beforePoll: [ObjectIdentifier: () -> Void] = [:]
@@ -43,16 +44,13 @@ final class UVLoop {
             uv_idle_stop(me.idle)
             for hook in me.beforePoll.values { hook() }
         }
-        let t = Thread { [unowned self] in
+        startThread(name: "raftengine-loop") { [unowned self] in
             UVLoop.blockSIGPIPE()
             self.threadID = pthread_self()
             self.started.signal()
             uv_run(self.loop, UV_RUN_DEFAULT)
             self.finished.signal()
         }
-        t.name = "raftengine-loop"
-        thread = t
-        t.start()
         started.wait()
     }
 
@@ -100,7 +98,7 @@ final class UVLoop {
     /// Runs `work` on the loop thread and waits for its result. Never call on the loop thread.
     func sync<T>(_ work: @escaping () -> T) -> T? {
         if isLoopThread { return work() }
-        let done = DispatchSemaphore(value: 0)
+        let done = Semaphore()
         var result: T?
         guard post({ result = work(); done.signal() }) else { return nil }
         done.wait()
