@@ -153,8 +153,9 @@ const char *re_config_errmsg(const re_config *config);
 
 int re_config_set_id(re_config *config, const char *id);                 /* required, non-empty */
 int re_config_set_data_dir(re_config *config, const char *path);         /* required; created if missing */
-/* Required, "HOST:PORT" with HOST an IPv4 literal, [IPv6] or localhost; port 0 picks a free
- * port (see re_node_listen_port). RE_EADDR when it cannot be parsed or the port is not 0-65535. */
+/* Required (optional with re_config_set_transport, see there), "HOST:PORT" with HOST an IPv4
+ * literal, [IPv6] or localhost; port 0 picks a free port (see re_node_listen_port). RE_EADDR when
+ * it cannot be parsed or the port is not 0-65535. */
 int re_config_set_listen_address(re_config *config, const char *host_port);
 /*
  * Adds another member of the initial cluster (used only when the data dir is new). Refused:
@@ -318,6 +319,49 @@ int re_node_take_snapshot(re_node *node, re_done_fn done, void *user);
 int re_node_update_settings(re_node *node, uint32_t heartbeat_ms, uint32_t election_min_ms,
                             uint32_t election_max_ms, uint32_t max_entries_per_message,
                             re_done_fn done, void *user);
+
+/* ---- Host-provided transport -------------------------------------------------------- */
+
+/*
+ * Sends one frame to node `to_id` (loop thread), for every frame the node sends. `frame` is
+ * valid during the call only: copy it. Hand it to that node with re_node_deliver() however and
+ * whenever the host likes, or drop it: Raft tolerates loss, duplication and reordering. Must
+ * not block for long. May call re_node_deliver() (even for a node of the same host: the frame
+ * is handled on a later loop turn, never inside this call). Never called after re_node_stop()
+ * of the sending node returns.
+ */
+typedef void (*re_send_fn)(void *user, const char *to_id, const uint8_t *frame, size_t len);
+
+/*
+ * Replaces TCP with the host's own transport: the node neither listens nor connects, and its
+ * frames go to `send`; `user` is passed back unchanged and must outlive the node. Then:
+ *   - the listen address is optional and never bound (re_node_start cannot fail with
+ *     RE_EADDR): when set, it is only the address this node advertises as its member address,
+ *     which re_status_info.leader_address and RE_ENOTLEADER results report; without it the
+ *     node advertises none. Peer addresses likewise are labels, never dialled. Node ids are
+ *     what frames are routed by. re_node_listen_port() gives 0.
+ *   - the cluster id is not checked (frames carry none), and a cluster secret or join
+ *     addresses make re_node_start fail with RE_EINVAL: both belong to the TCP handshake. A
+ *     host transport authenticates its peers itself; a new node joins with re_node_join(),
+ *     which names the leader by id.
+ * RE_EINVAL when `send` is NULL.
+ */
+int re_config_set_transport(re_config *config, re_send_fn send, void *user);
+
+/*
+ * Hands `node` a frame that node `from_id` sent through its re_send_fn. Any thread; `frame` is
+ * copied before the call returns (NULL only when len is 0) and handled later on the loop
+ * thread. `from_id` is checked against the sender the frame names: a frame speaking for
+ * another node is dropped and counted ("spoofed_sender", re_node_counter), as the TCP
+ * transport closes a connection that speaks for an id its handshake did not name. A frame that
+ * does not decode is dropped and counted ("malformed_frames"); one from a node outside the
+ * configuration or addressed to another node likewise ("unknown_sender"). None is fatal, and
+ * none is reported by the return value, which says only whether the frame was queued:
+ * RE_OK; RE_EINVAL (NULL node, NULL or empty from_id, NULL frame with len > 0); RE_ETOOBIG (len
+ * above the max frame size, counted as "oversized_frames"); RE_ESTATE (the node has no host
+ * transport: it uses TCP); RE_ESTOPPED (the node stopped).
+ */
+int re_node_deliver(re_node *node, const char *from_id, const uint8_t *frame, size_t len);
 
 #ifdef __cplusplus
 }

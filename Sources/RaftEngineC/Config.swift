@@ -24,6 +24,8 @@ final class NodeConfigBox {
     var machineUser: UnsafeMutableRawPointer?
     var events: re_event_fn?
     var eventsUser: UnsafeMutableRawPointer?
+    /// The host's own transport (HostTransport.swift); nil: TCP.
+    var transport: HostTransport?
     /// What the last call on this config (a setter, or re_node_start with it) found wrong, as
     /// re_config_errmsg returns it; empty after a call that succeeded.
     private var lastError: [CChar] = [0]
@@ -42,6 +44,7 @@ final class NodeConfigBox {
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
         c.events = events; c.eventsUser = eventsUser
+        c.transport = transport
         return c
     }
 }
@@ -91,7 +94,7 @@ struct ConfigRefusal: Error {
 
 /// Runs a setter on a config, recording its refusal for re_config_errmsg; a nil config is
 /// RE_EINVAL.
-private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
+func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
     guard let c = configBox(p) else { return REStatus.einval.rawValue }
     do {
         try body(c)
