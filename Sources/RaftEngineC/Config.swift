@@ -26,6 +26,8 @@ final class NodeConfigBox {
     var eventsUser: UnsafeMutableRawPointer?
     /// The host's own transport (HostTransport.swift); nil: TCP.
     var transport: HostTransport?
+    /// The host's own storage (HostStorage.swift); nil: FileLog in the data dir.
+    var storage: HostStorage?
     /// What the last call on this config (a setter, or re_node_start with it) found wrong, as
     /// re_config_errmsg returns it; empty after a call that succeeded.
     private var lastError: [CChar] = [0]
@@ -44,7 +46,7 @@ final class NodeConfigBox {
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
         c.events = events; c.eventsUser = eventsUser
-        c.transport = transport
+        c.transport = transport; c.storage = storage
         return c
     }
 }

@@ -12,6 +12,7 @@ struct HostIO {
     var conflict: String?
 
     init(_ c: NodeConfigBox) {
+        log = c.storage?.makeLog
         if let t = c.transport {
             send = t.customSend
             // Both belong to the TCP transport's handshake and dialling.
@@ -25,4 +26,6 @@ struct HostIO {
 
     /// A host transport binds nothing, so the listen address is optional.
     var needsNoListenAddress: Bool { send != nil }
+    /// Host storage replaces the data dir.
+    var needsNoDataDir: Bool { log != nil }
 }

@@ -143,16 +143,16 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
     }
     let c = src.copy()
     let io = HostIO(c)
-    let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil), ("listen address", c.listen == nil && !io.needsNoListenAddress),
+    let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil && !io.needsNoDataDir), ("listen address", c.listen == nil && !io.needsNoListenAddress),
                    ("state machine", c.apply == nil)].filter(\.1).map(\.0)
-    guard missing.isEmpty, let id = c.id, let dir = c.dataDir, let apply = c.apply,
+    guard missing.isEmpty, let id = c.id, let apply = c.apply,
           let snapshot = c.snapshot, let restore = c.restore else {
         return refuse(.estate, "the config has no " + missing.joined(separator: ", "))
     }
     if let why = c.settings.validationError() ?? io.conflict { return refuse(.einval, why) }
     var peers: [NodeID: String] = [:]
     for p in c.peers.peers { peers[p.id] = p.address.text }
-    var rc = RuntimeNodeConfig(id: id, dataDir: dir, listenAddress: c.listen?.text ?? "", peers: peers, bootstrap: c.join.isEmpty,
+    var rc = RuntimeNodeConfig(id: id, dataDir: c.dataDir ?? "", listenAddress: c.listen?.text ?? "", peers: peers, bootstrap: c.join.isEmpty,
                                clusterID: c.clusterID, settings: c.settings, maxFrameSize: c.maxFrameSize,
                                maxCommandSize: c.maxCommandSize, commandTimeout: UInt64(c.commandTimeoutMs) * 1_000_000,
                                snapshotThreshold: c.snapshotThreshold)

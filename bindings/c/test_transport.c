@@ -175,7 +175,7 @@ static void test_a_cluster_over_the_hosts_network(void) {
     int leader = cluster_wait_leader(&cl, 15000);
     CHECK(leader >= 0);
     if (leader < 0) return;
-    writer_start(&wr, &cl);
+    writer_start(&wr, &cl, 0);
     CHECK(WAIT_UNTIL_MS(atomic_load(&wr.acked_count) >= 30, 20000));
 
     /* The leader advertises its listen address, though it never bound it. */

@@ -13,6 +13,7 @@ typedef struct writer {
     atomic_int stop;
     atomic_int next;        /* the next k to write */
     atomic_int acked_count;
+    int pace_us;            /* a pause after each acknowledged write (0: none), set before start */
     /* acked[k]: the write was acknowledged (RE_OK). Written by the thread; read it once the
      * thread is stopped (or count on acked_count while it runs). */
     unsigned char acked[MAX_WRITES];
@@ -30,6 +31,7 @@ static void *writer_main(void *arg) {
         if (rc == RE_OK) {
             w->acked[k] = 1;
             atomic_fetch_add(&w->acked_count, 1);
+            if (w->pace_us) usleep((useconds_t)w->pace_us);
         } else {
             usleep(10000);
         }
@@ -37,10 +39,12 @@ static void *writer_main(void *arg) {
     return NULL;
 }
 
-/* Starts writing. The cluster's node pointers must not change until writer_stop. */
-static inline void writer_start(writer *w, cluster *cl) {
+/* Starts writing, pausing pace_us after each acknowledged write. The cluster's node pointers
+ * must not change until writer_stop. */
+static inline void writer_start(writer *w, cluster *cl, int pace_us) {
     memset(w, 0, sizeof *w);
     w->cl = cl;
+    w->pace_us = pace_us;
     pthread_create(&w->thread, NULL, writer_main, w);
 }
 
