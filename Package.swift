@@ -52,5 +52,8 @@ let package = Package(
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftSimTests", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
+        // The C ABI's Swift side (the host-storage adapter) against the same references.
+        .testTarget(name: "RaftEngineCTests", dependencies: ["RaftEngineC", "RaftCore", "RaftStorage", "CRaftEngineABI"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

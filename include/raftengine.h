@@ -174,9 +174,10 @@ void re_config_free(re_config *config);
 const char *re_config_errmsg(const re_config *config);
 
 int re_config_set_id(re_config *config, const char *id);                 /* required, non-empty */
-int re_config_set_data_dir(re_config *config, const char *path);         /* required; created if missing */
-/* Required, "HOST:PORT" with HOST an IPv4 literal, [IPv6] or localhost; port 0 picks a free
- * port (see re_node_listen_port). RE_EADDR when it cannot be parsed or the port is not 0-65535. */
+int re_config_set_data_dir(re_config *config, const char *path);         /* required (but see re_config_set_storage); created if missing */
+/* Required (optional with re_config_set_transport, see there), "HOST:PORT" with HOST an IPv4
+ * literal, [IPv6] or localhost; port 0 picks a free port (see re_node_listen_port). RE_EADDR when
+ * it cannot be parsed or the port is not 0-65535. */
 int re_config_set_listen_address(re_config *config, const char *host_port);
 /*
  * Adds another member of the initial cluster (used only when the data dir is new). Refused:
@@ -392,6 +393,191 @@ int re_node_take_snapshot(re_node *node, re_done_fn done, void *user);
 int re_node_update_settings(re_node *node, uint32_t heartbeat_ms, uint32_t election_min_ms,
                             uint32_t election_max_ms, uint32_t max_entries_per_message,
                             re_done_fn done, void *user);
+
+/* ---- Host-provided transport -------------------------------------------------------- */
+
+/*
+ * Sends one frame to node `to_id` (loop thread), for every frame the node sends. `frame` is
+ * valid during the call only: copy it. Hand it to that node with re_node_deliver() however and
+ * whenever the host likes, or drop it: Raft tolerates loss, duplication and reordering. Must
+ * not block for long. May call re_node_deliver() (even for a node of the same host: the frame
+ * is handled on a later loop turn, never inside this call). Never called after re_node_stop()
+ * of the sending node returns.
+ */
+typedef void (*re_send_fn)(void *user, const char *to_id, const uint8_t *frame, size_t len);
+
+/*
+ * Replaces TCP with the host's own transport: the node neither listens nor connects, and its
+ * frames go to `send`; `user` is passed back unchanged and must outlive the node. Then:
+ *   - the listen address is optional and never bound (re_node_start cannot fail with
+ *     RE_EADDR): when set, it is only the address this node advertises as its member address,
+ *     which re_status_info.leader_address and RE_ENOTLEADER results report; without it the
+ *     node advertises none. Peer addresses likewise are labels, never dialled. Node ids are
+ *     what frames are routed by. re_node_listen_port() gives 0.
+ *   - the cluster id is not checked (frames carry none), and a cluster secret or join
+ *     addresses make re_node_start fail with RE_EINVAL: both belong to the TCP handshake. A
+ *     host transport authenticates its peers itself; a new node joins with re_node_join(),
+ *     which names the leader by id.
+ * RE_EINVAL when `send` is NULL.
+ */
+int re_config_set_transport(re_config *config, re_send_fn send, void *user);
+
+/*
+ * Hands `node` a frame that node `from_id` sent through its re_send_fn. Any thread; `frame` is
+ * copied before the call returns (NULL only when len is 0) and handled later on the loop
+ * thread. `from_id` is checked against the sender the frame names: a frame speaking for
+ * another node is dropped and counted ("spoofed_sender", re_node_counter), as the TCP
+ * transport closes a connection that speaks for an id its handshake did not name. A frame that
+ * does not decode is dropped and counted ("malformed_frames"); one from a node outside the
+ * configuration or addressed to another node likewise ("unknown_sender"). None is fatal, and
+ * none is reported by the return value, which says only whether the frame was queued:
+ * RE_OK; RE_EINVAL (NULL node, NULL or empty from_id, NULL frame with len > 0); RE_ETOOBIG (len
+ * above the max frame size, counted as "oversized_frames"); RE_ESTATE (the node has no host
+ * transport: it uses TCP); RE_ESTOPPED (the node stopped).
+ */
+int re_node_deliver(re_node *node, const char *from_id, const uint8_t *frame, size_t len);
+
+/* ---- Host-provided storage --------------------------------------------------------- */
+
+/*
+ * Instead of a FileLog in its data dir, a node can keep its log in the host's storage: a table
+ * of functions mirroring the library's log interface, with a `void *user` passed back to each.
+ *
+ * Threads: the library calls them on the host's loop thread only, one at a time: every load_*
+ * and a read of all retained entries while re_node_start runs (before it returns), then reads
+ * and writes while the node runs. After re_node_stop() returns (or re_node_start failed) it
+ * never calls them again; `close` says so. One node at a time per `user`; the same `user` may
+ * serve the node restarted after it.
+ *
+ * Results: 0 is success; any other value is a failure. A load that fails makes re_node_start
+ * fail with RE_EIO (re_config_errmsg names the function and the value returned); stored data
+ * the library finds inconsistent, RE_ECORRUPT. A write or sync that fails while the node runs
+ * stops it, as any storage failure does (RE_EVENT_ERROR, then RE_EVENT_STOPPED
+ * "STORAGE_FAILURE"); the library makes no further write after a failed one.
+ *
+ * Memory: what the library passes in (entries, byte buffers, strings) is valid during the call
+ * only; copy what you keep. What the host passes out (through out-parameters, or in the entries
+ * it gives `put`) stays the host's and must stay valid until the library's next call into the
+ * table; the library copies it before then. Nothing is freed across the boundary.
+ *
+ * Durability, one rule for every write (the save_* functions, append, truncate, save_snapshot,
+ * install_snapshot, save_broken): a write may stay buffered until the next `sync`; once `sync`
+ * returns 0, every write made before it must be durable. A crash may lose writes made since the
+ * last successful sync, but only from the end: after a restart the loads must describe the
+ * state after some prefix of the writes, each write whole or not at all (a host may simply
+ * apply writes to a working copy and make that copy durable in `sync`). The library reveals no
+ * write to another node (a vote, an acknowledgement) before a sync that followed it returned
+ * 0. The commit index alone may lag further (see save_commit_index).
+ *
+ * The library keeps the term of every retained entry and the positions of configuration entries
+ * itself, rebuilt when the node starts by reading the retained entries once (read_entries) and
+ * kept up to date by every append, truncate and compaction: the table needs no per-index
+ * lookups, and none can fail in the middle of a protocol decision.
+ */
+
+enum re_entry_kind {
+    RE_ENTRY_COMMAND = 0,     /* a state machine command */
+    RE_ENTRY_TERM_START = 1,  /* the no-op a new leader appends */
+    RE_ENTRY_CONFIG = 2       /* a cluster configuration (library-encoded) */
+};
+
+/* One log entry: store index, term, kind and data as given and hand them back unchanged. */
+typedef struct re_log_entry {
+    uint64_t index;
+    uint64_t term;
+    int kind;                 /* enum re_entry_kind */
+    const uint8_t *data;      /* may be NULL when data_len is 0 */
+    size_t data_len;
+} re_log_entry;
+
+/* Takes one entry from read_entries (copied during the call). Returns 0 for the next one, or
+ * non-zero when the library has enough: read_entries then stops and returns 0. */
+typedef int (*re_log_put_fn)(void *ctx, const re_log_entry *entry);
+
+typedef struct re_log_vtable {
+    /* sizeof(re_log_vtable) as the host was compiled: fields are only ever appended, and the
+     * library reads those that fit in `size`. Every field before `close` is required. */
+    size_t size;
+
+    /* Current term and vote (term 0, no vote for a new log). *voted_for: a NUL-terminated node
+     * id, or NULL or "" for none. save: voted_for NULL for none; a write (durable at the next
+     * sync; a vote is sent only after it). */
+    int (*load_hard_state)(void *user, uint64_t *term, const char **voted_for);
+    int (*save_hard_state)(void *user, uint64_t term, const char *voted_for);
+
+    /* Highest index known committed (0 for a new log); it only grows. It may lag: the host may
+     * keep it lazily, even past a sync (a restarted node then applies less at first and learns
+     * the rest from the leader), but a load must never give more than was saved. save: a write
+     * that alone may be lost even after a sync. */
+    int (*load_commit_index)(void *user, uint64_t *index);
+    int (*save_commit_index)(void *user, uint64_t index);
+
+    /* The configuration the cluster bootstrapped with: opaque bytes (library-encoded). load:
+     * *config NULL and *len 0 when none was saved. save: a write, once, at a new node's start. */
+    int (*load_bootstrap_config)(void *user, const uint8_t **config, size_t *len);
+    int (*save_bootstrap_config)(void *user, const uint8_t *config, size_t len);
+
+    /* The retained entries are prefix_index+1 ... last_index (none when equal); (prefix_index,
+     * prefix_term) is the position of the last entry compacted away, (0, 0) when none. A new
+     * log: all 0. */
+    int (*load_bounds)(void *user, uint64_t *prefix_index, uint64_t *prefix_term, uint64_t *last_index);
+
+    /* Calls put(ctx, &entry) for the entries from, from+1, ..., through in order, until put
+     * returns non-zero or `through` is given; then returns 0. The library asks only for
+     * retained entries (prefix_index < from <= through <= last_index) and limits how many bytes
+     * it takes itself. */
+    int (*read_entries)(void *user, uint64_t from, uint64_t through, re_log_put_fn put, void *ctx);
+
+    /* Appends `count` (>= 1) entries whose indexes run on from last_index + 1. A write: the
+     * node acknowledges entries to the leader (and a leader counts its own) only after a sync. */
+    int (*append)(void *user, const re_log_entry *entries, size_t count);
+
+    /* Removes every entry at or above `from` (prefix_index < from <= last_index; never a
+     * committed entry). A write: lost in a crash only together with the appends after it. */
+    int (*truncate)(void *user, uint64_t from);
+
+    /* A snapshot this node took: stores it (meta: opaque, library-encoded; data: the state
+     * machine's bytes), replacing the one before, and when compact_through > prefix_index drops
+     * the entries at or below compact_through, whose last has term compact_term: (compact_through,
+     * compact_term) becomes the prefix. compact_through <= last_index; entries after it stay.
+     * A write like the others: durable at the next sync (which follows at once), whole or not
+     * at all: a crash must not leave the entries dropped without the snapshot stored. */
+    int (*save_snapshot)(void *user, const uint8_t *meta, size_t meta_len, const uint8_t *data, size_t data_len,
+                         uint64_t compact_through, uint64_t compact_term);
+
+    /* A snapshot received from the leader: stores it as save_snapshot does and makes (index,
+     * term) the prefix. keep_entries non-zero: entries at or below `index` are dropped, those
+     * after it stay. Zero: every entry is dropped (last_index becomes `index`, which may lie
+     * beyond the old last_index). The library then raises the commit index to `index`. A
+     * write, whole or not at all, like save_snapshot. */
+    int (*install_snapshot)(void *user, const uint8_t *meta, size_t meta_len, const uint8_t *data, size_t data_len,
+                            uint64_t index, uint64_t term, int keep_entries);
+
+    /* The stored snapshot: *meta NULL and *meta_len 0 when there is none. Called at start and
+     * when this node, leading, sends it to a follower. */
+    int (*load_snapshot)(void *user, const uint8_t **meta, size_t *meta_len, const uint8_t **data, size_t *data_len);
+
+    /* Set when an apply failed under RE_APPLY_HALT; a node will not start on a broken log
+     * (RE_EBROKEN) until the host clears it. save: a write (the stopping node syncs it). */
+    int (*load_broken)(void *user, int *broken);
+    int (*save_broken)(void *user, int broken);
+
+    /* Makes every write so far durable (see Durability above); returns 0 only once they are.
+     * Called once per loop turn that wrote (group commit), and when the node stops. */
+    int (*sync)(void *user);
+
+    /* Optional (NULL: none). Called once after the library's last call for this node: when it
+     * stops (after its last sync) or when re_node_start fails after the first load. */
+    void (*close)(void *user);
+} re_log_vtable;
+
+/*
+ * Keeps the node's log in the host's storage instead of a FileLog: the data dir is then not
+ * needed (and not used). `log` is copied (the host may free it at once); `user` is passed back
+ * to every function unchanged and must outlive the node. RE_EINVAL when `log` is NULL, its
+ * `size` is too small for the required fields or one of them is NULL.
+ */
+int re_config_set_storage(re_config *config, const re_log_vtable *log, void *user);
 
 #ifdef __cplusplus
 }

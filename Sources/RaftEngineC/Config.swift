@@ -25,6 +25,10 @@ final class NodeConfigBox {
     var machineUser: UnsafeMutableRawPointer?
     var events: re_event_fn?
     var eventsUser: UnsafeMutableRawPointer?
+    /// The host's own transport (HostTransport.swift); nil: TCP.
+    var transport: HostTransport?
+    /// The host's own storage (HostStorage.swift); nil: FileLog in the data dir.
+    var storage: HostStorage?
     /// What the last call on this config (a setter, or re_node_start with it) found wrong, as
     /// re_config_errmsg returns it; empty after a call that succeeded.
     private var lastError: [CChar] = [0]
@@ -44,6 +48,7 @@ final class NodeConfigBox {
         c.snapshotTrailing = snapshotTrailing
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
         c.events = events; c.eventsUser = eventsUser
+        c.transport = transport; c.storage = storage
         return c
     }
 }
@@ -89,7 +94,7 @@ struct ConfigRefusal: Error {
 
 /// Runs a setter on a config, recording its refusal for re_config_errmsg; a nil config is
 /// RE_EINVAL.
-private func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
+func withConfig(_ p: OpaquePointer?, _ body: (NodeConfigBox) throws(ConfigRefusal) -> Void) -> Int32 {
     guard let c = configBox(p) else { return fail(.einval, "config is NULL") }
     do {
         try body(c)

@@ -33,16 +33,17 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
         return fail(status, message)
     }
     let c = src.copy()
-    let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil), ("listen address", c.listen == nil),
+    let io = HostIO(c)
+    let missing = [("id", c.id == nil), ("data dir", c.dataDir == nil && !io.needsNoDataDir), ("listen address", c.listen == nil && !io.needsNoListenAddress),
                    ("state machine", c.apply == nil)].filter(\.1).map(\.0)
-    guard missing.isEmpty, let id = c.id, let dir = c.dataDir, let listen = c.listen, let apply = c.apply,
+    guard missing.isEmpty, let id = c.id, let apply = c.apply,
           let snapshot = c.snapshot, let restore = c.restore else {
         return refuse(.estate, "the config has no " + missing.joined(separator: ", "))
     }
-    if let why = c.settings.validationError() { return refuse(.einval, why) }
+    if let why = c.settings.validationError() ?? io.conflict { return refuse(.einval, why) }
     var peers: [NodeID: String] = [:]
     for p in c.peers.peers { peers[p.id] = p.address.text }
-    var rc = RuntimeNodeConfig(id: id, dataDir: dir, listenAddress: listen.text, peers: peers, bootstrap: c.join.isEmpty,
+    var rc = RuntimeNodeConfig(id: id, dataDir: c.dataDir ?? "", listenAddress: c.listen?.text ?? "", peers: peers, bootstrap: c.join.isEmpty,
                                clusterID: c.clusterID, settings: c.settings, maxFrameSize: c.maxFrameSize,
                                maxCommandSize: c.maxCommandSize, commandTimeout: UInt64(c.commandTimeoutMs) * 1_000_000,
                                snapshotThreshold: c.snapshotThreshold, snapshotTrailing: c.snapshotTrailing)
@@ -55,7 +56,7 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
     let events = c.events
     let eventsUser = c.eventsUser
     do {
-        let node = try h.host.startNode(rc, stateMachine: machine) { event in
+        let node = try h.host.startNode(rc, stateMachine: machine, log: io.log, customSend: io.send) { event in
             if let events { deliver(event, to: events, user: eventsUser) }
         }
         out.pointee = OpaquePointer(Unmanaged.passRetained(NodeBox(node: node, maxCommandSize: c.maxCommandSize)).toOpaque())

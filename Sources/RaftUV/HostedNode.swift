@@ -5,7 +5,8 @@ import Glibc
 import RaftCore
 import RaftStorage
 
-/// A node running on a `UVHost` loop: its RaftNode, FileLog, listener, peer links and timer.
+/// A node running on a `UVHost` loop: its RaftNode, log (a FileLog unless the host brings its
+/// own), listener, peer links and timer.
 /// Public methods may be called from any thread; callbacks (state machine, events,
 /// completions) run on the loop thread.
 public final class HostedNode {
@@ -14,7 +15,7 @@ public final class HostedNode {
     let host: UVHost
     let loop: UVLoop
     var raft: RaftNode!
-    var log: FileLog!
+    var log: RaftLog!
     let onEvent: (RaftEvent) -> Void
 
     // Loop-thread state.
@@ -39,6 +40,8 @@ public final class HostedNode {
     private var deliveringCallbacks = false
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
+    /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
+    let makeLog: (() throws -> RaftLog)?
 
     // Shared with other threads.
     private let lock = Lock()
@@ -46,13 +49,14 @@ public final class HostedNode {
     private var stats = TransportStats()
     public internal(set) var listenPort: UInt16 = 0
 
-    init(config: RuntimeNodeConfig, host: UVHost, stateMachine: StateMachine,
+    init(config: RuntimeNodeConfig, host: UVHost, stateMachine: StateMachine, makeLog: (() throws -> RaftLog)?,
          customSend: ((NodeID, [UInt8]) -> Void)?, onEvent: @escaping (RaftEvent) -> Void) {
         self.id = config.id
         self.config = config
         self.host = host
         self.loop = host.loop
         self.customSend = customSend
+        self.makeLog = makeLog
         self.onEvent = onEvent
         machine = ReentryGuardedMachine(stateMachine)
     }
@@ -63,27 +67,15 @@ public final class HostedNode {
 
     func start() throws {
         guard !config.id.isEmpty else { throw StartError.invalidConfig("empty node id") }
-        guard splitHostPort(config.listenAddress) != nil else { throw StartError.invalidAddress(config.listenAddress) }
+        // A host transport binds nothing: its listen address is only the advertised member address.
+        if customSend == nil && splitHostPort(config.listenAddress) == nil {
+            throw StartError.invalidAddress(config.listenAddress)
+        }
         if let why = config.settings.validationError() { throw StartError.invalidConfig(why) }
         if !config.joinAddresses.isEmpty && !config.peers.isEmpty {
             throw StartError.invalidConfig(MemberListError.joinWithPeers.description)
         }
-        do {
-            try makeDirectories(config.dataDir)
-        } catch {
-            throw StartError.storage("cannot create \(config.dataDir): \(error)")
-        }
-        do {
-            log = try FileLog(directory: config.dataDir)
-        } catch let e as LogError {
-            switch e {
-            case .locked: throw StartError.dataDirLocked(config.dataDir)
-            case .corrupt, .missingFile: throw StartError.corrupt("\(e)")
-            default: throw StartError.storage("\(e)")
-            }
-        } catch {
-            throw StartError.storage("\(error)")
-        }
+        log = try makeLog.map(openHostLog) ?? openFileLog()
         var options = NodeOptions(id: id, commandTimeout: config.commandTimeout, maxCommandSize: config.maxCommandSize,
                                   maxBytesPerMessage: max(4096, config.maxFrameSize / 2))
         options.snapshotThreshold = config.snapshotThreshold
@@ -101,13 +93,13 @@ public final class HostedNode {
                                 random: SplitMix64(seed: UVLoop.now ^ UInt64(UInt(bitPattern: ObjectIdentifier(self).hashValue))),
                                 now: UVLoop.now)
         } catch {
-            log.close()
+            closeLog()
             if case RaftError.logBroken = error { throw StartError.logBroken }
             throw StartError.storage("\(error)")
         }
         if customSend == nil {
             do { try listen() } catch {
-                log.close()
+                closeLog()
                 throw error
             }
         }
@@ -142,6 +134,7 @@ public final class HostedNode {
             let r = raft.takeReady()
             if r.isEmpty && localOutcomes.isEmpty { break }
             for m in r.messages { send(m) }
+            var syncFailure: String?
             if r.needsSync {
                 // Appends leave before our own fsync, so the leader's and the followers' fsyncs
                 // overlap instead of adding up.
@@ -150,22 +143,25 @@ public final class HostedNode {
                     try log.sync()
                     raft.didSync()
                 } catch {
-                    onEvent(.error("log sync failed: \(error)"))
+                    // As when the core's own writes fail: the node stops and says so.
+                    syncFailure = "log sync failed: \(error)"
                     raft.stop()
-                    continue
                 }
             }
-            for m in r.messagesAfterSync { send(m) }
+            // What waited for this sync (votes, acknowledgements) must not leave without it.
+            if syncFailure == nil { for m in r.messagesAfterSync { send(m) } }
+            var events = r.events
+            if let why = syncFailure { events += [.error(why), .stopCommanded(reason: .storageFailed(why))] }
             // A callback that reads status (another thread woken by it, say) must see the state
             // that produced it, not the one before this round.
-            if !r.events.isEmpty || !r.completions.isEmpty || !localOutcomes.isEmpty { publishStatus() }
+            if !events.isEmpty || !r.completions.isEmpty || !localOutcomes.isEmpty { publishStatus() }
             deliveringCallbacks = true
             let local = localOutcomes
             localOutcomes.removeAll()
             for (rid, outcome) in local {
                 if let cb = completions.removeValue(forKey: rid) { cb(outcome) }
             }
-            for e in r.events { onEvent(e) }
+            for e in events { onEvent(e) }
             for c in r.completions {
                 if let cb = completions.removeValue(forKey: c.id) { cb(c.outcome) }
             }
@@ -372,13 +368,6 @@ public final class HostedNode {
         return stats
     }
 
-    /// Feeds a frame from a host-provided transport (any thread).
-    public func deliver(frame: [UInt8]) {
-        loop.post { [self] in
-            handleMessageFrame(frame, connectionPeer: nil)
-        }
-    }
-
     /// Stops the node and waits until its log is synced and closed and its sockets are closed.
     public func stop() {
         _ = loop.sync { [self] in shutdownOnLoop() }
@@ -403,15 +392,16 @@ public final class HostedNode {
         timer = nil
         joinTimer = nil
         closeNetwork()
-        if let log {
+        if log != nil {
             try? log.sync()
-            log.close()
+            closeLog()
         }
         publishStatus()
     }
 
     var advertisedAddress: String {
-        guard let (h, _) = splitHostPort(config.listenAddress) else { return memberAddress(config.listenAddress) }
+        // Only a bound listener has a port to fill in for 0.
+        guard customSend == nil, let (h, _) = splitHostPort(config.listenAddress) else { return memberAddress(config.listenAddress) }
         return memberAddress(h.contains(":") ? "[\(h)]:\(listenPort)" : "\(h):\(listenPort)")
     }
 

@@ -23,11 +23,18 @@ public final class UVHost {
     }
 
     /// Starts a node. `stateMachine` and `onEvent` are called on the loop thread.
-    /// `customSend`, when given, replaces TCP: frames go to it and come back via `deliver`.
+    /// `log`, when given, makes the node's log instead of a FileLog in `config.dataDir` (which is
+    /// then unused): any `RaftLog`, made once on the loop thread as the node starts and used only
+    /// there; a `ClosableRaftLog` is closed after the node's last sync when it stops.
+    /// `customSend`, when given, replaces TCP: frames go to it (on the loop thread) and come back
+    /// via `deliver`; the node binds nothing and `config.listenAddress` is only its advertised
+    /// member address (it may be empty).
     public func startNode(_ config: RuntimeNodeConfig, stateMachine: StateMachine,
+                          log: (() throws -> RaftLog)? = nil,
                           customSend: ((NodeID, [UInt8]) -> Void)? = nil,
                           onEvent: @escaping (RaftEvent) -> Void = { _ in }) throws -> HostedNode {
-        let node = HostedNode(config: config, host: self, stateMachine: stateMachine, customSend: customSend, onEvent: onEvent)
+        let node = HostedNode(config: config, host: self, stateMachine: stateMachine, makeLog: log,
+                              customSend: customSend, onEvent: onEvent)
         let result: Result<Void, Error>? = loop.sync { [self] in
             if loopNodes.contains(where: { $0.id == config.id && !$0.stopped }) {
                 return .failure(StartError.duplicateNode(config.id))

@@ -5,70 +5,9 @@
 #define _GNU_SOURCE
 #include "test_support.h"
 #include "test_proxy.h"
+#include "write_set.h"
 
 #define N 3
-#define MAX_WRITES 4096
-#define WAIT_UNTIL_MS(cond, ms) ({ uint64_t _e = now_ms() + (ms); int _ok; while (!(_ok = (cond)) && now_ms() < _e) usleep(10000); _ok; })
-
-/* A state machine that remembers which writes ("w<k>") it applied, in order. */
-typedef struct write_set {
-    pthread_mutex_t lock;
-    int count;
-    int order[MAX_WRITES];
-    unsigned char seen[MAX_WRITES];
-} write_set;
-
-static int ws_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
-    write_set *s = user;
-    (void)index;
-    char buf[16];
-    if (len < 2 || len >= sizeof buf || cmd[0] != 'w') return 1;
-    memcpy(buf, cmd + 1, len - 1);
-    buf[len - 1] = 0;
-    int k = atoi(buf);
-    if (k < 0 || k >= MAX_WRITES) return 1;
-    pthread_mutex_lock(&s->lock);
-    if (s->seen[k]) {
-        pthread_mutex_unlock(&s->lock);
-        *result = malloc(9);
-        if (*result) { memcpy(*result, "duplicate", 9); *result_len = 9; }
-        return 1;
-    }
-    s->seen[k] = 1;
-    if (s->count < MAX_WRITES) s->order[s->count++] = k;
-    pthread_mutex_unlock(&s->lock);
-    *result = NULL;
-    *result_len = 0;
-    return 0;
-}
-
-static int ws_snapshot(void *user, uint8_t **data, size_t *len) {
-    write_set *s = user;
-    pthread_mutex_lock(&s->lock);
-    *len = sizeof(int) * (size_t)(s->count + 1);
-    *data = malloc(*len);
-    if (*data) {
-        memcpy(*data, &s->count, sizeof(int));
-        memcpy(*data + sizeof(int), s->order, sizeof(int) * (size_t)s->count);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return *data ? 0 : 1;
-}
-
-static int ws_restore(void *user, const uint8_t *data, size_t len) {
-    write_set *s = user;
-    int n;
-    if (len < sizeof n) return 1;
-    memcpy(&n, data, sizeof n);
-    if (n < 0 || n > MAX_WRITES || len != sizeof(int) * (size_t)(n + 1)) return 1;
-    pthread_mutex_lock(&s->lock);
-    memset(s->seen, 0, sizeof s->seen);
-    s->count = n;
-    memcpy(s->order, data + sizeof(int), sizeof(int) * (size_t)n);
-    for (int i = 0; i < n; i++) s->seen[s->order[i]] = 1;
-    pthread_mutex_unlock(&s->lock);
-    return 0;
-}
 
 static write_set sets[N];
 static proxy links[N][N];           /* links[i][j]: node i's connection to node j */
@@ -119,25 +58,9 @@ static void set_links(int node, int outgoing, int incoming, int mode) {
     }
 }
 
-/* Every node has applied the same writes in the same order, and every acknowledged one. */
-static int converged(void) {
-    for (int i = 0; i < N; i++) {
-        pthread_mutex_lock(&sets[i].lock);
-        int ok = sets[i].count == sets[0].count && memcmp(sets[i].order, sets[0].order, sizeof(int) * (size_t)sets[0].count) == 0;
-        pthread_mutex_unlock(&sets[i].lock);
-        if (!ok) return 0;
-    }
-    return 1;
-}
+static int converged(void) { return write_sets_agree(sets, N); }
 
-static int acknowledged_missing(int node) {
-    int missing = 0;
-    pthread_mutex_lock(&sets[node].lock);
-    for (int k = 0; k < MAX_WRITES; k++)
-        if (acked[k] && !sets[node].seen[k]) missing++;
-    pthread_mutex_unlock(&sets[node].lock);
-    return missing;
-}
+static int acknowledged_missing(int node) { return write_set_missing(&sets[node], acked); }
 
 static int term_of(int i) {
     node_info st;
@@ -215,7 +138,7 @@ int main(void) {
     CHECK_EQ(cluster_init(&cl, N, write_set_machine), RE_OK);
     cl.route = via_proxy;
     for (int i = 0; i < N; i++) {
-        pthread_mutex_init(&sets[i].lock, NULL);
+        write_set_init(&sets[i]);
         for (int j = 0; j < N; j++) {
             if (i == j) continue;
             link_ports[i][j] = free_port();

@@ -25,6 +25,9 @@ static inline uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Polls `cond` every 10 ms for up to `ms` milliseconds; its last value. */
+#define WAIT_UNTIL_MS(cond, ms) ({ uint64_t _e = now_ms() + (ms); int _ok; while (!(_ok = (cond)) && now_ms() < _e) usleep(10000); _ok; })
+
 /* A loopback port nobody listens on right now (bind to 0 and read it back). */
 static inline uint16_t free_port(void) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
