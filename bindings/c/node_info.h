@@ -12,6 +12,7 @@ typedef struct node_info {
     size_t voters, learners;
     int stopped;
     char leader_id[64];
+    char leader_address[128];
 } node_info;
 
 static inline int get_info(const re_node *node, node_info *out) {
@@ -28,6 +29,8 @@ static inline int get_info(const re_node *node, node_info *out) {
     out->learners = re_status_member_count(s) - out->voters;
     const char *l = re_status_leader_id(s);
     snprintf(out->leader_id, sizeof out->leader_id, "%s", l ? l : "");
+    const char *a = re_status_leader_address(s);
+    snprintf(out->leader_address, sizeof out->leader_address, "%s", a ? a : "");
     re_status_free(s);
     return RE_OK;
 }

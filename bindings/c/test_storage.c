@@ -154,7 +154,7 @@ static void test_snapshots_through_the_table(void) {
     uint64_t prefix = UINT64_MAX;
     for (int i = 0; i < N; i++) {
         if (i == behind) continue;
-        CHECK(WAIT_UNTIL_MS(({ re_status_info st; re_node_status(cl.nodes[i], &st) == RE_OK && st.applied_index > BURST; }), 10000));
+        CHECK(WAIT_UNTIL_MS(({ node_info st; get_info(cl.nodes[i], &st) == RE_OK && st.applied_index > BURST; }), 10000));
         op_wait w;
         memset(&w, 0, sizeof w);
         CHECK_EQ(re_node_take_snapshot(cl.nodes[i], on_op, &w), RE_OK);
@@ -245,7 +245,7 @@ static void test_refusals_and_failures(void) {
     event_log_init(&events);
     re_config_set_event_callback(c, record_event, &events);
     CHECK_EQ(re_node_start(cl.host, c, &n), RE_OK);
-    CHECK(WAIT_UNTIL_MS(({ re_status_info st; re_node_status(n, &st) == RE_OK && st.role == 2; }), 5000));
+    CHECK(WAIT_UNTIL_MS(({ node_info st; get_info(n, &st) == RE_OK && st.role == RE_ROLE_LEADER; }), 5000));
     CHECK_EQ(re_node_submit_sync(n, (const uint8_t *)"1", 1, 3000, NULL, NULL, NULL, NULL, 0), RE_OK);
     pthread_mutex_lock(&log.lock);
     log.fail_appends = 1;

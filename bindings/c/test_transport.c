@@ -152,8 +152,8 @@ static int listening(uint16_t port) {
 }
 
 static uint64_t term_of(int i) {
-    re_status_info st;
-    return re_node_status(cl.nodes[i], &st) == RE_OK ? st.term : 0;
+    node_info st;
+    return get_info(cl.nodes[i], &st) == RE_OK ? st.term : 0;
 }
 
 /* Elects, commits through the lossy network, loses its leader and takes it back. */
@@ -183,8 +183,8 @@ static void test_a_cluster_over_the_hosts_network(void) {
     int follower = (leader + 1) % N;
     char want[64];
     cluster_node_addr(&cl, leader, want, sizeof want);
-    re_status_info st;
-    CHECK(WAIT_UNTIL_MS(re_node_status(cl.nodes[follower], &st) == RE_OK && strcmp(st.leader_address, want) == 0, 5000));
+    node_info st;
+    CHECK(WAIT_UNTIL_MS(get_info(cl.nodes[follower], &st) == RE_OK && strcmp(st.leader_address, want) == 0, 5000));
 
     /* The leader stops: the others elect a leader of a newer term and go on committing. */
     uint64_t old_term = term_of(leader);
@@ -300,9 +300,9 @@ static void test_config_rules(void) {
     c = lone_config(dir, 1);
     re_node *solo = NULL;
     CHECK_EQ(re_node_start(cl.host, c, &solo), RE_OK);
-    CHECK(WAIT_UNTIL_MS(({ re_status_info st; re_node_status(solo, &st) == RE_OK && st.role == 2; }), 5000));
-    re_status_info st;
-    CHECK_EQ(re_node_status(solo, &st), RE_OK);
+    CHECK(WAIT_UNTIL_MS(({ node_info st; get_info(solo, &st) == RE_OK && st.role == RE_ROLE_LEADER; }), 5000));
+    node_info st;
+    CHECK_EQ(get_info(solo, &st), RE_OK);
     CHECK_STR(st.leader_id, "solo");
     CHECK_STR(st.leader_address, "");
     re_node_free(solo);
