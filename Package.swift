@@ -13,9 +13,7 @@ let package = Package(
         .executable(name: "raftengine-node", targets: ["raftengine-node"]),
         .executable(name: "raftengine-bench", targets: ["raftengine-bench"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    ],
+    dependencies: [],
     targets: [
         // Pure protocol: no clock, no thread, no file, no socket.
         .target(name: "RaftCore"),
@@ -39,9 +37,10 @@ let package = Package(
         .target(name: "RaftKV", dependencies: ["RaftCore"]),
         // Helpers shared by the tests and the benchmark (free loopback ports, raw connections).
         .target(name: "RaftTestSupport"),
+        // Its flags are parsed by hand (NodeFlags) and it links no Foundation, so a static build
+        // runs anywhere with no toolchain; the version comes from the C header's macro.
         .executableTarget(name: "raftengine-node",
-                          dependencies: ["RaftUV", "RaftKV", "RaftCore",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["RaftUV", "RaftKV", "RaftCore", "CRaftEngineABI"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         // Swift 5 mode: the cluster suite's completions run on libuv loop threads (see RaftUV).
         .executableTarget(name: "raftengine-bench", dependencies: ["RaftCore", "RaftStorage", "RaftSim", "RaftUV", "RaftTestSupport"],

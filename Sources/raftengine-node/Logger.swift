@@ -1,8 +1,9 @@
-import ArgumentParser
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RaftCore
 
-enum LogLevel: String, ExpressibleByArgument, Comparable {
+enum LogLevel: String, Comparable {
     case error, warn, info, debug
     var rank: Int { [.error: 0, .warn: 1, .info: 2, .debug: 3][self]! }
     static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
@@ -14,8 +15,7 @@ struct Logger {
 
     func write(_ l: LogLevel, _ text: String) {
         guard l <= level else { return }
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        FileHandle.standardError.write(Data("\(stamp) \(l.rawValue.uppercased()) \(text)\n".utf8))
+        fputs("\(NodeFiles.timestamp()) \(l.rawValue.uppercased()) \(text)\n", stderr)
     }
 
     func error(_ t: String) { write(.error, t) }

@@ -1,5 +1,3 @@
-import ArgumentParser
-import Foundation
 import RaftUV
 
 /// Who this node is: given by flags on first start and stored in the data dir, so a restart
@@ -14,29 +12,33 @@ struct NodeIdentity {
 
     static func resolve(id: String?, dataDir: String?, raftAddr: String?, clientAddr: String?) throws -> NodeIdentity {
         guard let dir = dataDir ?? id.map({ "./data/\($0)" }) else {
-            throw ValidationError("give --id (and addresses) for a new node, or --data-dir of an existing one")
+            throw NodeFlags.UsageError(description: "give --id (and addresses) for a new node, or --data-dir of an existing one")
         }
         let path = dir + "/" + fileName
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        if let text = try NodeFiles.readText(path) {
             var stored: [String: String] = [:]
             for line in text.split(separator: "\n") {
                 let kv = line.split(separator: "=", maxSplits: 1).map(String.init)
                 if kv.count == 2 { stored[kv[0]] = kv[1] }
             }
             guard let sid = stored["id"], let sraft = stored["raft-addr"], let sclient = stored["client-addr"] else {
-                throw ValidationError("\(path) is incomplete")
+                throw NodeFlags.UsageError(description: "\(path) is incomplete")
             }
-            if let id, id != sid { throw ValidationError("--id \(id) does not match the data dir's node \(sid)") }
+            if let id, id != sid { throw NodeFlags.UsageError(description: "--id \(id) does not match the data dir's node \(sid)") }
             return NodeIdentity(id: sid, dataDir: dir, raftAddr: raftAddr ?? sraft, clientAddr: clientAddr ?? sclient)
         }
-        guard let id, !id.isEmpty else { throw ValidationError("--id is required for a new data dir") }
-        guard let raftAddr else { throw ValidationError("--raft-addr is required for a new node") }
-        guard let clientAddr else { throw ValidationError("--client-addr is required for a new node") }
-        for a in [raftAddr, clientAddr] where HostPort(a) == nil {
-            throw ValidationError("address \(a) is not HOST:PORT (an IPv4 literal, [IPv6] or localhost, and a port)")
+        guard let id, !id.isEmpty else { throw NodeFlags.UsageError(description: "--id is required for a new data dir") }
+        guard let raftAddr else { throw NodeFlags.UsageError(description: "--raft-addr is required for a new node") }
+        guard let clientAddr else { throw NodeFlags.UsageError(description: "--client-addr is required for a new node") }
+        for (flag, a) in [("--raft-addr", raftAddr), ("--client-addr", clientAddr)] {
+            do { _ = try HostPort.parse(a) } catch { throw NodeFlags.UsageError(description: "\(flag): \(error)") }
         }
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try "id=\(id)\nraft-addr=\(raftAddr)\nclient-addr=\(clientAddr)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            try NodeFiles.makeDirectories(dir)
+            try NodeFiles.writeAtomically("id=\(id)\nraft-addr=\(raftAddr)\nclient-addr=\(clientAddr)\n", to: path)
+        } catch {
+            throw NodeFlags.UsageError(description: "--data-dir: \(error)")
+        }
         return NodeIdentity(id: id, dataDir: dir, raftAddr: raftAddr, clientAddr: clientAddr)
     }
 }
