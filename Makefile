@@ -13,7 +13,7 @@ RELEASE_FLAGS = $(OPT_FLAGS) -Xswiftc -static-stdlib
 LIBDIR = .build/release
 BUILD_C = .build/c
 
-.PHONY: all build lib node test test-swift test-c test-python test-install test-node deps demo bench install clean
+.PHONY: all build lib node test test-swift test-c test-python test-install test-wheel test-node wheel deps demo bench install clean
 
 all: lib
 
@@ -42,7 +42,7 @@ demo:
 deps:
 	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config valgrind python3 redis-tools iproute2 nftables
 
-test: deps test-swift test-c test-python test-install test-node
+test: deps test-swift test-c test-python test-install test-wheel test-node
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -83,6 +83,15 @@ test-install: lib node
 	rm -rf .build/install-check && $(MAKE) --no-print-directory install PREFIX=$(abspath .build/install-check) >/dev/null
 	PKG_CONFIG_PATH=$(abspath .build/install-check)/lib/pkgconfig sh -c '$(CC) bindings/c/example_cluster.c $$(pkg-config --cflags --libs raftengine) -lpthread -Wl,-rpath,$(abspath .build/install-check)/lib -o .build/install-check/example'
 	./scripts/check_install.sh $(abspath .build/install-check)
+
+# The Python package as users get it: a platform wheel carrying the library, installed into
+# a fresh venv and run with the toolchain out of sight.
+wheel: lib
+	python3 -m pip wheel -q bindings/python -w .build/wheels
+	@ls .build/wheels/raftengine-*.whl
+
+test-wheel: lib
+	./tests/packaging/check_wheel.sh
 
 # raftengine-node end to end: real processes on loopback, Redis-protocol clients; the
 # partition tests put each node in a network namespace (they skip, saying why, without root).
