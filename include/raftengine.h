@@ -101,6 +101,31 @@ typedef struct re_node re_node;      /* a running node */
 typedef int (*re_apply_fn)(void *user, uint64_t index, const uint8_t *command, size_t command_len,
                            uint8_t **result, size_t *result_len);
 
+/*
+ * Optional, for hosts where each call costs (interpreters): applies a run of consecutive
+ * committed commands in one call. commands[i] is valid only during the call. For each command
+ * it processes, in order, the host fills results[i]: status 0 and a malloc()ed result (or
+ * NULL/0), or non-zero and optionally a malloc()ed UTF-8 message (the library frees both).
+ * It returns how many it processed: all of them when stop_at_failure is 0 (the reject
+ * policy), otherwise it must stop after the first failure (retry and halt: nothing after a
+ * failed command may apply first). Returning fewer means the rest were not applied; they are
+ * offered again. Loop thread, in log order, as re_apply_fn.
+ */
+typedef struct re_command {
+    uint64_t index;
+    const uint8_t *data;
+    size_t len;
+} re_command;
+
+typedef struct re_apply_result {
+    int status;
+    uint8_t *result;
+    size_t result_len;
+} re_apply_result;
+
+typedef size_t (*re_apply_batch_fn)(void *user, const re_command *commands, size_t count, int stop_at_failure,
+                                    re_apply_result *results);
+
 /* Serializes the whole state machine into a malloc()ed buffer (the library frees it).
  * Return 0 on success. */
 typedef int (*re_snapshot_fn)(void *user, uint8_t **data, size_t *data_len);
@@ -261,6 +286,9 @@ int re_config_set_snapshot_trailing(re_config *config, uint64_t entries);
 /* Registers the state machine; `user` is passed back unchanged and must outlive the node. */
 int re_config_set_state_machine(re_config *config, re_apply_fn apply, re_snapshot_fn snapshot,
                                 re_restore_fn restore, void *user);
+/* Also applies through `apply_batch` (optional; `apply` stays required, for hosts that mix
+ * both); it gets the state machine's `user`. */
+int re_config_set_apply_batch(re_config *config, re_apply_batch_fn apply_batch);
 /* Registers an event observer (optional); `user` must outlive the node. */
 int re_config_set_event_callback(re_config *config, re_event_fn callback, void *user);
 
@@ -302,6 +330,30 @@ int re_node_listen_port(const re_node *node, uint16_t *port);
  * before re_node_submit returns. Returns RE_EINVAL, RE_ETOOBIG or RE_ESTOPPED without
  * calling `done`. */
 int re_node_submit(re_node *node, const uint8_t *command, size_t len, re_done_fn done, void *user);
+
+/*
+ * Submits `count` commands in one call (copied): command i is lens[i] bytes, packed one
+ * after another in `data`. Each is proposed as re_node_submit would, and gets its own
+ * outcome, but outcomes are delivered in batches: `done` runs on the loop thread with an
+ * array of results (each naming its command by tag: first_tag + i), as many as are ready
+ * at once; every command's outcome arrives exactly once. The array and its pointers are
+ * valid during the call only. Any thread. RE_EINVAL, RE_ETOOBIG (one command too large:
+ * none is submitted) or RE_ESTOPPED without calling `done`.
+ */
+typedef struct re_batch_result {
+    uint64_t tag;
+    int status;                  /* as re_result's */
+    const uint8_t *result;
+    size_t result_len;
+    const char *leader_id;       /* RE_ENOTLEADER: the leader, when known */
+    const char *leader_address;
+    const char *message;
+} re_batch_result;
+
+typedef void (*re_batch_done_fn)(void *user, const re_batch_result *results, size_t count);
+
+int re_node_submit_batch(re_node *node, const uint8_t *data, const size_t *lens, size_t count, uint64_t first_tag,
+                         re_batch_done_fn done, void *user);
 
 /*
  * Submits a command and waits up to timeout_ms for the outcome. On RE_OK, *result receives

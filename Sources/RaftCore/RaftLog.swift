@@ -109,11 +109,24 @@ extension RaftLog {
     }
 }
 
+/// A state machine that applies runs of committed commands in one call, for hosts where each
+/// call costs (a C or Python host: one crossing per batch instead of per command).
+///
+/// `applyBatch` gets consecutive commands in log order and returns one result per command it
+/// processed, in order: the result bytes, or the error that command failed with. Under the
+/// reject policy it processes them all. Under retry and halt it must stop after the first
+/// failure (return that failure as the last result), because nothing after a failed command
+/// may be applied before it; returning fewer results than commands at any point means the
+/// rest were not applied and will be offered again.
+public protocol BatchStateMachine: StateMachine {
+    func applyBatch(_ commands: [(index: LogIndex, command: [UInt8])], stopAtFailure: Bool) -> [Result<[UInt8], Error>]
+}
+
 /// The replicated application. Called by RaftCore on the driver's thread, in log order, once
 /// per committed command.
 public protocol StateMachine: AnyObject {
     /// Applies a committed command and returns the result the proposer receives. Throwing is an
-    /// apply failure, handled by the cluster's `commandsIdempotent` policy.
+    /// apply failure, handled by the cluster's apply policy.
     func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8]
     /// The whole state as bytes, as of the last applied index.
     func snapshot() throws -> [UInt8]

@@ -20,6 +20,10 @@ extension RaftNode {
             } catch {
                 return storageFailed(error)
             }
+            if let batch = stateMachine as? BatchStateMachine {
+                guard applyInBatches(entries, batch) else { return }
+                continue
+            }
             for e in entries {
                 guard apply(e) else { return }
                 appliedIndex = e.index
@@ -32,6 +36,45 @@ extension RaftNode {
         }
     }
 
+    /// Runs of consecutive commands go to the machine in one call; other entries one by one.
+    /// False when applying must stop here.
+    private func applyInBatches(_ entries: [Entry], _ machine: BatchStateMachine) -> Bool {
+        var i = 0
+        while i < entries.count && !stopped {
+            guard entries[i].kind == .command else {
+                guard apply(entries[i]) else { return false }
+                appliedIndex = entries[i].index
+                i += 1
+                continue
+            }
+            var end = i
+            while end < entries.count && entries[end].kind == .command { end += 1 }
+            let run = entries[i..<end].map { (index: $0.index, command: $0.data) }
+            let results = machine.applyBatch(run, stopAtFailure: settings.applyPolicy != .reject)
+            for (k, r) in results.prefix(run.count).enumerated() {
+                let e = entries[i + k]
+                switch r {
+                case .success(let bytes): applied(e, bytes)
+                case .failure(let error): guard applyFailed(e, error) else { return false }
+                }
+                appliedIndex = e.index
+            }
+            // Fewer results: the rest were not applied; they are offered again.
+            guard results.count >= run.count else { return results.count > 0 }
+            i = end
+        }
+        return true
+    }
+
+    /// Completes the proposal of a command that applied.
+    private func applied(_ e: Entry, _ result: [UInt8]) {
+        if applyRetry != nil { applyRetry = nil }
+        if let p = pending[e.index] {
+            pending[e.index] = nil
+            complete(p.id, p.term == e.term ? .applied(result) : notLeaderOutcome())
+        }
+    }
+
     /// Applies one committed entry; false when applying must stop here.
     private func apply(_ e: Entry) -> Bool {
         switch e.kind {
@@ -41,12 +84,7 @@ extension RaftNode {
             commitConfigEntry(e)
         case .command:
             do {
-                let result = try stateMachine.apply(e.data, index: e.index)
-                if applyRetry != nil { applyRetry = nil }
-                if let p = pending[e.index] {
-                    pending[e.index] = nil
-                    complete(p.id, p.term == e.term ? .applied(result) : notLeaderOutcome())
-                }
+                applied(e, try stateMachine.apply(e.data, index: e.index))
             } catch {
                 return applyFailed(e, error)
             }

@@ -6,7 +6,7 @@ import RaftCore
 
 /// Adapts the host's C callbacks to RaftCore's `StateMachine`. Results and snapshots come back
 /// in malloc()ed buffers that this side copies and frees, as the header promises.
-final class CStateMachine: StateMachine {
+class CStateMachine: StateMachine {
     struct CallbackFailed: Error, CustomStringConvertible {
         var what: String
         var code: Int32
@@ -59,10 +59,60 @@ final class CStateMachine: StateMachine {
     }
 
     /// Copies and frees a buffer the host allocated with malloc().
-    private func takeBuffer(_ p: UnsafeMutablePointer<UInt8>?, _ n: Int) -> [UInt8] {
+    func takeBuffer(_ p: UnsafeMutablePointer<UInt8>?, _ n: Int) -> [UInt8] {
         guard let p else { return [] }
         defer { free(p) }
         guard n > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: p, count: n))
+    }
+}
+
+/// The host's machine with its batch callback: one C call per run of committed commands.
+final class CBatchStateMachine: CStateMachine, BatchStateMachine {
+    let applyBatchFn: re_apply_batch_fn
+
+    init(apply: re_apply_fn, applyBatch: re_apply_batch_fn, snapshot: re_snapshot_fn, restore: re_restore_fn,
+         user: UnsafeMutableRawPointer?) {
+        applyBatchFn = applyBatch
+        super.init(apply: apply, snapshot: snapshot, restore: restore, user: user)
+    }
+
+    func applyBatch(_ commands: [(index: LogIndex, command: [UInt8])], stopAtFailure: Bool) -> [Result<[UInt8], Error>] {
+        let n = commands.count
+        var results = [re_apply_result](repeating: re_apply_result(status: 0, result: nil, result_len: 0), count: n)
+        // One contiguous copy of the commands the views point into: pinning each array in turn
+        // would nest a closure per command.
+        var total = 0
+        for c in commands { total += c.command.count }
+        var packed = [UInt8]()
+        packed.reserveCapacity(total)
+        for c in commands { packed.append(contentsOf: c.command) }
+        let processed: Int = packed.withUnsafeBufferPointer { base in
+            var views = [re_command]()
+            views.reserveCapacity(n)
+            var offset = 0
+            for c in commands {
+                views.append(re_command(index: c.index, data: base.baseAddress.map { $0 + offset }, len: c.command.count))
+                offset += c.command.count
+            }
+            return results.withUnsafeMutableBufferPointer { out in
+                views.withUnsafeBufferPointer { v in applyBatchFn(user, v.baseAddress, n, stopAtFailure ? 1 : 0, out.baseAddress) }
+            }
+        }
+        // Everything the host handed back is taken (and freed), whatever it claims it processed.
+        var out: [Result<[UInt8], Error>] = []
+        out.reserveCapacity(min(processed, n))
+        for i in 0..<n {
+            let bytes = takeBuffer(results[i].result, results[i].result_len)
+            guard i < processed else { continue }
+            if results[i].status == 0 {
+                out.append(.success(bytes))
+            } else if !bytes.isEmpty {
+                out.append(.failure(ApplyRefused(description: String(decoding: bytes, as: UTF8.self))))
+            } else {
+                out.append(.failure(CallbackFailed(what: "apply_batch", code: results[i].status)))
+            }
+        }
+        return out
     }
 }

@@ -61,3 +61,34 @@ public func re_node_submit_sync(_ node: OpaquePointer?, _ data: UnsafePointer<UI
     return outcome.status == .ok ? 0 : fail(outcome.status, outcome.message)
 }
 
+
+@_cdecl("re_node_submit_batch")
+public func re_node_submit_batch(_ node: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ lens: UnsafePointer<Int>?,
+                                 _ count: Int, _ firstTag: UInt64, _ done: re_batch_done_fn?,
+                                 _ user: UnsafeMutableRawPointer?) -> Int32 {
+    guard let n = box(node, NodeBox.self) else { return fail(.einval, "node is NULL") }
+    guard count > 0 else { return fail(.einval, "count must be at least 1") }
+    guard let lens else { return fail(.einval, "lens is NULL") }
+    var commands: [[UInt8]] = []
+    commands.reserveCapacity(count)
+    var offset = 0
+    for i in 0..<count {
+        let len = lens[i]
+        if len > n.maxCommandSize {
+            return fail(.etoobig, "command \(i): " + RaftError.commandTooLarge(size: len, max: n.maxCommandSize).description)
+        }
+        if len > 0 {
+            guard let data else { return fail(.einval, "data is NULL but command \(i) has \(len) bytes") }
+            commands.append(Array(UnsafeBufferPointer(start: data + offset, count: len)))
+        } else {
+            commands.append([])
+        }
+        offset += len
+    }
+    if n.node.isStopped { return fail(.estopped, RaftError.stopped.description) }
+    let queued = n.node.submitBatch(commands) { outcomes in
+        guard let done else { return }
+        deliverBatch(outcomes, firstTag: firstTag, to: done, user: user)
+    }
+    return queued ? 0 : fail(.estopped, RaftError.stopped.description)
+}

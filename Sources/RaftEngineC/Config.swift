@@ -20,6 +20,7 @@ final class NodeConfigBox {
     var snapshotThreshold: UInt64 = 0
     var snapshotTrailing: UInt64 = 1000
     var apply: re_apply_fn?
+    var applyBatch: re_apply_batch_fn?
     var snapshot: re_snapshot_fn?
     var restore: re_restore_fn?
     var machineUser: UnsafeMutableRawPointer?
@@ -47,6 +48,7 @@ final class NodeConfigBox {
         c.commandTimeoutMs = commandTimeoutMs; c.snapshotThreshold = snapshotThreshold
         c.snapshotTrailing = snapshotTrailing
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = machineUser
+        c.applyBatch = applyBatch
         c.events = events; c.eventsUser = eventsUser
         c.transport = transport; c.storage = storage
         return c
@@ -301,6 +303,14 @@ public func re_config_set_state_machine(_ config: OpaquePointer?, _ apply: re_ap
             throw ConfigRefusal(.einval, "the state machine needs apply, snapshot and restore callbacks")
         }
         c.apply = apply; c.snapshot = snapshot; c.restore = restore; c.machineUser = user
+    }
+}
+
+@_cdecl("re_config_set_apply_batch")
+public func re_config_set_apply_batch(_ config: OpaquePointer?, _ applyBatch: re_apply_batch_fn?) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in
+        guard let applyBatch else { throw ConfigRefusal(.einval, "apply_batch is NULL") }
+        c.applyBatch = applyBatch
     }
 }
 

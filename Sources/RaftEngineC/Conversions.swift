@@ -105,3 +105,67 @@ extension MembershipOp {
         }
     }
 }
+
+/// Calls `done` once with an array of results (their strings and bytes live for the call).
+func deliverBatch(_ outcomes: [(Int, CommandOutcome)], firstTag: UInt64, to done: re_batch_done_fn,
+                  user: UnsafeMutableRawPointer?) {
+    // Every string the results point at, kept alive for the call.
+    var strings: [[CChar]] = []
+    var datas: [[UInt8]] = []
+    strings.reserveCapacity(outcomes.count)
+    var specs: [(tag: UInt64, status: Int32, data: Int?, leader: Int?, address: Int?, message: Int?)] = []
+    specs.reserveCapacity(outcomes.count)
+    func keep(_ s: String?) -> Int? {
+        guard let s else { return nil }
+        strings.append(Array(s.utf8CString))
+        return strings.count - 1
+    }
+    for (k, o) in outcomes {
+        var data: Int?
+        var leader: String?, address: String?
+        switch o {
+        case .applied(let bytes) where !bytes.isEmpty:
+            datas.append(bytes)
+            data = datas.count - 1
+        case .redirect(let l, let a), .rejected(.notLeader(let l?, let a)):
+            leader = l
+            address = a.isEmpty ? nil : a
+        default:
+            break
+        }
+        let message = o.status == .ok ? nil : o.message
+        specs.append((firstTag &+ UInt64(k), o.status.rawValue, data, keep(leader), keep(address), keep(message)))
+    }
+    withPinned(strings) { s in
+        withPinned(datas) { d in
+            var results = specs.map { sp in
+                re_batch_result(tag: sp.tag, status: sp.status, result: sp.data.map { d[$0].baseAddress } ?? nil,
+                                result_len: sp.data.map { d[$0].count } ?? 0,
+                                leader_id: sp.leader.map { s[$0].baseAddress } ?? nil,
+                                leader_address: sp.address.map { s[$0].baseAddress } ?? nil,
+                                message: sp.message.map { s[$0].baseAddress } ?? nil)
+            }
+            results.withUnsafeMutableBufferPointer { done(user, $0.baseAddress, $0.count) }
+        }
+    }
+}
+
+/// Stable pointers to each array's storage while `body` runs: copies into one allocation.
+private func withPinned<T>(_ arrays: [[T]], _ body: ([UnsafeBufferPointer<T>]) -> Void) {
+    var total = 0
+    for a in arrays { total += a.count }
+    let storage = UnsafeMutablePointer<T>.allocate(capacity: max(1, total))
+    defer {
+        storage.deinitialize(count: total)
+        storage.deallocate()
+    }
+    var views: [UnsafeBufferPointer<T>] = []
+    views.reserveCapacity(arrays.count)
+    var offset = 0
+    for a in arrays {
+        a.withUnsafeBufferPointer { if let b = $0.baseAddress { (storage + offset).initialize(from: b, count: a.count) } }
+        views.append(UnsafeBufferPointer(start: storage + offset, count: a.count))
+        offset += a.count
+    }
+    body(views)
+}

@@ -52,7 +52,9 @@ public func re_node_start(_ host: OpaquePointer?, _ config: OpaquePointer?, _ ou
         return refuse(.einval, "accepted cluster secrets were given without a cluster secret to prove with")
     }
     if let secret = c.secret { rc.secrets = try? ClusterSecrets(current: secret, alsoAccepted: c.acceptedSecrets) }
-    let machine = CStateMachine(apply: apply, snapshot: snapshot, restore: restore, user: c.machineUser)
+    let machine: CStateMachine = c.applyBatch.map {
+        CBatchStateMachine(apply: apply, applyBatch: $0, snapshot: snapshot, restore: restore, user: c.machineUser)
+    } ?? CStateMachine(apply: apply, snapshot: snapshot, restore: restore, user: c.machineUser)
     let events = c.events
     let eventsUser = c.eventsUser
     do {

@@ -60,3 +60,30 @@ public final class CounterMachine: StateMachine {
         applied.removeAll()
     }
 }
+
+/// Offers a machine's commands to the core as batches (the path C and Python hosts take),
+/// applying them one by one inside: the simulator runs the batch path with the same machine.
+public final class BatchingMachine: BatchStateMachine {
+    public let inner: StateMachine
+    /// Sizes of the batches the core handed over, for tests.
+    public private(set) var batchSizes: [Int] = []
+
+    public init(_ inner: StateMachine) { self.inner = inner }
+
+    public func applyBatch(_ commands: [(index: LogIndex, command: [UInt8])], stopAtFailure: Bool) -> [Result<[UInt8], Error>] {
+        batchSizes.append(commands.count)
+        var out: [Result<[UInt8], Error>] = []
+        out.reserveCapacity(commands.count)
+        for c in commands {
+            do { out.append(.success(try inner.apply(c.command, index: c.index))) } catch {
+                out.append(.failure(error))
+                if stopAtFailure { break }
+            }
+        }
+        return out
+    }
+
+    public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] { try inner.apply(command, index: index) }
+    public func snapshot() throws -> [UInt8] { try inner.snapshot() }
+    public func restore(_ data: [UInt8]) throws { try inner.restore(data) }
+}

@@ -38,6 +38,8 @@ public struct FaultRunner {
         simOptions.settings.maxEntriesPerMessage = UInt32(1 + rng.next() % 5)
         simOptions.settings.maxInflight = UInt32(1 + rng.next() % 4)
         simOptions.snapshotChunkSize = 3
+        // Half the seeds apply through the batch path, as C and Python hosts do.
+        simOptions.batchApply = rng.next() % 2 == 0
         let c = SimCluster(simOptions)
         c.enableTimers()
         let checker = SafetyChecker()

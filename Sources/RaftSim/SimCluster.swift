@@ -16,6 +16,8 @@ public final class SimCluster {
         public var snapshotTrailing: LogIndex = 0
         public var addServerTimeout: Nanos = 10_000_000_000
         public var maxCatchUpRounds = 10
+        /// Hand committed commands to the state machine in batches (`BatchStateMachine`).
+        public var batchApply = false
         /// Opens a node's log; nil gives every node a MemoryLog. Called when a node is created
         /// and, for a `ReopenableLog`, again at each restart, when it must open the same
         /// storage (e.g. `FileLog(directory:)` on the node's own directory). A failure at
@@ -123,7 +125,9 @@ public final class SimCluster {
             self.onApply?(n.id, index, command)
         }
         do {
-            n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: n.machine,
+            n.batching = options.batchApply ? BatchingMachine(n.machine) : nil
+            let machine: StateMachine = n.batching ?? n.machine
+            n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: machine,
                                   random: SplitMix64(seed: rng.next()), now: now)
             n.crashed = false
             drain(n)

@@ -10,6 +10,8 @@ public final class SimNode {
     /// by the log opened again from its files.
     public internal(set) var log: RaftLog
     public internal(set) var machine: CounterMachine
+    /// The batch wrapper around `machine` when the cluster applies in batches.
+    public internal(set) var batching: BatchingMachine?
     /// nil while crashed (or after the node stopped itself and was not restarted).
     public internal(set) var raft: RaftNode?
     public internal(set) var crashed = false

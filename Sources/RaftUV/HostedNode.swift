@@ -38,6 +38,8 @@ public final class HostedNode {
     /// True while pump hands out events and completions; pump's own loop then takes what a
     /// request made from them produces, with no extra loop turn.
     private var deliveringCallbacks = false
+    /// Batches of submitted commands with outcomes waiting to be handed over (HostedNode+Batch).
+    var batchesToFlush: [CommandBatch] = []
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
     /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
@@ -58,7 +60,7 @@ public final class HostedNode {
         self.customSend = customSend
         self.makeLog = makeLog
         self.onEvent = onEvent
-        machine = ReentryGuardedMachine(stateMachine)
+        machine = ReentryGuardedMachine.wrapping(stateMachine)
     }
 
     let machine: ReentryGuardedMachine
@@ -165,6 +167,7 @@ public final class HostedNode {
             for c in r.completions {
                 if let cb = completions.removeValue(forKey: c.id) { cb(c.outcome) }
             }
+            flushBatches()
             deliveringCallbacks = false
         }
         for link in links.values { link.flush() }
@@ -385,6 +388,7 @@ public final class HostedNode {
         stopped = true
         for (_, cb) in completions { cb(.stopped) }
         completions.removeAll()
+        flushBatches()
         for t in [timer, joinTimer].compactMap({ $0 }) {
             uv_timer_stop(t)
             uv_close(UnsafeMutableRawPointer(t).assumingMemoryBound(to: uv_handle_t.self)) { h in h?.deallocate() }

@@ -19,21 +19,23 @@ typedef struct counter {
     int fail;              /* when set, apply fails (to test apply errors) */
     unsigned failed;       /* applies that failed because of `fail` */
     unsigned restores;     /* snapshots restored into it */
+    unsigned batches;      /* apply_batch calls, and the most commands one carried */
+    size_t largest_batch;
 } counter;
 
-static void counter_init(counter *c) {
+static inline void counter_init(counter *c) {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
 }
 
-static int64_t counter_total(counter *c) {
+static inline int64_t counter_total(counter *c) {
     pthread_mutex_lock(&c->lock);
     int64_t t = c->total;
     pthread_mutex_unlock(&c->lock);
     return t;
 }
 
-static int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
+static inline int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
     counter *c = user;
     (void)index;
     char buf[32];
@@ -66,7 +68,23 @@ static int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t 
     return 0;
 }
 
-static int counter_snapshot(void *user, uint8_t **data, size_t *len) {
+/* The batch form: the same commands, one call per run of them. */
+static inline size_t counter_apply_batch(void *user, const re_command *commands, size_t count, int stop_at_failure,
+                                  re_apply_result *results) {
+    counter *c = user;
+    pthread_mutex_lock(&c->lock);
+    c->batches++;
+    if (count > c->largest_batch) c->largest_batch = count;
+    pthread_mutex_unlock(&c->lock);
+    for (size_t i = 0; i < count; i++) {
+        results[i].status = counter_apply(user, commands[i].index, commands[i].data, commands[i].len, &results[i].result,
+                                          &results[i].result_len);
+        if (results[i].status != 0 && stop_at_failure) return i + 1;
+    }
+    return count;
+}
+
+static inline int counter_snapshot(void *user, uint8_t **data, size_t *len) {
     counter *c = user;
     *data = malloc(sizeof(int64_t));
     if (!*data) return 1;
@@ -77,7 +95,7 @@ static int counter_snapshot(void *user, uint8_t **data, size_t *len) {
     return 0;
 }
 
-static int counter_restore(void *user, const uint8_t *data, size_t len) {
+static inline int counter_restore(void *user, const uint8_t *data, size_t len) {
     counter *c = user;
     if (len != sizeof(int64_t)) return 1;
     pthread_mutex_lock(&c->lock);
