@@ -28,6 +28,22 @@ class Result(ctypes.Structure):
                 ("message", ctypes.c_char_p)]
 
 
+class Command(ctypes.Structure):
+    _fields_ = [("index", ctypes.c_uint64), ("data", c_u8_p), ("len", ctypes.c_size_t)]
+
+
+class ApplyResult(ctypes.Structure):
+    _fields_ = [("status", ctypes.c_int), ("result", c_u8_p), ("result_len", ctypes.c_size_t)]
+
+
+class BatchResult(ctypes.Structure):
+    _fields_ = [("tag", ctypes.c_uint64), ("status", ctypes.c_int), ("result", c_u8_p), ("result_len", ctypes.c_size_t),
+                ("leader_id", ctypes.c_char_p), ("leader_address", ctypes.c_char_p), ("message", ctypes.c_char_p)]
+
+
+APPLY_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.POINTER(Command), ctypes.c_size_t, ctypes.c_int,
+                                  ctypes.POINTER(ApplyResult))
+BATCH_DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchResult), ctypes.c_size_t)
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
 DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Result))
 
@@ -95,6 +111,8 @@ def _declare(lib):
     _fn(lib, "re_config_set_snapshot_threshold", i, p, u64)
     _fn(lib, "re_config_set_state_machine", i, p, APPLY_FN, SNAPSHOT_FN, RESTORE_FN, p)
     _fn(lib, "re_config_set_event_callback", i, p, EVENT_FN, p)
+    _fn(lib, "re_config_set_apply_batch", i, p, APPLY_BATCH_FN)
+    _fn(lib, "re_node_submit_batch", i, p, ctypes.c_char_p, ctypes.POINTER(sz), sz, u64, BATCH_DONE_FN, p)
     _fn(lib, "re_host_new", i, pp)
     _fn(lib, "re_host_free", None, p)
     _fn(lib, "re_node_start", i, p, p, pp)
