@@ -1,53 +1,20 @@
-"""Pythonic wrapper over the C ABI: Host, Node, Status and Event."""
+"""Node: one RaftEngine node embedded in this process."""
 
 import asyncio
 import ctypes
-import itertools
 import logging
 import threading
-from dataclasses import dataclass
+import time
 from typing import Callable, Dict, Optional, Tuple
 
 from . import _lib
+from ._calls import (_BatchCompletions, _Collector, _Outcome, _batches, _check, _check_config, _completions, _log,
+                     _s, lib)
 from .errors import CommandTimeout, InvalidArgument, NodeStopped, error_for
-
-_LIB = None
-_LIB_LOCK = threading.Lock()
-_log = logging.getLogger("raftengine")
-
-
-def lib():
-    """The loaded library (loaded on first use, so importing never fails)."""
-    global _LIB
-    with _LIB_LOCK:
-        if _LIB is None:
-            _LIB = _lib.load()
-        return _LIB
-
-
-def version() -> str:
-    return lib().re_version().decode()
-
-
-def _check(status: int, what: str):
-    """Raises for a failed C call, with the library's own reason (re_errmsg)."""
-    if status != 0:
-        why = (lib().re_errmsg() or b"").decode("utf-8", "replace")
-        raise error_for(status, f"{what}: {why or lib().re_strerror(status).decode()}")
-
-
-def _check_config(status: int, cfg, what: str):
-    """Raises for a failed call on a config, with the library's own words for what was wrong
-    (the same sentence the C ABI and raftengine-node give)."""
-    if status != 0:
-        why = (lib().re_config_errmsg(cfg) or b"").decode("utf-8", "replace")
-        raise error_for(status, f"{what}: {why or lib().re_strerror(status).decode()}")
-
-
-APPLY_POLICIES = {"reject": 0, "retry": 1, "halt": 2}
-
-COUNTERS = ("frames_received", "frames_sent", "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster",
-            "malformed_frames", "oversized_frames", "connects_failed", "dropped_while_disconnected")
+from . import _args
+from .host import Host
+from .types import (APPLY_POLICIES, COUNTERS, EVENT_KINDS, ROLES, ApplyPolicy, Event, EventKind, Member, Role,
+                    Status)
 
 
 def _secret_bytes(name, value):
@@ -57,210 +24,6 @@ def _secret_bytes(name, value):
         raise InvalidArgument(f"{name} must be bytes or str, not {type(value).__name__}")
     return bytes(value)
 
-
-ROLES = {0: "follower", 1: "candidate", 2: "leader", 3: "stopped"}
-EVENT_KINDS = {1: "role", 2: "term", 3: "leader", 4: "election", 5: "resync", 6: "membership_done",
-               7: "membership_aborted", 8: "settings", 9: "snapshot", 10: "stopped", 11: "error",
-               12: "apply_failed"}
-
-
-@dataclass(frozen=True)
-class Member:
-    """A member of the configuration in force. On the leader, `match_index` (the highest index
-    known on it) and `ms_since_contact` (since it last answered; -1 never) for the others."""
-    id: str
-    address: str
-    voter: bool
-    match_index: Optional[int] = None
-    ms_since_contact: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class Status:
-    role: str
-    term: int
-    leader_id: Optional[str]
-    leader_address: Optional[str]
-    commit_index: int
-    applied_index: int
-    last_index: int
-    stopped: bool
-    voters: int
-    learners: int
-    members: Tuple[Member, ...] = ()
-
-    @property
-    def is_leader(self) -> bool:
-        return self.role == "leader"
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: str
-    value: Optional[str]
-    node: Optional[str]
-    detail: Optional[str]
-    number: int
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    status: int
-    result: bytes
-    leader_id: Optional[str]
-    leader_address: Optional[str]
-    message: str
-
-    def value(self) -> bytes:
-        if self.status == 0:
-            return self.result
-        raise error_for(self.status, self.message or lib().re_strerror(self.status).decode(),
-                        leader_id=self.leader_id, leader_address=self.leader_address)
-
-
-def _s(p):
-    return p.decode("utf-8", "replace") if p else None
-
-
-class _Completions:
-    """One C callback for every pending operation: `user` is a key into this table, so no
-    per-call ctypes callback object has to be kept alive."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pending: Dict[int, Callable[[_Outcome], None]] = {}
-        self._ids = itertools.count(1)
-        self.c_callback = _lib.DONE_FN(self._done)
-
-    def register(self, fn) -> int:
-        key = next(self._ids)
-        with self._lock:
-            self._pending[key] = fn
-        return key
-
-    def forget(self, key: int):
-        with self._lock:
-            self._pending.pop(key, None)
-
-    def _done(self, user, result_p):
-        key = user or 0
-        with self._lock:
-            fn = self._pending.pop(key, None)
-        if fn is None:
-            return
-        r = result_p.contents
-        data = ctypes.string_at(r.result, r.result_len) if r.result and r.result_len else b""
-        outcome = _Outcome(r.status, data, _s(r.leader_id), _s(r.leader_address), _s(r.message) or "")
-        try:
-            fn(outcome)
-        except Exception:  # a caller's callback must never unwind into C
-            pass
-
-
-class _BatchCompletions:
-    """Outcomes of commands submitted together: one C callback hands over an array, and each
-    submit_many call's collector is found by its commands' tags."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._next = 1
-        self._by_tag = {}
-        self.c_callback = _lib.BATCH_DONE_FN(self._done)
-
-    def register(self, count, collector):
-        with self._lock:
-            first = self._next
-            self._next += count
-            for t in range(first, first + count):
-                self._by_tag[t] = collector
-        return first
-
-    def forget(self, first, count):
-        with self._lock:
-            for t in range(first, first + count):
-                self._by_tag.pop(t, None)
-
-    def _done(self, user, results, count):
-        got = {}
-        with self._lock:
-            pop = self._by_tag.pop
-            for i in range(count):
-                r = results[i]
-                col = pop(r.tag, None)
-                if col is None:
-                    continue
-                if r.status == 0:
-                    value = ctypes.string_at(r.result, r.result_len) if r.result_len else b""
-                else:
-                    value = error_for(r.status, _s(r.message) or "", leader_id=_s(r.leader_id),
-                                      leader_address=_s(r.leader_address))
-                got.setdefault(id(col), (col, []))[1].append((r.tag, value))
-        for col, items in got.values():
-            try:
-                col.add(items)
-            except Exception:  # a collector must never unwind into C
-                _log.exception("batch completion failed")
-
-
-class _Collector:
-    """Gathers one submit_many call's outcomes; `on_complete(list)` runs once all are in."""
-
-    def __init__(self, count, on_complete):
-        self.first = 0
-        self.results = [None] * count
-        self.left = count
-        self.on_complete = on_complete
-        self.lock = threading.Lock()
-
-    def add(self, items):
-        with self.lock:
-            for tag, value in items:
-                self.results[tag - self.first] = value
-            self.left -= len(items)
-            done = self.left == 0
-        if done:
-            self.on_complete(self.results)
-
-
-_COMPLETIONS = None
-_BATCHES = None
-
-
-def _batches():
-    global _BATCHES
-    with _LIB_LOCK:
-        if _BATCHES is None:
-            _BATCHES = _BatchCompletions()
-        return _BATCHES
-
-
-def _completions():
-    global _COMPLETIONS
-    with _LIB_LOCK:
-        if _COMPLETIONS is None:
-            _COMPLETIONS = _Completions()
-        return _COMPLETIONS
-
-
-class Host:
-    """One libuv loop thread that can carry several nodes."""
-
-    def __init__(self):
-        h = ctypes.c_void_p()
-        _check(lib().re_host_new(ctypes.byref(h)), "re_host_new")
-        self._handle = h
-        self._closed = False
-
-    def close(self):
-        if not self._closed:
-            self._closed = True
-            lib().re_host_free(self._handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class Node:
@@ -293,11 +56,27 @@ class Node:
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
                  snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None):
         for name, value in (("id", id), ("data_dir", data_dir), ("listen", listen)):
-            if not isinstance(value, str) or not value:
-                raise InvalidArgument(f"{name} must be a non-empty string, got {value!r}")
+            _args.text(name, value)
         for method in ("apply", "snapshot", "restore"):
             if not callable(getattr(state_machine, method, None)):
                 raise InvalidArgument(f"state_machine must have a callable {method}()")
+        # Checked here so the messages name the argument (a negative number would wrap in C).
+        if heartbeat_ms is not None:
+            heartbeat_ms = _args.integer("heartbeat_ms", heartbeat_ms)
+        if election_timeout_ms is not None:
+            election_timeout_ms = _args.milliseconds_pair("election_timeout_ms", election_timeout_ms)
+        hb = heartbeat_ms if heartbeat_ms is not None else 10
+        et = election_timeout_ms if election_timeout_ms is not None else (150, 300)
+        if hb >= et[0]:
+            raise InvalidArgument(f"heartbeat_ms ({hb}) must be below the election timeout minimum ({et[0]})")
+        for name, value in (("command_timeout_ms", command_timeout_ms), ("max_command_size", max_command_size),
+                            ("snapshot_threshold", snapshot_threshold)):
+            if value is not None:
+                _args.integer(name, value)
+        if on_event is not None and not callable(on_event):
+            raise InvalidArgument("on_event must be callable")
+        if cluster_id is not None:
+            _args.text("cluster_id", cluster_id)
         if peers is not None and not isinstance(peers, dict):
             raise InvalidArgument("peers must be a dict of id -> address")
         if isinstance(join, str):
@@ -449,12 +228,27 @@ class Node:
         except BaseException:
             return 1
 
+    # The engine's own account of what happens reaches `logging` (logger "raftengine"), at
+    # these levels; a host sees it with logging.basicConfig(level=logging.INFO).
+    _EVENT_LEVELS = {EventKind.ERROR: logging.ERROR, EventKind.STOPPED: logging.WARNING,
+                     EventKind.APPLY_FAILED: logging.WARNING, EventKind.MEMBERSHIP_ABORTED: logging.WARNING,
+                     EventKind.ROLE: logging.INFO, EventKind.LEADER: logging.INFO, EventKind.TERM: logging.INFO,
+                     EventKind.MEMBERSHIP_DONE: logging.INFO, EventKind.SETTINGS: logging.INFO,
+                     EventKind.SNAPSHOT: logging.INFO}
+
     def _event(self, user, ev_p):
+        e = ev_p.contents
+        event = Event(EVENT_KINDS.get(e.kind, EventKind.ERROR), _s(e.value), _s(e.node), _s(e.detail), e.number)
+        level = self._EVENT_LEVELS.get(event.kind, logging.DEBUG)
+        if _log.isEnabledFor(level):
+            parts = [str(x) for x in (event.value, event.node, event.detail) if x]
+            if event.kind in (EventKind.TERM, EventKind.SNAPSHOT, EventKind.APPLY_FAILED):
+                parts.append(str(event.number))
+            _log.log(level, "node %s: %s %s", self.id, event.kind.value, " ".join(parts))
         if self._on_event is None:
             return
-        e = ev_p.contents
         try:
-            self._on_event(Event(EVENT_KINDS.get(e.kind, str(e.kind)), _s(e.value), _s(e.node), _s(e.detail), e.number))
+            self._on_event(event)
         except BaseException:  # never unwind into C, never lose it either
             _log.exception("on_event callback of node %s raised", self.id)
 
@@ -601,56 +395,164 @@ class Node:
 
     @property
     def port(self) -> int:
+        """The port the node listens on (useful with listen="127.0.0.1:0")."""
         self._require_open()
         p = ctypes.c_uint16()
         _check(lib().re_node_listen_port(self._handle, ctypes.byref(p)), "re_node_listen_port")
         return p.value
 
-    def add_server(self, id: str, address: str, voter: bool = True, timeout: float = 30.0):
+    # -- cluster operations: each has a blocking form and an asyncio form (..._async) --
+
+    def _op(self, name, start):
+        """A call that starts operation `name` for completion key k, for _wait/_wait_async."""
         L = lib()
-        self._wait(lambda k: L.re_node_add_server(self._handle, id.encode(), address.encode(), int(voter), self._done.c_callback, k), timeout)
+        return lambda k: start(L, self._done.c_callback, k)
+
+    def _add_server_call(self, id, address, voter):
+        _args.text("id", id)
+        _args.text("address", address)
+        return self._op("add_server", lambda L, cb, k: L.re_node_add_server(self._handle, id.encode(), address.encode(),
+                                                                          int(bool(voter)), cb, k))
+
+    def add_server(self, id: str, address: str, voter: bool = True, timeout: float = 30.0):
+        """Leader: adds server `id` at raft `address` once it has caught up (as a learner when
+        `voter` is False), or promotes a learner to voter. Raises NotLeader (naming the
+        leader), AlreadyMember, ChangeInProgress, CommandTimeout."""
+        self._wait(self._add_server_call(id, address, voter), _args.timeout("timeout", timeout))
+
+    async def add_server_async(self, id: str, address: str, voter: bool = True, timeout: float = 30.0):
+        """add_server() for asyncio."""
+        await self._wait_async(self._add_server_call(id, address, voter), _args.timeout("timeout", timeout))
+
+    def _remove_server_call(self, id):
+        _args.text("id", id)
+        return self._op("remove_server", lambda L, cb, k: L.re_node_remove_server(self._handle, id.encode(), cb, k))
 
     def remove_server(self, id: str, timeout: float = 30.0):
-        L = lib()
-        self._wait(lambda k: L.re_node_remove_server(self._handle, id.encode(), self._done.c_callback, k), timeout)
+        """Leader: removes member `id` (itself included: it hands over leadership and stops).
+        Raises NotLeader, UnknownNode, ChangeInProgress, Rejected (the last voter)."""
+        self._wait(self._remove_server_call(id), _args.timeout("timeout", timeout))
+
+    async def remove_server_async(self, id: str, timeout: float = 30.0):
+        """remove_server() for asyncio."""
+        await self._wait_async(self._remove_server_call(id), _args.timeout("timeout", timeout))
+
+    def _join_call(self, leader_id, leader_address, voter):
+        _args.text("leader_id", leader_id)
+        _args.text("leader_address", leader_address)
+        return self._op("join", lambda L, cb, k: L.re_node_join(self._handle, leader_id.encode(), leader_address.encode(),
+                                                              int(bool(voter)), cb, k))
 
     def join(self, leader_id: str, leader_address: str, voter: bool = True, timeout: float = 30.0):
-        """Asks the leader to add this node (started without peers), as a voter or a learner."""
-        L = lib()
-        self._wait(lambda k: L.re_node_join(self._handle, leader_id.encode(), leader_address.encode(), int(voter),
-                                            self._done.c_callback, k), timeout)
+        """Asks the leader to add this node (started without peers), as a voter or a learner.
+        (A node created with join= does this by itself.)"""
+        self._wait(self._join_call(leader_id, leader_address, voter), _args.timeout("timeout", timeout))
+
+    async def join_async(self, leader_id: str, leader_address: str, voter: bool = True, timeout: float = 30.0):
+        """join() for asyncio."""
+        await self._wait_async(self._join_call(leader_id, leader_address, voter), _args.timeout("timeout", timeout))
+
+    def _read_call(self):
+        return self._op("read_barrier", lambda L, cb, k: L.re_node_read(self._handle, cb, k))
 
     def read_barrier(self, timeout: float = 10.0):
         """Returns once a read of this node's state machine is linearizable: the node is the
         leader, confirmed it still is with a majority, and applied every write acknowledged
         before the call. Raises NotLeader (naming the leader), RetryLater or CommandTimeout
         elsewhere, never returns on a deposed leader."""
-        L = lib()
-        self._wait(lambda k: L.re_node_read(self._handle, self._done.c_callback, k), timeout)
+        self._wait(self._read_call(), _args.timeout("timeout", timeout))
 
     async def read_barrier_async(self, timeout: float = 10.0):
         """read_barrier() for asyncio."""
-        L = lib()
-        await self._wait_async(lambda k: L.re_node_read(self._handle, self._done.c_callback, k), timeout)
+        await self._wait_async(self._read_call(), _args.timeout("timeout", timeout))
+
+    def _exit_call(self):
+        return self._op("exit_cluster", lambda L, cb, k: L.re_node_exit(self._handle, cb, k))
 
     def exit_cluster(self, timeout: float = 30.0):
-        L = lib()
-        self._wait(lambda k: L.re_node_exit(self._handle, self._done.c_callback, k), timeout)
+        """Leaves the cluster; the node stops once its removal commits."""
+        self._wait(self._exit_call(), _args.timeout("timeout", timeout))
+
+    async def exit_cluster_async(self, timeout: float = 30.0):
+        """exit_cluster() for asyncio."""
+        await self._wait_async(self._exit_call(), _args.timeout("timeout", timeout))
+
+    def _transfer_call(self, target_id):
+        _args.text("target_id", target_id)
+        return self._op("transfer_leadership",
+                        lambda L, cb, k: L.re_node_transfer_leadership(self._handle, target_id.encode(), cb, k))
 
     def transfer_leadership(self, target_id: str, timeout: float = 30.0):
-        L = lib()
-        self._wait(lambda k: L.re_node_transfer_leadership(self._handle, target_id.encode(), self._done.c_callback, k), timeout)
+        """Leader: hands leadership to voter `target_id` (caught up first). Raises NotLeader,
+        UnknownNode, ChangeInProgress, CommandTimeout (the target did not take over in time)."""
+        self._wait(self._transfer_call(target_id), _args.timeout("timeout", timeout))
+
+    async def transfer_leadership_async(self, target_id: str, timeout: float = 30.0):
+        """transfer_leadership() for asyncio."""
+        await self._wait_async(self._transfer_call(target_id), _args.timeout("timeout", timeout))
+
+    def _snapshot_call(self):
+        return self._op("take_snapshot", lambda L, cb, k: L.re_node_take_snapshot(self._handle, cb, k))
 
     def take_snapshot(self, timeout: float = 30.0):
-        L = lib()
-        self._wait(lambda k: L.re_node_take_snapshot(self._handle, self._done.c_callback, k), timeout)
+        """Snapshots the state machine at the applied index and compacts the log."""
+        self._wait(self._snapshot_call(), _args.timeout("timeout", timeout))
+
+    async def take_snapshot_async(self, timeout: float = 30.0):
+        """take_snapshot() for asyncio."""
+        await self._wait_async(self._snapshot_call(), _args.timeout("timeout", timeout))
+
+    def _settings_call(self, heartbeat_ms, election_timeout_ms, max_entries_per_message):
+        hb = _args.integer("heartbeat_ms", heartbeat_ms, 0, 60_000)
+        if not isinstance(election_timeout_ms, (tuple, list)) or len(election_timeout_ms) != 2:
+            raise InvalidArgument(f"election_timeout_ms must be a (min, max) pair, got {election_timeout_ms!r}")
+        lo = _args.integer("election_timeout_ms[0]", election_timeout_ms[0], 0, 600_000)
+        hi = _args.integer("election_timeout_ms[1]", election_timeout_ms[1], 0, 600_000)
+        if lo and hi and lo > hi:
+            raise InvalidArgument(f"election_timeout_ms must have min <= max, got {tuple(election_timeout_ms)}")
+        me = _args.integer("max_entries_per_message", max_entries_per_message, 0, 100_000)
+        return self._op("update_settings",
+                        lambda L, cb, k: L.re_node_update_settings(self._handle, hb, lo, hi, me, cb, k))
 
     def update_settings(self, heartbeat_ms: int = 0, election_timeout_ms: Tuple[int, int] = (0, 0),
                         max_entries_per_message: int = 0, timeout: float = 30.0):
-        L = lib()
-        lo, hi = election_timeout_ms
-        self._wait(lambda k: L.re_node_update_settings(self._handle, heartbeat_ms, lo, hi, max_entries_per_message,
-                                                        self._done.c_callback, k), timeout)
+        """Leader: replicates new timing settings (0 keeps a value); every node switches when the
+        change commits. Raises NotLeader, ChangeInProgress, InvalidArgument."""
+        self._wait(self._settings_call(heartbeat_ms, election_timeout_ms, max_entries_per_message),
+                   _args.timeout("timeout", timeout))
+
+    async def update_settings_async(self, heartbeat_ms: int = 0, election_timeout_ms: Tuple[int, int] = (0, 0),
+                                    max_entries_per_message: int = 0, timeout: float = 30.0):
+        """update_settings() for asyncio."""
+        await self._wait_async(self._settings_call(heartbeat_ms, election_timeout_ms, max_entries_per_message),
+                               _args.timeout("timeout", timeout))
+
+    def wait_for_leader(self, timeout: float = 10.0) -> str:
+        """Waits until this node knows a leader (itself or another) and returns its id. Raises
+        CommandTimeout when none is known in time (no majority reachable)."""
+        end = time.monotonic() + _args.timeout("timeout", timeout)
+        while True:
+            s = self.status()
+            if s.stopped:
+                raise NodeStopped(f"node {self.id} is stopped")
+            if s.leader_id:
+                return s.leader_id
+            if time.monotonic() >= end:
+                raise CommandTimeout(f"node {self.id} knows no leader after {timeout} s")
+            time.sleep(0.01)
+
+    async def wait_for_leader_async(self, timeout: float = 10.0) -> str:
+        """wait_for_leader() for asyncio (polls without blocking the event loop)."""
+        end = time.monotonic() + _args.timeout("timeout", timeout)
+        while True:
+            s = self.status()
+            if s.stopped:
+                raise NodeStopped(f"node {self.id} is stopped")
+            if s.leader_id:
+                return s.leader_id
+            if time.monotonic() >= end:
+                raise CommandTimeout(f"node {self.id} knows no leader after {timeout} s")
+            await asyncio.sleep(0.01)
 
     # -- lifecycle --
 
@@ -660,6 +562,7 @@ class Node:
             _check(lib().re_node_stop(self._handle), "re_node_stop")
 
     def close(self):
+        """Stops the node if needed and frees it (and its host, if the node made its own)."""
         if self._closed:
             return
         self._closed = True
