@@ -105,6 +105,13 @@ bench:
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-bench
 	./.build/release/raftengine-bench all
 
+# Python: raftengine's bindings next to pysyncobj (3 processes each, loopback, a Python counter,
+# 64-byte commands; bench/python/run.py). pysyncobj is a benchmark-only dependency, installed
+# from PyPI into the scratch venv .build/bench-python-venv (never by `make test`). ~5 minutes.
+.PHONY: bench-python
+bench-python: lib
+	python3 bench/python/run.py
+
 # The version comes from the header's macro: one place.
 VERSION := $(shell sed -n 's/^\#define RAFTENGINE_VERSION_STRING "\(.*\)"/\1/p' include/raftengine.h)
 
