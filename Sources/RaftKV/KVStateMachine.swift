@@ -1,71 +1,256 @@
 import RaftCore
 
-/// raftengine-node's replicated state: a map of byte strings, where INCR/INCRBY treat a value
-/// as a decimal integer as Redis does. Apply returns the RESP reply for the client.
+/// raftengine-node's replicated state: Redis's database 0 (strings, hashes, lists, each key
+/// optionally with a deadline), executing Redis commands with Redis's replies and errors.
+///
+/// Determinism. Every write reaches the state machine as a log entry carrying the leader's
+/// time (`KVCommand`), and executes at `max(entry time, lastAppliedTime)`, never at a
+/// replica's own clock. A key is expired when that time is at or past its deadline: writes
+/// treat it as absent and remove it, the leader's periodic `.expire` sweep removes the rest,
+/// and reads (`read`) treat it as absent without changing anything. Snapshots list keys in
+/// byte order with their deadlines, so replicas in the same state produce identical bytes.
+///
+/// Threading: like any `StateMachine`, used from one thread (the host's loop thread), where
+/// the server also calls `read`, `classify` is a pure static function.
+///
+/// How the server uses it:
+/// - `classify(args)`: `.write` → propose `KVCommand.exec(nowMs: leaderNow, args: args)`;
+///   `.read` → ReadIndex, then `read(args, nowMs: max(lastAppliedTime, leaderNow))`;
+///   `.unknown(e)` / `.arity(e)` → answer e at once (inside MULTI: answer e, then EXECABORT).
+/// - MULTI ... EXEC → propose `KVCommand.transaction(nowMs:commands:)`; the entry's reply is
+///   EXEC's array.
+/// - Periodically, at the leader, when `nextExpiryDeadline()` ≤ its clock → propose
+///   `KVCommand.expire(nowMs:)`.
+/// - CLUSTER KEYSLOT / COUNTKEYSINSLOT / GETKEYSINSLOT → `keySlot`, `keyCount(inSlot:)`,
+///   `keys(inSlot:count:)`; DBSIZE may be answered from `dbSize` after a ReadIndex.
 public final class KVStateMachine: StateMachine {
-    public private(set) var store: [[UInt8]: [UInt8]] = [:]
+    let store = KVStore()
 
     public init() {}
 
+    // MARK: StateMachine
+
+    /// Decodes a `KVCommand` and executes it at `max(its nowMs, lastAppliedTime)`; returns the
+    /// RESP reply bytes for the client. An entry this version cannot decode is answered with an
+    /// error and not applied: every replica answers the same, so they stay identical.
     public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
         let cmd: KVCommand
         do { cmd = try KVCommand(decoding: command) } catch {
-            // A command this version cannot read is answered, not applied: every node
-            // answers the same, so replicas stay identical.
             return RESPValue.error("ERR undecodable command: \(error)").encoded
         }
+        let now = Swift.max(cmd.nowMs, store.time)
+        store.time = now
         switch cmd {
-        case .set(let k, let v):
-            store[k] = v
-            return RESPValue.ok.encoded
-        case .delete(let keys):
-            var n: Int64 = 0
-            for k in keys where store.removeValue(forKey: k) != nil { n += 1 }
-            return RESPValue.integer(n).encoded
-        case .incrementBy(let k, let d):
-            let current: Int64
-            if let v = store[k] {
-                guard let parsed = Int64(String(decoding: v, as: UTF8.self)) else {
-                    return RESPValue.error("ERR value is not an integer or out of range").encoded
-                }
-                current = parsed
-            } else {
-                current = 0
-            }
-            let (sum, overflow) = current.addingReportingOverflow(d)
-            guard !overflow else { return RESPValue.error("ERR increment or decrement would overflow").encoded }
-            store[k] = Array(String(sum).utf8)
-            return RESPValue.integer(sum).encoded
+        case .exec(_, let args):
+            return Self.encode(execute(args, now, allowWrites: true))
+        case .transaction(_, let commands):
+            var out: [UInt8] = []
+            out.reserveCapacity(16 + commands.count * 8)
+            out.append(UInt8(ascii: "*"))
+            out.append(contentsOf: String(commands.count).utf8)
+            out.append(contentsOf: [13, 10])
+            for c in commands { execute(c, now, allowWrites: true).encode(into: &out) }
+            return out
+        case .expire(_, let limit):
+            let n = store.sweep(now: now, limit: Int(clamping: limit))
+            return RESPValue.integer(Int64(n)).encoded
         }
     }
 
-    public func get(_ key: [UInt8]) -> [UInt8]? { store[key] }
+    private static let okBytes = RESPValue.ok.encoded
+
+    @inline(__always)
+    private static func encode(_ v: RESPValue) -> [UInt8] {
+        if case .simple(let s) = v, s == "OK" { return okBytes }
+        return v.encoded
+    }
+
+    func execute(_ args: [[UInt8]], _ now: UInt64, allowWrites: Bool) -> RESPValue {
+        guard let name = args.first else { return .error("ERR empty command") }
+        guard let spec = KVCommandTable.spec(name) else { return KVReply.unknownCommand(args) }
+        guard spec.accepts(args.count) else { return KVReply.arity(spec.name) }
+        if spec.isWrite && !allowWrites {
+            return .error("ERR '\(spec.name)' changes the data: it must be proposed through the log")
+        }
+        return spec.run(store, args, now)
+    }
+
+    // MARK: The server's API
+
+    /// Routes a request by its name and argument count: `.write`, `.read`, or the error to
+    /// answer at once (`.unknown`, `.arity`). Names are case-insensitive. Commands the server
+    /// handles itself (MULTI/EXEC/DISCARD, INFO, CLUSTER, RAFT.*, ...) are `.unknown` here.
+    /// PING and ECHO are `.read` (the state machine answers them too, for use inside MULTI).
+    public static func classify(_ args: [[UInt8]]) -> KVCommandClass {
+        KVCommandTable.classify(args)
+    }
+
+    /// Executes a read-only command against the local state, judged at
+    /// `max(nowMs, lastAppliedTime)`; changes nothing (an expired key reads as absent but
+    /// stays until a write or sweep removes it). A write command is refused with an error.
+    public func read(_ args: [[UInt8]], nowMs: UInt64) -> RESPValue {
+        execute(args, Swift.max(nowMs, store.time), allowWrites: false)
+    }
+
+    /// The largest leader time any applied entry carried (0 before the first): the time the
+    /// state has reached. Kept in snapshots. Pass `max(lastAppliedTime, leader clock)` to
+    /// `read` so time never runs backwards across leader changes.
+    public var lastAppliedTime: UInt64 { store.time }
+
+    /// DBSIZE: keys stored, including keys past their deadline that no write or sweep has
+    /// removed yet (as Redis counts them).
+    public var dbSize: Int { store.count }
+
+    /// The earliest deadline of any key (ms of leader time), nil when none has one. The leader
+    /// proposes `.expire(nowMs:)` when this is at or before its clock.
+    public func nextExpiryDeadline() -> UInt64? { store.nextDeadline() }
+
+    /// Redis Cluster's slot of a key: CRC16 of the key (or its `{hash tag}`) mod 16384.
+    public static func keySlot(_ key: [UInt8]) -> UInt16 { KVKeySlot.slot(key) }
+    public func keySlot(_ key: [UInt8]) -> UInt16 { KVKeySlot.slot(key) }
+
+    /// CLUSTER COUNTKEYSINSLOT: keys stored in the slot (0 for a slot ≥ 16384), counted as
+    /// `dbSize` counts them.
+    public func keyCount(inSlot slot: Int) -> Int {
+        guard slot >= 0 && slot < KVKeySlot.count else { return 0 }
+        return Int(store.slots.counts[slot])
+    }
+
+    /// CLUSTER GETKEYSINSLOT: up to `count` keys of the slot, in byte order.
+    public func keys(inSlot slot: Int, count: Int) -> [[UInt8]] {
+        guard slot >= 0 && slot < KVKeySlot.count, count > 0 else { return [] }
+        let all = store.slots.keys(inSlot: slot).sorted { kvLess($0, $1) }
+        return Array(all.prefix(count))
+    }
+
+    // MARK: Conveniences (tests, the server before its rewrite)
+
+    /// The string value of a live key at `lastAppliedTime`, nil if absent or not a string.
+    public func get(_ key: [UInt8]) -> [UInt8]? {
+        guard let e = store.live(key, store.time), case .string(let s) = e.value else { return nil }
+        return s
+    }
+
+    /// Same as `dbSize`.
     public var count: Int { store.count }
 
-    /// Keys in sorted order, so every replica's snapshot of the same state is byte-identical.
+    // MARK: Snapshots
+
+    static let snapshotVersion: UInt8 = 2
+    private enum Kind: UInt8 { case string = 0, hash = 1, list = 2 }
+    private static let hasDeadline: UInt8 = 0x80
+
+    /// Format 2:
+    ///
+    ///     u8 2, u64 lastAppliedTime, varint key count, then per key in byte order:
+    ///     blob key, u8 kind (0 string, 1 hash, 2 list; +0x80 when a u64 deadline follows),
+    ///     string: blob; hash: varint n, n × (blob field, blob value) in field byte order;
+    ///     list: varint n, n × blob, head first.
+    ///
+    /// Keys past their deadline that nothing has removed yet are included (they are part of
+    /// the state every replica shares), with their deadlines.
     public func snapshot() throws -> [UInt8] {
-        var w = ByteWriter(capacity: 16 + store.reduce(0) { $0 + $1.key.count + $1.value.count + 4 })
-        w.u8(1)
-        w.varint(UInt64(store.count))
-        for (k, v) in store.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+        let entries = store.sortedEntries()
+        var w = ByteWriter(capacity: 32 + entries.count * 32)
+        w.u8(Self.snapshotVersion)
+        w.u64(store.time)
+        w.varint(UInt64(entries.count))
+        for (k, e) in entries {
             w.blob(k)
-            w.blob(v)
+            let flag = e.deadline == noDeadline ? 0 : Self.hasDeadline
+            switch e.value {
+            case .string(let s):
+                w.u8(Kind.string.rawValue | flag)
+                if flag != 0 { w.u64(e.deadline) }
+                w.blob(s)
+            case .hash(let h):
+                w.u8(Kind.hash.rawValue | flag)
+                if flag != 0 { w.u64(e.deadline) }
+                w.varint(UInt64(h.fields.count))
+                for f in h.sortedFields {
+                    w.blob(f)
+                    w.blob(h.fields[f]!)
+                }
+            case .list(let l):
+                w.u8(Kind.list.rawValue | flag)
+                if flag != 0 { w.u64(e.deadline) }
+                w.varint(UInt64(l.count))
+                for i in 0..<l.count { w.blob(l[i]) }
+            }
         }
-        return w.bytes
+        return w.takeBytes()
     }
 
+    /// Replaces the whole state with a snapshot's (format 2, or format 1: strings without
+    /// deadlines). Checks everything — key and field order, kinds, counts, no empty hash or
+    /// list, deadlines within Int64 — and leaves the state untouched when anything is wrong.
     public func restore(_ data: [UInt8]) throws {
         var r = ByteReader(data)
         let version = try r.u8()
-        guard version == 1 else { throw WireError.unknownVersion(version) }
-        let n = try r.count(minItemSize: 2)
-        var s: [[UInt8]: [UInt8]] = [:]
-        s.reserveCapacity(n)
-        for _ in 0..<n {
-            let k = try r.blob()
-            s[k] = try r.blob()
+        var entries: [([UInt8], KVValue, UInt64)] = []
+        var time: UInt64 = 0
+        switch version {
+        case 1:
+            let n = try r.count(minItemSize: 2)
+            entries.reserveCapacity(n)
+            var seen = Set<[UInt8]>()
+            for _ in 0..<n {
+                let k = try r.blob()
+                guard seen.insert(k).inserted else { throw WireError.invalidValue("duplicate key") }
+                entries.append((k, .string(try r.blob()), noDeadline))
+            }
+        case Self.snapshotVersion:
+            time = try r.u64()
+            let n = try r.count(minItemSize: 3)
+            entries.reserveCapacity(n)
+            var previous: [UInt8]? = nil
+            for _ in 0..<n {
+                let k = try r.blob()
+                if let p = previous, !kvLess(p, k) {
+                    throw WireError.invalidValue("snapshot keys out of order")
+                }
+                previous = k
+                let tag = try r.u8()
+                var deadline = noDeadline
+                if tag & Self.hasDeadline != 0 {
+                    deadline = try r.u64()
+                    guard deadline <= UInt64(Int64.max) else { throw WireError.invalidValue("deadline") }
+                }
+                let value: KVValue
+                switch Kind(rawValue: tag & ~Self.hasDeadline) {
+                case .string:
+                    value = .string(try r.blob())
+                case .hash:
+                    let m = try r.count(minItemSize: 2)
+                    guard m > 0 else { throw WireError.invalidValue("empty hash") }
+                    var fields: [[UInt8]: [UInt8]] = [:]
+                    fields.reserveCapacity(m)
+                    var prevField: [UInt8]? = nil
+                    for _ in 0..<m {
+                        let f = try r.blob()
+                        if let p = prevField, !kvLess(p, f) {
+                            throw WireError.invalidValue("hash fields out of order")
+                        }
+                        prevField = f
+                        fields[f] = try r.blob()
+                    }
+                    value = .hash(KVHash(fields))
+                case .list:
+                    let m = try r.count(minItemSize: 1)
+                    guard m > 0 else { throw WireError.invalidValue("empty list") }
+                    var items: [[UInt8]] = []
+                    items.reserveCapacity(m)
+                    for _ in 0..<m { items.append(try r.blob()) }
+                    value = .list(KVList(items))
+                case nil:
+                    throw WireError.unknownEnumValue("kv value kind", tag)
+                }
+                entries.append((k, value, deadline))
+            }
+        default:
+            throw WireError.unknownVersion(version)
         }
         try r.expectEnd()
-        store = s
+        store.load(entries, time: time)
     }
 }
