@@ -13,6 +13,7 @@ public struct NodeStatus: Equatable, Sendable {
     public var stopped: Bool
     public var config: ClusterConfig
     public var settings: ClusterSettings
+    public var counters = NodeCounters()
 }
 
 /// How a follower's replication stands, as its leader sees it.

@@ -18,6 +18,7 @@ public final class RaftNode {
     public internal(set) var commitIndex: LogIndex = 0
     public internal(set) var appliedIndex: LogIndex = 0
     public internal(set) var stopped = false
+    public internal(set) var counters = NodeCounters()
     /// Highest index this node has made durable (the leader counts itself only up to here).
     var durableIndex: LogIndex = 0
     var now: Nanos
@@ -228,16 +229,17 @@ public final class RaftNode {
 
     /// Submits a command. The outcome arrives as a `Completion` with the same `id`.
     public func propose(_ command: [UInt8], id requestID: UInt64) {
-        guard !stopped else { return complete(requestID, .stopped) }
-        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
-        guard acceptingCommands else { return complete(requestID, .retry) }
+        guard !stopped else { return refuse(requestID, .stopped) }
+        guard role == .leader else { return refuse(requestID, notLeaderOutcome()) }
+        guard acceptingCommands else { return refuse(requestID, .retry) }
         guard command.count <= options.maxCommandSize else {
-            return complete(requestID, .rejected(.commandTooLarge(size: command.count, max: options.maxCommandSize)))
+            return refuse(requestID, .rejected(.commandTooLarge(size: command.count, max: options.maxCommandSize)))
         }
         let index = log.lastIndex + 1
         guard appendLocal([Entry(index: index, term: term, kind: .command, data: command)]) else {
-            return complete(requestID, .stopped)
+            return refuse(requestID, .stopped)
         }
+        counters.proposals += 1
         let deadline = now &+ options.commandTimeout
         pending[index] = PendingCommand(id: requestID, term: term, deadline: deadline)
         pendingOrder.append((index, deadline))
@@ -270,7 +272,7 @@ public final class RaftNode {
         NodeStatus(id: id, role: role, term: term, leaderID: leaderID, votedFor: votedFor,
                    commitIndex: commitIndex, appliedIndex: appliedIndex,
                    lastIndex: log.lastIndex, lastTerm: log.lastTerm, firstIndex: log.firstIndex,
-                   stopped: stopped, config: config, settings: settings)
+                   stopped: stopped, config: config, settings: settings, counters: counters)
     }
 
     /// Stops the node: pending commands complete with `.stopped`; later inputs are ignored.
@@ -288,7 +290,15 @@ public final class RaftNode {
 
     var acceptingCommands: Bool { transferTarget == nil }
 
-    func emit(_ e: RaftEvent) { ready.events.append(e) }
+    func emit(_ e: RaftEvent) {
+        counters.count(e)
+        ready.events.append(e)
+    }
+
+    private func refuse(_ requestID: UInt64, _ outcome: CommandOutcome) {
+        counters.refusedProposals += 1
+        complete(requestID, outcome)
+    }
 
     func complete(_ requestID: UInt64, _ outcome: CommandOutcome) {
         ready.completions.append(Completion(id: requestID, outcome: outcome))

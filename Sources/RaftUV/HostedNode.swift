@@ -49,6 +49,7 @@ public final class HostedNode {
     private let lock = Lock()
     private var statusSnapshot: NodeStatus?
     private var stats = TransportStats()
+    private var syncs = SyncStats()
     public internal(set) var listenPort: UInt16 = 0
 
     init(config: RuntimeNodeConfig, host: UVHost, stateMachine: StateMachine, makeLog: (() throws -> RaftLog)?,
@@ -142,9 +143,12 @@ public final class HostedNode {
                 // overlap instead of adding up.
                 if !r.messages.isEmpty { for link in links.values { link.flush() } }
                 do {
+                    let started = UVLoop.now
                     try log.sync()
+                    recordSync(micros: Int((UVLoop.now - started) / 1_000))
                     raft.didSync()
                 } catch {
+                    recordSync(micros: nil)
                     // As when the core's own writes fail: the node stops and says so.
                     syncFailure = "log sync failed: \(error)"
                     raft.stop()
@@ -196,6 +200,12 @@ public final class HostedNode {
         let s = raft.status
         lock.lock()
         statusSnapshot = s
+        lock.unlock()
+    }
+
+    private func recordSync(micros: Int?) {
+        lock.lock()
+        if let micros { syncs.record(micros: micros) } else { syncs.failures += 1 }
         lock.unlock()
     }
 
@@ -353,6 +363,14 @@ public final class HostedNode {
         return loop.sync(read) ?? (UVLoop.now, [])
     }
 
+    /// Open peer connections: accepted from peers, and this node's own links that are up.
+    /// Any thread (from others it waits for the loop).
+    public func connectionCounts() -> (inbound: Int, outbound: Int) {
+        let read = { [self] in (inbound.count, links.values.filter(\.connected).count) }
+        if loop.isLoopThread { return read() }
+        return loop.sync(read) ?? (0, 0)
+    }
+
     public func status() -> NodeStatus? {
         lock.lock()
         defer { lock.unlock() }
@@ -363,6 +381,13 @@ public final class HostedNode {
     /// nil once stopped. For diagnostics.
     public func debugState() -> String? {
         loop.sync { [self] in raft.map { $0.debugDescription } }.flatMap { $0 }
+    }
+
+    /// The log's sync latencies since start.
+    public var syncStats: SyncStats {
+        lock.lock()
+        defer { lock.unlock() }
+        return syncs
     }
 
     public var transportStats: TransportStats {

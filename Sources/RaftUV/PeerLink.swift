@@ -27,7 +27,7 @@ final class PeerLink {
     private var clientNonce: [UInt8]?
     private let maxFrameSize: Int
     private var conn: TCPConnection?
-    private var connected = false
+    private(set) var connected = false
     private var connecting = false
     private var pending: [UInt8] = []
     private var retryTimer: UnsafeMutablePointer<uv_timer_t>?

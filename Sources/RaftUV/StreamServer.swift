@@ -94,5 +94,7 @@ public final class ClientStream {
 
     public func write(_ bytes: [UInt8]) { conn.write(bytes) }
     public func close() { conn.close() }
+    /// Closes once what was written has been sent.
+    public func closeAfterWrites() { conn.closeAfterWrites() }
     public var isClosed: Bool { conn.isClosed }
 }

@@ -113,6 +113,29 @@ final class TCPConnection {
         }
     }
 
+    private var finishing = false
+
+    /// Closes once every queued write has left: uv_shutdown waits for them, where uv_close
+    /// alone would cancel a write still pending (a long reply, then QUIT). Reads stop now.
+    func closeAfterWrites() {
+        guard !isClosed, !finishing else { return }
+        finishing = true
+        onFrame = nil
+        rawReader = nil
+        uv_read_stop(stream)
+        let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        let rc = uv_shutdown(req, stream) { req, _ in
+            guard let req else { return }
+            let handle = req.pointee.handle
+            req.deallocate()
+            if let handle, let conn = TCPConnection.from(handle.pointee.data) { conn.close() }
+        }
+        if rc != 0 {
+            req.deallocate()
+            close()
+        }
+    }
+
     func close() {
         guard !isClosed else { return }
         isClosed = true
