@@ -45,7 +45,7 @@ extension KVStore {
     func dropIfEmpty(_ key: [UInt8]) {
         guard let i = index(of: key) else { return }
         switch entry(at: i).value {
-        case .hash(let h) where h.fields.isEmpty: remove(at: i)
+        case .hash(let h) where h.isEmpty: remove(at: i)
         case .list(let l) where l.count == 0: remove(at: i)
         default: break
         }
@@ -64,7 +64,7 @@ extension KVStore {
             var added: Int64 = 0
             var j = 2
             while j < a.count {
-                if h.fields.updateValue(a[j + 1], forKey: a[j]) == nil { added += 1 }
+                if h.set(a[j], a[j + 1]) { added += 1 }
                 j += 2
             }
             return name == "hset" ? .integer(added) : .ok
@@ -78,22 +78,22 @@ extension KVStore {
         case .failure(let r): return r
         case .success(let x): h = x!
         }
-        if h.fields[a[2]] != nil { return KVReply.zero }
-        h.fields[a[2]] = a[3]
+        if h[a[2]] != nil { return KVReply.zero }
+        h[a[2]] = a[3]
         return KVReply.one
     }
 
     func cmdHGet(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return .bulk(h?.fields[a[2]])
+        case .success(let h): return .bulk(h?[a[2]])
         }
     }
 
     func cmdHMGet(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return .array(a.dropFirst(2).map { .bulk(h?.fields[$0]) })
+        case .success(let h): return .array(a.dropFirst(2).map { .bulk(h?[$0]) })
         }
     }
 
@@ -103,7 +103,7 @@ extension KVStore {
         case .success(nil): return KVReply.zero
         case .success(let h?):
             var n: Int64 = 0
-            for f in a.dropFirst(2) where h.fields.removeValue(forKey: f) != nil { n += 1 }
+            for f in a.dropFirst(2) where h.remove(f) { n += 1 }
             dropIfEmpty(a[1])
             return .integer(n)
         }
@@ -116,10 +116,10 @@ extension KVStore {
         case .success(nil): return KVReply.emptyArray
         case .success(let h?):
             var out: [RESPValue] = []
-            out.reserveCapacity(h.fields.count * 2)
-            for f in h.sortedFields {
+            out.reserveCapacity(h.count * 2)
+            for (f, v) in h.sortedPairs {
                 out.append(.bulk(f))
-                out.append(.bulk(h.fields[f]!))
+                out.append(.bulk(v))
             }
             return .array(out)
         }
@@ -128,7 +128,7 @@ extension KVStore {
     func cmdHKeys(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return .array((h?.sortedFields ?? []).map { .bulk($0) })
+        case .success(let h): return .array((h?.sortedPairs ?? []).map { .bulk($0.field) })
         }
     }
 
@@ -136,28 +136,28 @@ extension KVStore {
         switch readHash(a[1], now) {
         case .failure(let r): return r
         case .success(nil): return KVReply.emptyArray
-        case .success(let h?): return .array(h.sortedFields.map { .bulk(h.fields[$0]!) })
+        case .success(let h?): return .array(h.sortedPairs.map { .bulk($0.value) })
         }
     }
 
     func cmdHLen(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return .integer(Int64(h?.fields.count ?? 0))
+        case .success(let h): return .integer(Int64(h?.count ?? 0))
         }
     }
 
     func cmdHExists(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return h?.fields[a[2]] != nil ? KVReply.one : KVReply.zero
+        case .success(let h): return h?[a[2]] != nil ? KVReply.one : KVReply.zero
         }
     }
 
     func cmdHStrlen(_ a: [[UInt8]], _ now: UInt64) -> RESPValue {
         switch readHash(a[1], now) {
         case .failure(let r): return r
-        case .success(let h): return .integer(Int64(h?.fields[a[2]]?.count ?? 0))
+        case .success(let h): return .integer(Int64(h?[a[2]]?.count ?? 0))
         }
     }
 
@@ -169,13 +169,13 @@ extension KVStore {
         case .success(let x): h = x
         }
         var value: Int64 = 0
-        if let s = h?.fields[a[2]] {
+        if let s = h?[a[2]] {
             guard let v = KVNumber.parseInt64(s) else { return KVReply.hashNotInteger }
             value = v
         }
         let (sum, o) = value.addingReportingOverflow(incr)
         if o { return KVReply.overflow }
-        if let h { h.fields[a[2]] = KVNumber.bytes(sum) } else { add(a[1], .hash(KVHash([a[2]: KVNumber.bytes(sum)]))) }
+        if let h { h[a[2]] = KVNumber.bytes(sum) } else { add(a[1], .hash(KVHash(a[2], KVNumber.bytes(sum)))) }
         return .integer(sum)
     }
 
@@ -188,13 +188,13 @@ extension KVStore {
         case .success(let x): h = x
         }
         var value = KVFloat.decimal(mantissa: 0, exponent: 0)
-        if let s = h?.fields[a[2]] {
+        if let s = h?[a[2]] {
             guard let v = KVFloat.parse(s) else { return KVReply.hashNotFloat }
             value = v
         }
         guard case .success(let sum) = KVFloat.add(value, incr) else { return KVReply.nanOrInfinity }
         let text = sum.formatted
-        if let h { h.fields[a[2]] = text } else { add(a[1], .hash(KVHash([a[2]: text]))) }
+        if let h { h[a[2]] = text } else { add(a[1], .hash(KVHash(a[2], text))) }
         return .bulk(text)
     }
 

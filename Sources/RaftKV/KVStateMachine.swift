@@ -166,10 +166,10 @@ public final class KVStateMachine: StateMachine {
             case .hash(let h):
                 w.u8(Kind.hash.rawValue | flag)
                 if flag != 0 { w.u64(e.deadline) }
-                w.varint(UInt64(h.fields.count))
-                for f in h.sortedFields {
+                w.varint(UInt64(h.count))
+                for (f, v) in h.sortedPairs {
                     w.blob(f)
-                    w.blob(h.fields[f]!)
+                    w.blob(v)
                 }
             case .list(let l):
                 w.u8(Kind.list.rawValue | flag)
@@ -223,7 +223,7 @@ public final class KVStateMachine: StateMachine {
                 case .hash:
                     let m = try r.count(minItemSize: 2)
                     guard m > 0 else { throw WireError.invalidValue("empty hash") }
-                    var fields: [[UInt8]: [UInt8]] = [:]
+                    let fields = KVHash()
                     fields.reserveCapacity(m)
                     var prevField: [UInt8]? = nil
                     for _ in 0..<m {
@@ -234,7 +234,7 @@ public final class KVStateMachine: StateMachine {
                         prevField = f
                         fields[f] = try r.blob()
                     }
-                    value = .hash(KVHash(fields))
+                    value = .hash(fields)
                 case .list:
                     let m = try r.count(minItemSize: 1)
                     guard m > 0 else { throw WireError.invalidValue("empty list") }

@@ -17,12 +17,36 @@ enum KVValue {
 /// A Redis hash: field → value. Replies that list fields give them in byte order, so they do
 /// not depend on the process's hash seed.
 final class KVHash {
-    var fields: [[UInt8]: [UInt8]]
+    private var fields: [KVKey: [UInt8]] = [:]
 
-    init(_ fields: [[UInt8]: [UInt8]] = [:]) { self.fields = fields }
+    init() {}
 
-    var sortedFields: [[UInt8]] {
-        fields.keys.sorted { kvLess($0, $1) }
+    init(_ field: [UInt8], _ value: [UInt8]) { fields[KVKey(field)] = value }
+
+    var count: Int { fields.count }
+    var isEmpty: Bool { fields.isEmpty }
+
+    subscript(field: [UInt8]) -> [UInt8]? {
+        get { fields[KVKey(field)] }
+        set { fields[KVKey(field)] = newValue }
+    }
+
+    /// Sets field; true when it is new.
+    @discardableResult
+    func set(_ field: [UInt8], _ value: [UInt8]) -> Bool {
+        fields.updateValue(value, forKey: KVKey(field)) == nil
+    }
+
+    /// Removes field; true when it was there.
+    func remove(_ field: [UInt8]) -> Bool {
+        fields.removeValue(forKey: KVKey(field)) != nil
+    }
+
+    func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
+
+    /// (field, value) in field byte order.
+    var sortedPairs: [(field: [UInt8], value: [UInt8])] {
+        fields.map { (field: $0.key.bytes, value: $0.value) }.sorted { kvLess($0.field, $1.field) }
     }
 }
 
