@@ -107,10 +107,12 @@ bench:
 
 # Python: raftengine's bindings next to pysyncobj (3 processes each, loopback, a Python counter,
 # 64-byte commands; bench/python/run.py). pysyncobj is a benchmark-only dependency, installed
-# from PyPI into the scratch venv .build/bench-python-venv (never by `make test`). ~5 minutes.
+# from PyPI into the scratch venv .build/bench-python-venv (never by `make test`). ~4 minutes.
+# BENCH_PYTHON_ARGS passes options, e.g. "--bindings HEAD" or "--profile 1000".
+BENCH_PYTHON_ARGS ?=
 .PHONY: bench-python
 bench-python: lib
-	python3 bench/python/run.py
+	python3 bench/python/run.py $(BENCH_PYTHON_ARGS)
 
 # The version comes from the header's macro: one place.
 VERSION := $(shell sed -n 's/^\#define RAFTENGINE_VERSION_STRING "\(.*\)"/\1/p' include/raftengine.h)

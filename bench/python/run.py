@@ -70,11 +70,49 @@ def free_ports(n):
     return ports
 
 
+BINDINGS = os.path.join(ROOT, "bindings", "python")
+
+
+def use_bindings(which):
+    """Where the workers import raftengine from: the work tree (default), or the package as
+    committed at a git revision, exported under .build/bench-python (so a run measures one
+    definite version even while someone edits bindings/python). Returns a description."""
+    global BINDINGS
+    git = ["git", "-C", ROOT]
+    if which == "worktree":
+        dirty = subprocess.run(git + ["status", "--porcelain", "--", "bindings/python/raftengine"],
+                               capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        return f"work tree (HEAD {head or '?'}{', with uncommitted changes' if dirty else ''})"
+    rev = subprocess.run(git + ["rev-parse", "--short", which], capture_output=True, text=True, check=True).stdout.strip()
+    dest = os.path.join(OUT_DIR, f"bindings-{rev}")
+    if not os.path.isdir(os.path.join(dest, "raftengine")):
+        os.makedirs(dest, exist_ok=True)
+        arch = subprocess.run(git + ["archive", rev, "bindings/python/raftengine"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", dest, "--strip-components=2"], input=arch, check=True)
+    BINDINGS = dest
+    last = subprocess.run(git + ["log", "-1", "--format=%h", rev, "--", "bindings/python/raftengine"],
+                          capture_output=True, text=True).stdout.strip()
+    return f"as committed at {rev}, last changed in {last or '?'} (exported to {os.path.relpath(dest, ROOT)})"
+
+
+RUN_LIBRARY = LIBRARY
+
+
+def snapshot_library():
+    """The workers load a copy of the library taken at the start, so a rebuild during the run
+    (make lib from another shell) cannot mix two builds in one table."""
+    global RUN_LIBRARY
+    os.makedirs(OUT_DIR, exist_ok=True)
+    RUN_LIBRARY = os.path.join(OUT_DIR, "libraftengine.so")
+    shutil.copy2(LIBRARY, RUN_LIBRARY)
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(LIBRARY)))
+
+
 def worker_env():
     env = dict(os.environ)
-    env["RAFTENGINE_LIBRARY"] = LIBRARY
-    env["PYTHONPATH"] = os.path.join(ROOT, "bindings", "python") + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["RAFTENGINE_LIBRARY"] = RUN_LIBRARY
+    env["PYTHONPATH"] = BINDINGS + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -135,6 +173,8 @@ def trial(label, in_flight, a, data_root, profile=None):
         cmd.append("--no-reply")
     if getattr(a, "pin_thread_state", False):
         cmd.append("--pin-thread-state")
+    if getattr(a, "submit_sync", False):
+        cmd.append("--submit-sync")
     env = worker_env()
     procs = [subprocess.Popen(cmd + ["--index", str(i)], stdout=subprocess.PIPE, stderr=logf, text=True, env=env)
              for i in range(3)]
@@ -246,10 +286,15 @@ def table(results, scenarios, labels):
             p99 = med([r["p99_ms"] for r in rs])
             cpu = {k: med([r["cpu"][k] for r in rs]) for k in ("leader", "followers", "others")}
             errs = sum(r["errors"] for r in rs)
+            kinds = {}
+            for r in rs:
+                for k, v in r.get("error_kinds", {}).items():
+                    kinds[k] = kinds.get(k, 0) + v
             per = " / ".join(fmt_rate(r["rate"]) for r in rs)
             rows.append(f"{n:>9,}  {label:<24} {fmt_rate(rate):>10} {fmt_ms(p50):>8} {fmt_ms(p99):>8}  "
                         f"{fmt_cores(cpu['leader']):>11} {fmt_cores(cpu['followers']):>9} {fmt_cores(cpu['others']):>6}  "
-                        f"{fmt_us(med([us_per_commit(r) for r in rs])):>16}  {errs:>6}  {per}")
+                        f"{fmt_us(med([us_per_commit(r) for r in rs])):>16}  {errs:>6}  {per}"
+                        + (f"  (errors: {', '.join(f'{v} {k}' for k, v in kinds.items())})" if kinds else ""))
     return "\n".join(rows)
 
 
@@ -299,7 +344,7 @@ def profile_run(a, n):
     ensure_venv(["py-spy"])
     spy = os.path.join(VENV, "bin", "py-spy")
     os.makedirs(OUT_DIR, exist_ok=True)
-    data_root = os.path.join(ROOT, ".build", "bench-python-data")
+    data_root = a.data_root or os.path.join(ROOT, ".build", "bench-python-data")
     os.makedirs(data_root, exist_ok=True)
     have_perf = shutil.which("perf") is not None
     window = max(1, int(a.duration) - 1)
@@ -387,26 +432,35 @@ def main():
     p.add_argument("--no-reply", action="store_true", help="our counter returns b'' instead of the new total")
     p.add_argument("--pin-thread-state", action="store_true",
                    help="experiment: our loop thread keeps one Python thread state between callbacks")
+    p.add_argument("--submit-sync", action="store_true",
+                   help="experiment: our 1-in-flight client calls re_node_submit_sync (the GIL released in C)")
     p.add_argument("--profile", type=int, metavar="N",
                    help="profile our leader at N in flight (per-thread CPU, perf, perf trace, py-spy), then exit")
     p.add_argument("--rate", type=int, default=200, help="py-spy samples/s")
     p.add_argument("--native", action="store_true", help="py-spy --native (C and Swift frames too)")
+    p.add_argument("--data-root", metavar="DIR",
+                   help="experiment: our nodes' data dirs under DIR (e.g. /dev/shm: fsync costs nothing there)")
+    p.add_argument("--bindings", default="worktree", metavar="REV",
+                   help="import raftengine from the work tree (default) or as committed at git REV (e.g. HEAD)")
     a = p.parse_args()
 
+    bindings = use_bindings(a.bindings)
     if not os.path.exists(LIBRARY):
         sys.exit(f"{os.path.relpath(LIBRARY, ROOT)} is missing: run `make lib` first")
+    built = snapshot_library()
     ensure_venv()
     if a.profile:
         profile_run(a, a.profile)
         return
 
-    data_root = os.path.join(ROOT, ".build", "bench-python-data")  # on the real disk, not tmpfs
+    # On the real disk by default (not tmpfs, where fsync costs nothing).
+    data_root = a.data_root or os.path.join(ROOT, ".build", "bench-python-data")
     os.makedirs(data_root, exist_ok=True)
     labels = [l for l in SYSTEMS if l in a.systems]
     ver = subprocess.run([VPY, "-c", "import pysyncobj.version as v; print(v.VERSION)"],
                          capture_output=True, text=True).stdout.strip() or "?"
-    log(f"raftengine (bindings/python, {os.path.relpath(LIBRARY, ROOT)}) vs pysyncobj {ver}; "
-        f"{sys.version.split()[0]}; {os.cpu_count()} cores")
+    log(f"raftengine (bindings/python: {bindings}; {os.path.relpath(LIBRARY, ROOT)} built {built}) vs pysyncobj {ver}; "
+        f"Python {sys.version.split()[0]}; {os.cpu_count()} cores")
     log("3 OS processes per system, one node each, loopback TCP, Python counter state machine, "
         "64-byte commands, load in the leader's process;")
     log(f"{a.warmup:g} s warm-up + {a.duration:g} s measured per trial, {a.rounds} rounds, trials alternate "
@@ -433,6 +487,9 @@ def main():
                 r = trial(label, n, a, data_root)
                 results.setdefault((label, n), []).append(r)
                 extra = f", {r['errors']} errors {r['error_kinds']}" if r["errors"] else ""
+                if r.get("p50_to_apply_ms") is not None:
+                    extra += (f"  (p50 submit->apply {r['p50_to_apply_ms']:.3f} ms, "
+                              f"apply->caller {r['p50_apply_to_caller_ms']:.3f} ms)")
                 c = r["cpu"]
                 log(f"  round {rnd}  {n:>6,} in flight  {label:<24} {fmt_rate(r['rate']):>9} commits/s  "
                     f"p50 {fmt_ms(r['p50_ms'])} ms  p99 {fmt_ms(r['p99_ms'])} ms  cores: leader "

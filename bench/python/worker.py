@@ -97,6 +97,7 @@ def run_ours(a, addrs):
         def __init__(self):
             self.total = 0
             self.pinned = False
+            self.applied_at = 0.0  # when the last apply ran (loop thread): splits 1-in-flight latency
 
         def _pin(self):
             # Experiment (--pin-thread-state), not what the bindings do: ctypes creates and
@@ -111,6 +112,7 @@ def run_ours(a, addrs):
             if pin and not self.pinned:
                 self._pin()
             self.total += 1
+            self.applied_at = clock()
             return str(self.total).encode() if reply else b""
 
         def apply_batch(self, commands):
@@ -127,6 +129,7 @@ def run_ours(a, addrs):
                 t += len(commands)
                 out = [b""] * len(commands)
             self.total = t
+            self.applied_at = clock()
             return out
 
         def snapshot(self):
@@ -137,8 +140,9 @@ def run_ours(a, addrs):
 
     me = f"n{a.index}"
     peers = {f"n{i}": addr for i, addr in enumerate(addrs) if i != a.index}
+    sm = Counter()
     node = raftengine.Node(id=me, data_dir=os.path.join(a.data_dir, me), listen=addrs[a.index],
-                           peers=peers, state_machine=Counter())
+                           peers=peers, state_machine=sm)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -156,8 +160,32 @@ def run_ours(a, addrs):
         t_start = clock() + a.warmup
         rec = Recorder(t_start, t_start + a.duration)
         cpu0 = [None]
+        to_apply, to_caller = [], []
 
-        if a.in_flight == 1:
+        def split(t0, ta, t1):
+            # 1 in flight: submit -> our apply ran (replication, fsyncs, commit) and apply ->
+            # submit returned (the outcome's way back to the caller's thread)
+            if rec.t_start <= t0 and t1 < rec.t_end and t0 <= ta <= t1:
+                to_apply.append(ta - t0)
+                to_caller.append(t1 - ta)
+
+        if a.in_flight == 1 and a.submit_sync:
+            mode = "re_node_submit_sync through ctypes (experiment), 1 in flight"
+            submit_sync = _c_submit_sync(node)
+            while True:
+                t0 = clock()
+                if t0 >= rec.t_end:
+                    break
+                if cpu0[0] is None and t0 >= t_start:
+                    cpu0[0] = cpu_seconds()
+                st = submit_sync(PAYLOAD)
+                if st == 0:
+                    t1 = clock()
+                    rec.done(t0, t1, 1)
+                    split(t0, sm.applied_at, t1)
+                else:
+                    rec.done(t0, clock(), 0, 1, f"status {st}")
+        elif a.in_flight == 1:
             mode = "submit (blocking), 1 in flight"
             while True:
                 t0 = clock()
@@ -167,7 +195,9 @@ def run_ours(a, addrs):
                     cpu0[0] = cpu_seconds()
                 try:
                     node.submit(PAYLOAD, timeout=10)
-                    rec.done(t0, clock(), 1)
+                    t1 = clock()
+                    rec.done(t0, t1, 1)
+                    split(t0, sm.applied_at, t1)
                 except raftengine.RaftError as e:
                     rec.done(t0, clock(), 0, 1, type(e).__name__)
         elif a.client == "threads":
@@ -175,11 +205,42 @@ def run_ours(a, addrs):
         else:
             mode = run_ours_asyncio(a, node, rec, raftengine, cpu0)
         cpu = cpu_seconds() - (cpu0[0] if cpu0[0] is not None else cpu_seconds())
-        emit(rec.summary(dict(system="raftengine", mode=mode, leader=me, leader_cpu=cpu / a.duration,
-                              pid=os.getpid())))
+        extra = dict(system="raftengine", mode=mode, leader=me, leader_cpu=cpu / a.duration, pid=os.getpid())
+        if to_apply:
+            to_apply.sort()
+            to_caller.sort()
+            extra.update(p50_to_apply_ms=to_apply[len(to_apply) // 2] * 1e3,
+                         p50_apply_to_caller_ms=to_caller[len(to_caller) // 2] * 1e3)
+        emit(rec.summary(extra))
         wait_stopped()
     finally:
         node.close()
+
+
+def _c_submit_sync(node):
+    """Experiment (--submit-sync), not what the bindings do: the C ABI's own blocking submit,
+    which waits in C with the GIL released, so no Python completion runs on the loop thread."""
+    import ctypes
+    L = ctypes.CDLL(os.environ["RAFTENGINE_LIBRARY"])
+    f = L.re_node_submit_sync
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p),
+                  ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes = [ctypes.c_void_p]
+    res, n = ctypes.c_void_p(), ctypes.c_size_t()
+    lid, laddr = ctypes.create_string_buffer(256), ctypes.create_string_buffer(256)
+    handle = node._handle
+    ref_res, ref_n = ctypes.byref(res), ctypes.byref(n)
+
+    def submit(cmd):
+        st = f(handle, cmd, len(cmd), 10000, ref_res, ref_n, lid, laddr, 256)
+        if res.value:
+            ctypes.string_at(res.value, n.value)
+            libc.free(res.value)
+            res.value = None
+        return st
+    return submit
 
 
 def _lanes(a):
@@ -297,6 +358,7 @@ def run_pysyncobj(a, addrs):
         sem = threading.BoundedSemaphore(a.in_flight)
         lock = threading.Lock()
         success = FAIL_REASON.SUCCESS
+        names = {v: k for k, v in vars(FAIL_REASON).items() if not k.startswith("_")}
 
         def done(t0, res, err):  # pysyncobj's tick thread
             t1 = clock()
@@ -304,7 +366,7 @@ def run_pysyncobj(a, addrs):
                 if err == success:
                     rec.done(t0, t1, 1)
                 else:
-                    rec.done(t0, t1, 0, 1, err)
+                    rec.done(t0, t1, 0, 1, names.get(err, err))
             sem.release()
 
         cpu0 = None
@@ -342,6 +404,8 @@ def main():
                    help="raftengine: apply returns b'' instead of the new total")
     p.add_argument("--pin-thread-state", action="store_true",
                    help="raftengine experiment: keep the loop thread's Python thread state between callbacks")
+    p.add_argument("--submit-sync", action="store_true",
+                   help="raftengine experiment at 1 in flight: re_node_submit_sync instead of Node.submit")
     a = p.parse_args()
     signal.signal(signal.SIGTERM, _stop)
     addrs = a.addrs.split(",")
