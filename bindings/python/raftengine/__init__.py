@@ -7,11 +7,12 @@ from .errors import (AddressError, AlreadyMember, ApplyError, ChangeInProgress, 
                      StorageError, UnknownNode, WrongState)
 from .host import Host
 from .node import Node
+from .storage import Log, SQLiteLog
 from .types import ApplyPolicy, BatchStateMachine, Event, EventKind, Member, Role, StateMachine, Status
 
 __all__ = [
     "Node", "Host", "Status", "Member", "Event", "EventKind", "Role", "ApplyPolicy", "StateMachine",
-    "BatchStateMachine", "version",
+    "BatchStateMachine", "Log", "SQLiteLog", "version",
     "RaftError", "LibraryNotFound", "InvalidArgument", "AddressError", "DuplicateId", "DataDirLocked",
     "StorageError", "CorruptLog", "LogBroken", "CommandTooLarge", "NodeStopped", "NotLeader", "RetryLater",
     "CommandTimeout", "ApplyError", "ChangeInProgress", "UnknownNode", "WrongState", "Rejected",

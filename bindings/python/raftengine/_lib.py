@@ -45,6 +45,50 @@ APPLY_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.POINT
                                   ctypes.POINTER(ApplyResult))
 BATCH_DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchResult), ctypes.c_size_t)
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
+
+
+# Host-provided storage (re_log_vtable, re_log_entry, re_log_put_fn).
+class LogEntry(ctypes.Structure):
+    # data is const uint8_t * in C; c_char_p here so a bytes object can be pointed at (and kept
+    # by the struct) without a copy. Entries the library passes in are read with struct instead.
+    _fields_ = [("index", ctypes.c_uint64), ("term", ctypes.c_uint64), ("kind", ctypes.c_int),
+                ("data", ctypes.c_char_p), ("data_len", ctypes.c_size_t)]
+
+
+_u64_p, _sz_p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_size_t)
+_LOG_RC = ctypes.c_int
+# The library's put: called from Python with the GIL held (PYFUNCTYPE) — it only copies the
+# entry, and releasing and retaking the GIL once per entry cost more than the copy.
+LOG_PUT_FN = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(LogEntry))
+
+
+class LogVtable(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_size_t),
+        ("load_hard_state", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, _u64_p, ctypes.POINTER(ctypes.c_char_p))),
+        ("save_hard_state", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_char_p)),
+        ("load_commit_index", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, _u64_p)),
+        ("save_commit_index", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_uint64)),
+        ("load_bootstrap_config", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.POINTER(c_u8_p), _sz_p)),
+        ("save_bootstrap_config", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, c_u8_p, ctypes.c_size_t)),
+        ("load_bounds", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, _u64_p, _u64_p, _u64_p)),
+        ("read_entries", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, LOG_PUT_FN,
+                                          ctypes.c_void_p)),
+        ("append", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)),
+        ("truncate", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_uint64)),
+        ("save_snapshot", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, c_u8_p, ctypes.c_size_t, c_u8_p, ctypes.c_size_t,
+                                           ctypes.c_uint64, ctypes.c_uint64)),
+        ("install_snapshot", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, c_u8_p, ctypes.c_size_t, c_u8_p,
+                                              ctypes.c_size_t, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int)),
+        ("load_snapshot", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.POINTER(c_u8_p), _sz_p,
+                                           ctypes.POINTER(c_u8_p), _sz_p)),
+        ("load_broken", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int))),
+        ("save_broken", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p, ctypes.c_int)),
+        ("sync", ctypes.CFUNCTYPE(_LOG_RC, ctypes.c_void_p)),
+        ("close", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ]
+
+
 DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Result))
 
 
@@ -112,6 +156,7 @@ def _declare(lib):
     _fn(lib, "re_config_set_state_machine", i, p, APPLY_FN, SNAPSHOT_FN, RESTORE_FN, p)
     _fn(lib, "re_config_set_event_callback", i, p, EVENT_FN, p)
     _fn(lib, "re_config_set_apply_batch", i, p, APPLY_BATCH_FN)
+    _fn(lib, "re_config_set_storage", i, p, ctypes.POINTER(LogVtable), p)
     _fn(lib, "re_node_submit_batch", i, p, ctypes.c_char_p, ctypes.POINTER(sz), sz, u64, BATCH_DONE_FN, p)
     _fn(lib, "re_host_new", i, pp)
     _fn(lib, "re_host_free", None, p)

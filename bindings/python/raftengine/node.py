@@ -13,6 +13,7 @@ from ._calls import (_BatchCompletions, _Collector, _Outcome, _batches, _check, 
 from .errors import CommandTimeout, InvalidArgument, NodeStopped, error_for
 from . import _args
 from .host import Host
+from .storage import _LogAdapter
 from .types import (APPLY_POLICIES, COUNTERS, EVENT_KINDS, ROLES, ApplyPolicy, Event, EventKind, Member, Role,
                     Status)
 
@@ -45,18 +46,30 @@ class Node:
     `join` instead (a raft address of a member, or a list of them): it never starts a cluster
     of its own, never campaigns until the leader has made it a voter, and keeps asking until
     it is a member.
+
+    `log` keeps the node's Raft log in any object implementing raftengine.Log (SQLiteLog, or
+    the host's own) instead of a FileLog in `data_dir`; `data_dir` is then optional (and
+    unused). The node keeps `log` for its lifetime and calls it on its loop thread.
     """
 
-    def __init__(self, *, id: str, data_dir: str, listen: str, state_machine,
+    def __init__(self, *, id: str, data_dir: Optional[str] = None, listen: str, state_machine,
                  peers: Optional[Dict[str, str]] = None, join=None, host: Optional[Host] = None,
                  heartbeat_ms: Optional[int] = None, election_timeout_ms: Optional[Tuple[int, int]] = None,
                  pre_vote: Optional[bool] = None, check_quorum: Optional[bool] = None,
                  apply_policy: Optional[str] = None, cluster_id: Optional[str] = None,
                  cluster_secret=None, accept_cluster_secrets=(),
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
-                 snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None):
-        for name, value in (("id", id), ("data_dir", data_dir), ("listen", listen)):
+                 snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None,
+                 log=None):
+        for name, value in (("id", id), ("listen", listen)):
             _args.text(name, value)
+        if data_dir is not None or log is None:
+            if data_dir is None:
+                raise InvalidArgument("data_dir is required unless log= is given")
+            _args.text("data_dir", data_dir)
+        # Refuses a log without every required method, naming it; the node keeps the adapter
+        # (the C table's callbacks) and so the log alive as long as itself.
+        self._log_adapter = _LogAdapter(log, id) if log is not None else None
         for method in ("apply", "snapshot", "restore"):
             if not callable(getattr(state_machine, method, None)):
                 raise InvalidArgument(f"state_machine must have a callable {method}()")
@@ -102,7 +115,10 @@ class Node:
         _check(L.re_config_new(ctypes.byref(cfg)), "re_config_new")
         try:
             _check_config(L.re_config_set_id(cfg, id.encode()), cfg, "id")
-            _check_config(L.re_config_set_data_dir(cfg, data_dir.encode()), cfg, "data_dir")
+            if data_dir is not None:
+                _check_config(L.re_config_set_data_dir(cfg, data_dir.encode()), cfg, "data_dir")
+            if self._log_adapter is not None:
+                _check_config(L.re_config_set_storage(cfg, ctypes.byref(self._log_adapter.table), None), cfg, "log")
             _check_config(L.re_config_set_listen_address(cfg, listen.encode()), cfg, "listen")
             for pid, addr in (peers or {}).items():
                 if not isinstance(pid, str) or not isinstance(addr, str):
