@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "RaftEngineC", dependencies: ["RaftUV", "RaftCore", "CRaftEngineABI"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
-        .target(name: "RaftKV", dependencies: ["RaftCore"]),
+        .target(name: "RaftKV", dependencies: ["RaftCore"], exclude: ["COMMANDS.md"]),
         // Helpers shared by the tests and the benchmark (free loopback ports, raw connections).
         .target(name: "RaftTestSupport"),
         // Its flags are parsed by hand (NodeFlags) and it links no Foundation, so a static build

@@ -101,6 +101,9 @@ public final class KVStateMachine: StateMachine {
     /// removed yet (as Redis counts them).
     public var dbSize: Int { store.count }
 
+    /// Keys with a deadline (INFO keyspace's `expires`), expired ones not yet removed included.
+    public var expiringCount: Int { store.volatileCount }
+
     /// The earliest deadline of any key (ms of leader time), nil when none has one. The leader
     /// proposes `.expire(nowMs:)` when this is at or before its clock.
     public func nextExpiryDeadline() -> UInt64? { store.nextDeadline() }

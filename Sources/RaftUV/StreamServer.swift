@@ -57,6 +57,7 @@ public final class StreamServer {
             return
         }
         let client = ClientStream(conn: conn)
+        client.peerAddress = Self.peerName(conn.handle)
         clients[ObjectIdentifier(client)] = client
         conn.onClose = { [weak self, weak client] _ in
             guard let self, let client else { return }
@@ -68,6 +69,29 @@ public final class StreamServer {
         }
         onConnect(client)
         conn.startRawReading { [weak client] bytes in client?.onData?(bytes) }
+    }
+
+    static func peerName(_ handle: UnsafeMutablePointer<uv_tcp_t>) -> String {
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle, $0, &len) }
+        }
+        guard rc == 0 else { return "" }
+        var name = [CChar](repeating: 0, count: 64)
+        let family = Int32(storage.ss_family)
+        return withUnsafePointer(to: &storage) { p -> String in
+            if family == AF_INET6 {
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                    uv_ip6_name(a, &name, name.count)
+                    return "[\(String(cString: name))]:\(UInt16(bigEndian: a.pointee.sin6_port))"
+                }
+            }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                uv_ip4_name(a, &name, name.count)
+                return "\(String(cString: name)):\(UInt16(bigEndian: a.pointee.sin_port))"
+            }
+        }
     }
 
     /// Closes the listener and every client (waits for the loop).
@@ -89,6 +113,9 @@ public final class ClientStream {
     /// Bytes as they arrive.
     public var onData: ((UnsafeBufferPointer<UInt8>) -> Void)?
     public var onClose: (() -> Void)?
+
+    /// "host:port" of the client (empty if the socket could not tell).
+    public internal(set) var peerAddress = ""
 
     init(conn: TCPConnection) { self.conn = conn }
 

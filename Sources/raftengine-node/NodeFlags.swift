@@ -26,6 +26,8 @@ struct NodeFlags {
         Spec(name: "election-timeout-ms", value: "MIN-MAX", help: "Election timeout range (default 300-600)."),
         Spec(name: "snapshot-every", value: "N", help: "Snapshot after N applied entries; 0 only on RAFT.SNAPSHOT (default 100000)."),
         Spec(name: "max-request-bytes", value: "BYTES", help: "Largest client request accepted (default 1048576)."),
+        Spec(name: "requirepass", value: "PASSWORD", help: "Clients must AUTH with this password before any other command (put it in the --config file rather than on the command line, where ps shows it)."),
+        Spec(name: "metrics-addr", value: "HOST:PORT", help: "Serve Prometheus metrics at http://HOST:PORT/metrics (default off)."),
         Spec(name: "log-level", value: "LEVEL", help: "error, warn, info or debug (default info)."),
         Spec(name: "config", value: "PATH", help: "File of `flag = value` lines; flags on the command line win."),
         Spec(name: "help", value: nil, help: "Show this help."),
@@ -111,7 +113,7 @@ struct NodeFlags {
     /// examples on lines of their own, so no example breaks inside an argument.
     static func help(version: String) -> String {
         var out = """
-        raftengine-node \(version): a replicated key-value server speaking the Redis protocol, built on RaftEngine.
+        raftengine-node \(version): a replicated key-value server for Redis clients, built on RaftEngine.
 
         Usage: raftengine-node [flags]
 
@@ -124,6 +126,9 @@ struct NodeFlags {
           redis-cli -c -p 6001 SET greeting hello
         Restart a node (its identity and membership are in its data dir):
           raftengine-node --data-dir ./data/n1
+        Metrics for Prometheus, and a password for clients:
+          raftengine-node --data-dir ./data/n1 --metrics-addr 127.0.0.1:9101 \\
+            --config ./n1.conf        (a line in n1.conf: requirepass = s3cret)
         Add a node to a running cluster:
           raftengine-node --id n4 --raft-addr 127.0.0.1:7004 --client-addr 127.0.0.1:6004 \\
             --join 127.0.0.1:7001

@@ -17,6 +17,8 @@ struct NodeLaunch {
     var snapshotEvery: UInt64
     var maxRequestBytes: Int
     var logLevel: LogLevel
+    var requirePass: String?
+    var metricsAddr: String?
 
     typealias UsageError = NodeFlags.UsageError
 
@@ -39,7 +41,13 @@ struct NodeLaunch {
             throw UsageError(description: "--log-level \(level): must be error, warn, info or debug")
         }
         logLevel = l
-        for (flag, v) in [("data-dir", dataDir), ("id", id), ("cluster-secret-file", secretFile)] where v?.isEmpty == true {
+        requirePass = f.value("requirepass")
+        if let m = f.value("metrics-addr") {
+            do { metricsAddr = try HostPort.parse(m).text } catch {
+                throw UsageError(description: "--metrics-addr \(m): \(error)")
+            }
+        }
+        for (flag, v) in [("requirepass", requirePass), ("data-dir", dataDir), ("id", id), ("cluster-secret-file", secretFile)] where v?.isEmpty == true {
             throw UsageError(description: "--\(flag) must not be empty")
         }
     }

@@ -51,8 +51,11 @@ enum NodeRunner {
             return 2
         }
         let server = KVServer(node: node, machine: machine, maxRequestBytes: launch.maxRequestBytes,
-                              clientAddress: identity.clientAddr)
+                              clientAddress: identity.clientAddr, version: version, password: launch.requirePass)
+        host.addTurnHook(ObjectIdentifier(server)) { server.flushReplies() }
         let clients: StreamServer
+        let metrics: MetricsServer?
+        let sweeper: HostTimer
         do {
             clients = try StreamServer(host: host, address: identity.clientAddr) { stream in
                 _ = RESPSession(stream: stream, server: server).retained(by: stream)
@@ -63,7 +66,23 @@ enum NodeRunner {
             host.shutdown()
             return 2
         }
-        logger.info("node \(identity.id) raft \(identity.raftAddr) clients \(identity.clientAddr) data \(identity.dataDir)")
+        do {
+            metrics = try launch.metricsAddr.map { addr in
+                try MetricsServer(host: host, address: addr) {
+                    NodeMetrics.render(node: node, version: version, clients: server.clientCounts,
+                                       keys: machine.dbSize, expiringKeys: machine.expiringCount)
+                }
+            }
+            sweeper = try HostTimer(host: host, everyMs: 100) { server.sweepExpired() }
+        } catch {
+            logger.error("cannot serve metrics on \(launch.metricsAddr ?? ""): \(error)")
+            clients.close()
+            node.stop()
+            host.shutdown()
+            return 2
+        }
+        logger.info("node \(identity.id) raft \(identity.raftAddr) clients \(identity.clientAddr) data \(identity.dataDir)"
+                    + (metrics.map { "; metrics http://\(launch.metricsAddr!)/metrics (port \($0.port))" } ?? ""))
         if !joinAddresses.isEmpty && node.status()?.config.contains(identity.id) != true {
             logger.info("joining the cluster through \(joinAddresses.joined(separator: ", "))")
         }
@@ -76,8 +95,11 @@ enum NodeRunner {
         } else {
             logger.info("signal \(caught): stopping")
         }
+        sweeper.cancel()
+        metrics?.close()
         clients.close()
         node.stop()
+        host.removeTurnHook(ObjectIdentifier(server))
         host.shutdown()
         logger.info("stopped")
         switch reason {

@@ -89,14 +89,25 @@ def free_ports(n):
 
 
 class Cluster:
-    def __init__(self, base, n=3):
+    """`password` starts every node with --requirepass (and makes the helpers AUTH);
+    `metrics` gives each node a --metrics-addr (ports in self.metrics)."""
+
+    def __init__(self, base, n=3, password=None, metrics=False):
         self.base = base
         self.ids = [f"n{i + 1}" for i in range(n)]
-        ports = free_ports(2 * n + 2)
+        ports = free_ports(3 * n + 2)
         self.raft = {nid: ports[i] for i, nid in enumerate(self.ids)}
         self.client = {nid: ports[n + i] for i, nid in enumerate(self.ids)}
-        self.spare = ports[2 * n:]
+        self.metrics = {nid: ports[2 * n + i] for i, nid in enumerate(self.ids)} if metrics else {}
+        self.spare = ports[3 * n:]
         self.procs = {}
+        self.password = password
+
+    def connect(self, nid, timeout=5.0):
+        c = Client(self.client[nid], timeout=timeout)
+        if self.password:
+            c.call("AUTH", self.password)
+        return c
 
     def start(self, nid, extra=(), fresh_args=None):
         log = open(os.path.join(self.base, f"{nid}.log"), "a")
@@ -109,6 +120,10 @@ class Cluster:
                     fresh_args += ["--peer", f"{p}=127.0.0.1:{self.raft[p]},127.0.0.1:{self.client[p]}"]
         args = [BIN, "--data-dir", ddir, "--heartbeat-ms", "20", "--election-timeout-ms", "150-300",
                 "--log-level", "debug"] + (fresh_args or []) + list(extra)
+        if self.password:
+            args += ["--requirepass", self.password]
+        if nid in self.metrics:
+            args += ["--metrics-addr", f"127.0.0.1:{self.metrics[nid]}"]
         self.procs[nid] = subprocess.Popen(args, stdout=log, stderr=log)
         wait_for(lambda: self.ping(nid), 10)
 
@@ -118,7 +133,7 @@ class Cluster:
 
     def ping(self, nid):
         try:
-            c = Client(self.client[nid], timeout=1)
+            c = self.connect(nid, timeout=1)
             try:
                 return c.call("PING") == "PONG"
             finally:
@@ -127,7 +142,7 @@ class Cluster:
             return False
 
     def info(self, nid):
-        c = Client(self.client[nid])
+        c = self.connect(nid)
         try:
             text = c.call("INFO").decode()
         finally:
