@@ -153,6 +153,7 @@ def _declare(lib):
     _fn(lib, "re_config_set_max_frame_size", i, p, sz)
     _fn(lib, "re_config_set_command_timeout_ms", i, p, u32)
     _fn(lib, "re_config_set_snapshot_threshold", i, p, u64)
+    _fn(lib, "re_config_set_snapshot_trailing", i, p, u64)
     _fn(lib, "re_config_set_state_machine", i, p, APPLY_FN, SNAPSHOT_FN, RESTORE_FN, p)
     _fn(lib, "re_config_set_event_callback", i, p, EVENT_FN, p)
     _fn(lib, "re_config_set_apply_batch", i, p, APPLY_BATCH_FN)

@@ -47,6 +47,10 @@ class Node:
     of its own, never campaigns until the leader has made it a voter, and keeps asking until
     it is a member.
 
+    `snapshot_threshold` snapshots automatically after that many applied entries (0, the
+    default: only on take_snapshot()); `snapshot_trailing` (default 1000) is how many entries a
+    snapshot keeps before its index, so a follower slightly behind gets entries, not the snapshot.
+
     `log` keeps the node's Raft log in any object implementing raftengine.Log (SQLiteLog, or
     the host's own) instead of a FileLog in `data_dir`; `data_dir` is then optional (and
     unused). The node keeps `log` for its lifetime and calls it on its loop thread.
@@ -59,7 +63,8 @@ class Node:
                  apply_policy: Optional[str] = None, cluster_id: Optional[str] = None,
                  cluster_secret=None, accept_cluster_secrets=(),
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
-                 snapshot_threshold: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None,
+                 snapshot_threshold: Optional[int] = None,
+                 snapshot_trailing: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None,
                  log=None):
         for name, value in (("id", id), ("listen", listen)):
             _args.text(name, value)
@@ -83,7 +88,7 @@ class Node:
         if hb >= et[0]:
             raise InvalidArgument(f"heartbeat_ms ({hb}) must be below the election timeout minimum ({et[0]})")
         for name, value in (("command_timeout_ms", command_timeout_ms), ("max_command_size", max_command_size),
-                            ("snapshot_threshold", snapshot_threshold)):
+                            ("snapshot_threshold", snapshot_threshold), ("snapshot_trailing", snapshot_trailing)):
             if value is not None:
                 _args.integer(name, value)
         if on_event is not None and not callable(on_event):
@@ -153,6 +158,8 @@ class Node:
                 _check_config(L.re_config_set_command_timeout_ms(cfg, int(command_timeout_ms)), cfg, "command_timeout_ms")
             if snapshot_threshold is not None:
                 _check_config(L.re_config_set_snapshot_threshold(cfg, int(snapshot_threshold)), cfg, "snapshot_threshold")
+            if snapshot_trailing is not None:
+                _check_config(L.re_config_set_snapshot_trailing(cfg, int(snapshot_trailing)), cfg, "snapshot_trailing")
             _check_config(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), cfg, "state_machine")
             if callable(getattr(state_machine, "apply_batch", None)):
                 _check_config(L.re_config_set_apply_batch(cfg, self._c_apply_batch), cfg, "apply_batch")
