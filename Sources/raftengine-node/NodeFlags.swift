@@ -30,6 +30,8 @@ struct NodeFlags {
         Spec(name: "metrics-addr", value: "HOST:PORT", help: "Serve Prometheus metrics at http://HOST:PORT/metrics (default off)."),
         Spec(name: "log-level", value: "LEVEL", help: "error, warn, info or debug (default info)."),
         Spec(name: "config", value: "PATH", help: "File of `flag = value` lines; flags on the command line win."),
+        Spec(name: "clear-broken", value: nil, help: "Repair, then exit: clear the broken mark of the stopped node in --data-dir (see docs/operations.md)."),
+        Spec(name: "force-sole-voter", value: nil, help: "Repair after losing a quorum for good, then exit: make the stopped node in --data-dir the only voter (unsafe; see docs/operations.md)."),
         Spec(name: "help", value: nil, help: "Show this help."),
         Spec(name: "version", value: nil, help: "Show the version."),
     ]

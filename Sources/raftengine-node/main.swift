@@ -29,6 +29,7 @@ do {
         }
         try flags.merge(configFile: path, text: text)
     }
+    if let status = try NodeRepair.run(flags) { exit(status) }
     exit(try NodeRunner.run(try NodeLaunch(flags)))
 } catch let e as NodeFlags.UsageError {
     refuse(e)

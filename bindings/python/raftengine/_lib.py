@@ -134,6 +134,9 @@ def _declare(lib):
     _fn(lib, "re_strerror", cp, i)
     _fn(lib, "re_errmsg", cp)
     _fn(lib, "re_version", cp)
+    _fn(lib, "re_data_dir_clear_broken", i, cp)
+    _fn(lib, "re_data_dir_is_broken", i, cp)
+    _fn(lib, "re_data_dir_force_sole_voter", i, cp, cp)
     _fn(lib, "re_config_new", i, pp)
     _fn(lib, "re_config_free", None, p)
     for name in ("re_config_set_id", "re_config_set_data_dir", "re_config_set_listen_address", "re_config_set_cluster_id"):
