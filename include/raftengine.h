@@ -31,9 +31,9 @@ extern "C" {
 /* 0.x: the ABI may still change between minor versions (the SONAME stays libraftengine.so.0);
  * docs/decisions.md lists the changes. */
 #define RAFTENGINE_VERSION_MAJOR 0
-#define RAFTENGINE_VERSION_MINOR 2
+#define RAFTENGINE_VERSION_MINOR 3
 #define RAFTENGINE_VERSION_PATCH 0
-#define RAFTENGINE_VERSION_STRING "0.2.0"
+#define RAFTENGINE_VERSION_STRING "0.3.0"
 
 /* ---- Status codes ------------------------------------------------------------------ */
 

@@ -1,1 +1,688 @@
-../../../include/raftengine.h
+/*
+ * raftengine.h — C interface of RaftEngine, a Raft consensus engine.
+ *
+ * Link with -lraftengine (pkg-config: raftengine). The library runs each host's nodes on
+ * one libuv loop thread of its own; this header states, next to every function, who owns
+ * each pointer and from which threads the function may be called.
+ *
+ * Conventions
+ *   - Every function that can fail returns an int status: RE_OK (0) or a negative RE_E*
+ *     code; re_strerror() names it.
+ *   - Strings passed in are NUL-terminated UTF-8 and are copied before the call returns:
+ *     the caller keeps ownership and may free them at once.
+ *   - Byte buffers passed in (commands, snapshot data) are copied before the call returns.
+ *   - Pointers passed to callbacks are valid only for the duration of the callback; copy
+ *     what you need to keep.
+ *   - Callbacks (state machine, events, completions) run on the host's loop thread, one at
+ *     a time. They must not block for long and must not call re_host_free() or
+ *     re_node_free() on their own host/node; every other function may be called from them.
+ *   - Functions marked "any thread" are thread-safe: they queue work for the loop thread.
+ */
+#ifndef RAFTENGINE_H
+#define RAFTENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 0.x: the ABI may still change between minor versions (the SONAME stays libraftengine.so.0);
+ * docs/decisions.md lists the changes. */
+#define RAFTENGINE_VERSION_MAJOR 0
+#define RAFTENGINE_VERSION_MINOR 3
+#define RAFTENGINE_VERSION_PATCH 0
+#define RAFTENGINE_VERSION_STRING "0.3.0"
+
+/* ---- Status codes ------------------------------------------------------------------ */
+
+/*
+ * The one table of status codes. Each comment reads "BindingName: meaning"; the library's
+ * re_strerror() texts and the Python exception classes (bindings/python/raftengine/_status.py)
+ * are generated from these lines by scripts/gen_status.py, and `make test` checks that the
+ * generated files are current.
+ */
+enum re_status {
+    RE_OK = 0,              /* Ok: success */
+    RE_EINVAL = -1,         /* InvalidArgument: an argument is NULL, empty or out of range */
+    RE_ENOMEM = -2,         /* OutOfMemory: out of memory */
+    RE_EADDR = -3,          /* AddressError: an address cannot be parsed or bound */
+    RE_EDUPLICATE = -4,     /* DuplicateId: an id is given twice (a peer with the node's own id, or a repeated peer) */
+    RE_ELOCKED = -5,        /* DataDirLocked: the data directory is held by another process or node */
+    RE_EIO = -6,            /* StorageError: the data directory cannot be created, written or read */
+    RE_ECORRUPT = -7,       /* CorruptLog: stored data is corrupt (not a torn tail, which is repaired) */
+    RE_EBROKEN = -8,        /* LogBroken: the log was marked broken by a failed apply under RE_APPLY_HALT */
+    RE_ETOOBIG = -9,        /* CommandTooLarge: a command is larger than the configured maximum */
+    RE_ESTOPPED = -10,      /* NodeStopped: the node or host is stopped */
+    RE_ENOTLEADER = -11,    /* NotLeader: this node is not the leader; see the leader id and address */
+    RE_ERETRY = -12,        /* RetryLater: no leader can take it now (election, transfer): retry later */
+    RE_ETIMEOUT = -13,      /* CommandTimeout: not done in time; a command may still commit later */
+    RE_EAPPLY = -14,        /* ApplyError: the state machine refused the command (the message says why) */
+    RE_EBUSY = -15,         /* ChangeInProgress: a cluster change or leadership transfer is already in progress */
+    RE_ENOTFOUND = -16,     /* UnknownNode: unknown node id (or counter name) */
+    RE_ESTATE = -17,        /* WrongState: wrong state for this call (a config missing a field, a wait on the loop thread) */
+    RE_EREJECTED = -18,     /* Rejected: the cluster refused the request (the message says why) */
+    RE_EEXIST = -19,        /* AlreadyMember: the node is already a member (or already a voter) */
+    RE_EINDETERMINATE = -20 /* OutcomeUnknown: the leader stepped down before the change committed; it may still commit */
+};
+
+/* Name of a status code, e.g. "RE_ENOTLEADER: not the leader". Static storage; never NULL. */
+const char *re_strerror(int status);
+
+/*
+ * Why the last call that failed on this thread failed: one sentence naming the argument,
+ * setting, path, errno or node ("peer n1 has this node's own id", "heartbeat_ms 4294967295
+ * is above the maximum of 60000"). Any thread: each thread has its own, as errno. Calls that
+ * succeed leave it as it was. Valid until this thread's next failing call; never NULL ("" if
+ * nothing failed yet). Outcomes that arrive in a completion carry their own `message`.
+ */
+const char *re_errmsg(void);
+
+/* The library's version, "MAJOR.MINOR.PATCH". Static storage. */
+const char *re_version(void);
+
+/* ---- Opaque handles ---------------------------------------------------------------- */
+
+typedef struct re_config re_config;  /* settings for one node, before it starts */
+typedef struct re_host re_host;      /* one libuv loop thread carrying nodes */
+typedef struct re_node re_node;      /* a running node */
+
+/* ---- Callbacks ----------------------------------------------------------------------- */
+
+/*
+ * Applies a committed command (loop thread, in log order, once per command per node).
+ * Return 0 and set *result / *result_len to a buffer allocated with malloc() (the library
+ * frees it; NULL/0 for an empty result). Return non-zero when the command cannot be applied;
+ * *result / *result_len may then hold a malloc()ed UTF-8 message saying why (the library
+ * frees it). The cluster's apply policy decides what the failure means (see
+ * re_config_set_apply_policy). `command` is valid only during the call.
+ */
+typedef int (*re_apply_fn)(void *user, uint64_t index, const uint8_t *command, size_t command_len,
+                           uint8_t **result, size_t *result_len);
+
+/*
+ * Optional, for hosts where each call costs (interpreters): applies a run of consecutive
+ * committed commands in one call. commands[i] is valid only during the call. For each command
+ * it processes, in order, the host fills results[i]: status 0 and a malloc()ed result (or
+ * NULL/0), or non-zero and optionally a malloc()ed UTF-8 message (the library frees both).
+ * It returns how many it processed: all of them when stop_at_failure is 0 (the reject
+ * policy), otherwise it must stop after the first failure (retry and halt: nothing after a
+ * failed command may apply first). Returning fewer means the rest were not applied; they are
+ * offered again. Loop thread, in log order, as re_apply_fn.
+ */
+typedef struct re_command {
+    uint64_t index;
+    const uint8_t *data;
+    size_t len;
+} re_command;
+
+typedef struct re_apply_result {
+    int status;
+    uint8_t *result;
+    size_t result_len;
+} re_apply_result;
+
+typedef size_t (*re_apply_batch_fn)(void *user, const re_command *commands, size_t count, int stop_at_failure,
+                                    re_apply_result *results);
+
+/* Serializes the whole state machine into a malloc()ed buffer (the library frees it).
+ * Return 0 on success. */
+typedef int (*re_snapshot_fn)(void *user, uint8_t **data, size_t *data_len);
+
+/* Replaces the whole state machine with a snapshot's bytes (valid during the call).
+ * Return 0 on success. */
+typedef int (*re_restore_fn)(void *user, const uint8_t *data, size_t data_len);
+
+/* Events. Each carries its kind; `value` is a name for logs, `number` the value to branch on. */
+enum re_event_kind {
+    RE_EVENT_ROLE = 1,             /* number: the new role (enum re_role); value: "FOLLOWER", "CANDIDATE", "LEADER" */
+    RE_EVENT_TERM = 2,             /* number: the new term */
+    RE_EVENT_LEADER = 3,           /* value: the leader's id, or NULL when unknown */
+    RE_EVENT_ELECTION = 4,         /* value: the step, e.g. "START_PRE_ELECTION", "WON", "LEADER_LOST" */
+    RE_EVENT_RESYNC = 5,           /* value: the step; node: the follower */
+    RE_EVENT_MEMBERSHIP_DONE = 6,  /* number: enum re_membership_op; value: "ADD", "REMOVE", "PROMOTE"; node: the member */
+    RE_EVENT_MEMBERSHIP_ABORTED = 7, /* the same, plus detail: the reason */
+    RE_EVENT_SETTINGS = 8,         /* new cluster settings committed and in force */
+    RE_EVENT_SNAPSHOT = 9,         /* number: the snapshot's index; value: "TAKEN" or "INSTALLED" */
+    RE_EVENT_STOPPED = 10,         /* the node stopped itself; value: "REMOVED", "APPLY_HALTED" or
+                                      "STORAGE_FAILURE"; detail: why */
+    RE_EVENT_ERROR = 11,           /* detail: what failed */
+    RE_EVENT_APPLY_FAILED = 12     /* number: the entry's index; value: the policy ("reject", "retry",
+                                      "halt"); detail: the state machine's message */
+};
+
+enum re_membership_op { RE_MEMBERSHIP_ADD = 1, RE_MEMBERSHIP_REMOVE = 2, RE_MEMBERSHIP_PROMOTE = 3 };
+
+typedef struct re_event {
+    int kind;              /* enum re_event_kind */
+    const char *value;     /* may be NULL */
+    const char *node;      /* may be NULL */
+    const char *detail;    /* may be NULL */
+    uint64_t number;
+} re_event;
+
+/* Observes node events (loop thread). `event` and its strings are valid during the call. */
+typedef void (*re_event_fn)(void *user, const re_event *event);
+
+/*
+ * How a command or a cluster operation ended (loop thread). status is RE_OK (result holds
+ * the state machine's result for commands), RE_ENOTLEADER (leader_id / leader_address name
+ * the leader, either may be NULL), RE_ERETRY, RE_ETIMEOUT, RE_EAPPLY / RE_EREJECTED (message
+ * says why), RE_ETOOBIG or RE_ESTOPPED. All pointers are valid during the call only.
+ */
+typedef struct re_result {
+    int status;
+    const uint8_t *result;
+    size_t result_len;
+    const char *leader_id;
+    const char *leader_address;
+    const char *message;
+} re_result;
+
+typedef void (*re_done_fn)(void *user, const re_result *result);
+
+/* ---- Configuration (any thread, but one config must not be used by two threads at once) */
+
+/* Creates an empty config; *out receives it; free it with re_config_free(). */
+int re_config_new(re_config **out);
+/* Frees a config (NULL is ignored). A started node keeps its own copy. */
+void re_config_free(re_config *config);
+
+/*
+ * Why the last call on `config` failed: a setter, or re_node_start() with this config. One
+ * sentence naming the setting, id, address, path or errno, e.g. "peer n1 has this node's own
+ * id". Empty ("") after a call that succeeded. The string belongs to the config and is valid
+ * until the next call on it or re_config_free(); same thread rule as the config. NULL config:
+ * a static message.
+ */
+const char *re_config_errmsg(const re_config *config);
+
+int re_config_set_id(re_config *config, const char *id);                 /* required, non-empty */
+int re_config_set_data_dir(re_config *config, const char *path);         /* required (but see re_config_set_storage); created if missing */
+/* Required (optional with re_config_set_transport, see there), "HOST:PORT" with HOST an IPv4
+ * literal, [IPv6] or localhost; port 0 picks a free port (see re_node_listen_port). RE_EADDR when
+ * it cannot be parsed or the port is not 0-65535. */
+int re_config_set_listen_address(re_config *config, const char *host_port);
+/*
+ * Adds another member of the initial cluster (used only when the data dir is new). Refused:
+ * the node's own id or a peer given twice (RE_EDUPLICATE), an address that cannot be parsed
+ * or a port outside 1-65535 (RE_EADDR), a config with join addresses (RE_EINVAL).
+ */
+int re_config_add_peer(re_config *config, const char *id, const char *host_port);
+/*
+ * Makes this a node that joins a running cluster instead of starting one: `host_ports` lists
+ * raft addresses of members, comma-separated ("10.0.0.1:7001,10.0.0.2:7001"). The node never
+ * bootstraps: it starts with no configuration, never campaigns and applies only what the
+ * leader sends, and after re_node_start it asks each address in turn (backoff 100 ms doubling
+ * to 2 s) to add it as a voter until its addition commits (RE_EVENT_MEMBERSHIP_DONE "ADD" with
+ * its own id). A data dir that already holds its membership is not joined again. Refused
+ * together with peers (RE_EINVAL) and for a bad address (RE_EADDR).
+ */
+int re_config_set_join(re_config *config, const char *host_ports);
+/* Default "raftengine". Frames from nodes of another cluster id are dropped and counted. */
+int re_config_set_cluster_id(re_config *config, const char *cluster_id);
+/*
+ * Peer authentication (off by default). With a secret, every connection between nodes starts
+ * with a mutual challenge-response: each side sends a fresh random nonce and proves it knows
+ * the secret with HMAC-SHA256 over both nonces, the cluster id and both node ids. The secret
+ * never crosses the wire; the stream after the handshake is NOT encrypted (docs/security.md).
+ * A peer that fails is disconnected and counted ("auth_failed", re_node_counter), never fatal;
+ * after the handshake a frame naming another sender closes the connection ("spoofed_sender").
+ * Every member needs the secret; a node without one is refused by secured nodes and refuses
+ * them. `secret` (copied) must have 16 to 4096 bytes (RE_EINVAL otherwise).
+ */
+int re_config_set_cluster_secret(re_config *config, const uint8_t *secret, size_t len);
+/*
+ * One more secret this node accepts from peers (it still proves with the cluster secret): for
+ * rotating a secret without stopping the cluster. Restart the nodes one at a time with the
+ * old secret set and the new one accepted, then one at a time with the new one set and the
+ * old one accepted, then (optionally) without the old one.
+ */
+int re_config_accept_cluster_secret(re_config *config, const uint8_t *secret, size_t len);
+/* Cluster settings (they travel in the log; a new cluster takes those of the node that
+ * bootstraps it, a joining node those of the cluster). RE_EINVAL outside the ranges given. */
+/* Default 10 ms; 1 to 60000, and below the election timeout minimum (checked at start). */
+int re_config_set_heartbeat_ms(re_config *config, uint32_t ms);
+/* Default 150-300 ms; 1 <= min_ms <= max_ms <= 600000. */
+int re_config_set_election_timeout_ms(re_config *config, uint32_t min_ms, uint32_t max_ms);
+/* Default on: a candidate first asks whether it could win (no disruptive term bumps). */
+int re_config_set_pre_vote(re_config *config, int enabled);
+/* Default on: a leader that hears from no majority for an election timeout steps down. */
+int re_config_set_check_quorum(re_config *config, int enabled);
+/*
+ * What a failed apply means; a cluster setting (in the log, the same on every member).
+ *   RE_APPLY_REJECT (default): the failure is the command's result. The proposer's completion
+ *     gets RE_EAPPLY with the apply callback's message; every replica reports
+ *     RE_EVENT_APPLY_FAILED and goes on. For deterministic state machines, which refuse a bad
+ *     command on every replica alike.
+ *   RE_APPLY_RETRY: the entry is applied again later (backoff from 10 ms doubling to 1 s) and
+ *     nothing after it applies first; each failure is an RE_EVENT_APPLY_FAILED. For
+ *     idempotent machines whose failures are transient. The proposer waits for success or
+ *     its command timeout.
+ *   RE_APPLY_HALT: the log is marked broken and the node stops (RE_EVENT_STOPPED); it will
+ *     not start again (RE_EBROKEN) until the host repairs it. For machines whose failures
+ *     mean local corruption.
+ * Returns RE_EINVAL for any other value.
+ */
+enum re_apply_policy { RE_APPLY_REJECT = 0, RE_APPLY_RETRY = 1, RE_APPLY_HALT = 2 };
+int re_config_set_apply_policy(re_config *config, int policy);
+/* Default 20; 1 to 100000 entries per append message. */
+int re_config_set_max_entries_per_message(re_config *config, uint32_t count);
+/* Node options (not replicated). */
+/* Default 1 MiB; 1 byte to 64 MiB. A larger command is refused with RE_ETOOBIG. */
+int re_config_set_max_command_size(re_config *config, size_t bytes);
+/* Default 16 MiB; 4096 bytes to 1 GiB: the largest frame accepted from a peer. */
+int re_config_set_max_frame_size(re_config *config, size_t bytes);
+/* Default 5000 ms; 1 to 3600000: how long a command may wait for its outcome. */
+int re_config_set_command_timeout_ms(re_config *config, uint32_t ms);
+/* Default 0: automatic snapshot after this many applied entries (0 = only on request);
+ * at most 2^40. */
+int re_config_set_snapshot_threshold(re_config *config, uint64_t entries);
+/* Default 1000: entries a snapshot keeps before its index, so a follower slightly behind gets
+ * entries instead of the whole snapshot (the leader also keeps what its slowest follower
+ * lacks, up to one threshold more); at most 2^40. */
+int re_config_set_snapshot_trailing(re_config *config, uint64_t entries);
+/* Registers the state machine; `user` is passed back unchanged and must outlive the node. */
+int re_config_set_state_machine(re_config *config, re_apply_fn apply, re_snapshot_fn snapshot,
+                                re_restore_fn restore, void *user);
+/* Also applies through `apply_batch` (optional; `apply` stays required, for hosts that mix
+ * both); it gets the state machine's `user`. */
+int re_config_set_apply_batch(re_config *config, re_apply_batch_fn apply_batch);
+/* Registers an event observer (optional); `user` must outlive the node. */
+int re_config_set_event_callback(re_config *config, re_event_fn callback, void *user);
+
+/* ---- Hosts --------------------------------------------------------------------------- */
+
+/* Starts a host: a libuv loop on a new thread. Free it with re_host_free(). Any thread. */
+int re_host_new(re_host **out);
+/* Stops every node of the host, closes every handle, joins the loop thread and frees the
+ * host. Not from a callback of this host. NULL is ignored. */
+void re_host_free(re_host *host);
+
+/* ---- Nodes --------------------------------------------------------------------------- */
+
+/*
+ * Starts a node on `host` from `config` (copied). Opens or creates its data directory,
+ * binds its listen address and joins its loop. *out receives the node, which stays valid
+ * until re_node_free() (also after it stopped). Any thread except the host's callbacks.
+ * Errors: RE_EINVAL, RE_EADDR, RE_EDUPLICATE, RE_ELOCKED, RE_EIO, RE_ECORRUPT, RE_EBROKEN,
+ * RE_ESTATE (id, data dir, listen address or state machine missing); re_config_errmsg(config)
+ * then says why (the path and errno, the setting, the address).
+ */
+int re_node_start(re_host *host, const re_config *config, re_node **out);
+
+/* Stops the node (pending commands end with RE_ESTOPPED) and waits until its handles are
+ * closed and its log is synced and closed; the data dir can be reopened at once. Any thread
+ * except the host's callbacks. Idempotent. */
+int re_node_stop(re_node *node);
+
+/* Stops the node if needed and frees it. NULL is ignored. Not from the host's callbacks. */
+void re_node_free(re_node *node);
+
+/* The port the node listens on (useful with port 0). Any thread. */
+int re_node_listen_port(const re_node *node, uint16_t *port);
+
+/* Submits a command (copied). `done` runs once on the loop thread with the outcome.
+ * Any thread. Called from a completion or event callback it goes to the core at once (a
+ * closed-loop client resubmitting from `done` costs no extra wake-up); called from inside
+ * a state machine callback it is queued until that callback returns. `done` never runs
+ * before re_node_submit returns. Returns RE_EINVAL, RE_ETOOBIG or RE_ESTOPPED without
+ * calling `done`. */
+int re_node_submit(re_node *node, const uint8_t *command, size_t len, re_done_fn done, void *user);
+
+/*
+ * Submits `count` commands in one call (copied): command i is lens[i] bytes, packed one
+ * after another in `data`. Each is proposed as re_node_submit would, and gets its own
+ * outcome, but outcomes are delivered in batches: `done` runs on the loop thread with an
+ * array of results (each naming its command by tag: first_tag + i), as many as are ready
+ * at once; every command's outcome arrives exactly once. The array and its pointers are
+ * valid during the call only. Any thread. RE_EINVAL, RE_ETOOBIG (one command too large:
+ * none is submitted) or RE_ESTOPPED without calling `done`.
+ */
+typedef struct re_batch_result {
+    uint64_t tag;
+    int status;                  /* as re_result's */
+    const uint8_t *result;
+    size_t result_len;
+    const char *leader_id;       /* RE_ENOTLEADER: the leader, when known */
+    const char *leader_address;
+    const char *message;
+} re_batch_result;
+
+typedef void (*re_batch_done_fn)(void *user, const re_batch_result *results, size_t count);
+
+int re_node_submit_batch(re_node *node, const uint8_t *data, const size_t *lens, size_t count, uint64_t first_tag,
+                         re_batch_done_fn done, void *user);
+
+/*
+ * Submits a command and waits up to timeout_ms for the outcome. On RE_OK, *result receives
+ * a malloc()ed copy of the state machine's result (free() it; NULL when empty). On
+ * RE_ENOTLEADER, leader_id / leader_address (if non-NULL, capacity `leader_cap` bytes each)
+ * receive the leader, NUL-terminated and truncated to fit. Never call from the host's own
+ * loop thread (it would wait on itself: returns RE_ESTATE).
+ */
+int re_node_submit_sync(re_node *node, const uint8_t *command, size_t len, uint32_t timeout_ms,
+                        uint8_t **result, size_t *result_len,
+                        char *leader_id, char *leader_address, size_t leader_cap);
+
+/*
+ * Status: a consistent snapshot of the node, read through getters (so no struct layout is
+ * ever frozen). re_node_get_status (any thread; from other threads than the loop's it waits a
+ * moment for the loop) gives *out a snapshot to free with re_status_free(). Getters take a
+ * snapshot and never fail; strings belong to the snapshot and stay valid until it is freed.
+ */
+typedef struct re_status_snapshot re_status_snapshot;
+
+enum re_role {
+    RE_ROLE_FOLLOWER = 0,
+    RE_ROLE_CANDIDATE = 1,
+    RE_ROLE_LEADER = 2,
+    RE_ROLE_STOPPED = 3    /* the node stopped (itself, or through re_node_stop) */
+};
+
+int re_node_get_status(const re_node *node, re_status_snapshot **out);
+void re_status_free(re_status_snapshot *status);                 /* NULL is ignored */
+int re_status_role(const re_status_snapshot *status);            /* enum re_role */
+uint64_t re_status_term(const re_status_snapshot *status);
+uint64_t re_status_commit_index(const re_status_snapshot *status);
+uint64_t re_status_applied_index(const re_status_snapshot *status);
+uint64_t re_status_last_index(const re_status_snapshot *status);
+uint64_t re_status_first_index(const re_status_snapshot *status); /* first entry kept (after compaction) */
+const char *re_status_leader_id(const re_status_snapshot *status);      /* NULL when unknown or stopped */
+const char *re_status_leader_address(const re_status_snapshot *status); /* NULL when unknown */
+/* Members of the configuration in force: voters and learners, in configuration order. */
+size_t re_status_member_count(const re_status_snapshot *status);
+size_t re_status_voter_count(const re_status_snapshot *status);
+const char *re_status_member_id(const re_status_snapshot *status, size_t i);      /* NULL if i is out of range */
+const char *re_status_member_address(const re_status_snapshot *status, size_t i); /* "" when unknown */
+int re_status_member_is_voter(const re_status_snapshot *status, size_t i);        /* 1 voter, 0 learner, -1 out of range */
+/*
+ * On the leader, member i's replication: the highest index known on it and the milliseconds
+ * since it last answered (-1: never, in this term). RE_ESTATE when this snapshot is not a
+ * leader's or member i is the leader itself; RE_EINVAL when i is out of range. Either output
+ * may be NULL.
+ */
+int re_status_member_progress(const re_status_snapshot *status, size_t i, uint64_t *match_index, int64_t *ms_since_contact);
+
+/*
+ * A transport counter by name (any thread): "frames_received", "frames_sent",
+ * "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster", "malformed_frames",
+ * "oversized_frames", "connects_failed", "dropped_while_disconnected". RE_ENOTFOUND for any
+ * other name.
+ */
+int re_node_counter(const re_node *node, const char *name, uint64_t *value);
+
+/* ---- Cluster operations (any thread; `done` runs on the loop thread) ---------------- */
+
+/*
+ * A linearizable read point (ReadIndex, thesis §6.4): `done` gets RE_OK once this node has
+ * confirmed with a majority that it still leads and has applied everything committed before
+ * the call, so reading the host's own state machine from then on sees every write
+ * acknowledged before re_node_read was called. Anywhere else it never completes RE_OK:
+ * RE_ENOTLEADER (the leader named), RE_ERETRY (no leader), RE_ETIMEOUT (leadership could not
+ * be confirmed in time: a deposed leader cut off from the others). Any thread.
+ */
+int re_node_read(re_node *node, re_done_fn done, void *user);
+/* Leader: adds a server (as_voter 0 = learner) after catching it up, or promotes a learner. */
+int re_node_add_server(re_node *node, const char *id, const char *host_port, int as_voter,
+                       re_done_fn done, void *user);
+/* Leader: removes a server (itself included: it hands over leadership and stops). */
+int re_node_remove_server(re_node *node, const char *id, re_done_fn done, void *user);
+/* A node started without peers (see also re_config_set_join, which does this by itself): asks
+ * the leader at `leader_address` to add it, as a voter or (as_voter 0) as a learner that
+ * receives the log but neither votes nor counts; re_node_add_server on the leader promotes a
+ * learner later. A follower asked answers RE_ENOTLEADER naming the leader. */
+int re_node_join(re_node *node, const char *leader_id, const char *leader_address, int as_voter,
+                 re_done_fn done, void *user);
+/* Leaves the cluster; the node stops once its removal commits. */
+int re_node_exit(re_node *node, re_done_fn done, void *user);
+/* Leader: hands leadership to `target_id`. */
+int re_node_transfer_leadership(re_node *node, const char *target_id, re_done_fn done, void *user);
+/* Takes a snapshot at the applied index and compacts the log. */
+int re_node_take_snapshot(re_node *node, re_done_fn done, void *user);
+/* Leader: replicates new timing settings (0 keeps a value); in force once committed. */
+int re_node_update_settings(re_node *node, uint32_t heartbeat_ms, uint32_t election_min_ms,
+                            uint32_t election_max_ms, uint32_t max_entries_per_message,
+                            re_done_fn done, void *user);
+
+/* ---- Host-provided transport -------------------------------------------------------- */
+
+/*
+ * Sends one frame to node `to_id` (loop thread), for every frame the node sends. `frame` is
+ * valid during the call only: copy it. Hand it to that node with re_node_deliver() however and
+ * whenever the host likes, or drop it: Raft tolerates loss, duplication and reordering. Must
+ * not block for long. May call re_node_deliver() (even for a node of the same host: the frame
+ * is handled on a later loop turn, never inside this call). Never called after re_node_stop()
+ * of the sending node returns.
+ */
+typedef void (*re_send_fn)(void *user, const char *to_id, const uint8_t *frame, size_t len);
+
+/*
+ * Replaces TCP with the host's own transport: the node neither listens nor connects, and its
+ * frames go to `send`; `user` is passed back unchanged and must outlive the node. Then:
+ *   - the listen address is optional and never bound (re_node_start cannot fail with
+ *     RE_EADDR): when set, it is only the address this node advertises as its member address,
+ *     which re_status_info.leader_address and RE_ENOTLEADER results report; without it the
+ *     node advertises none. Peer addresses likewise are labels, never dialled. Node ids are
+ *     what frames are routed by. re_node_listen_port() gives 0.
+ *   - the cluster id is not checked (frames carry none), and a cluster secret or join
+ *     addresses make re_node_start fail with RE_EINVAL: both belong to the TCP handshake. A
+ *     host transport authenticates its peers itself; a new node joins with re_node_join(),
+ *     which names the leader by id.
+ * RE_EINVAL when `send` is NULL.
+ */
+int re_config_set_transport(re_config *config, re_send_fn send, void *user);
+
+/*
+ * Hands `node` a frame that node `from_id` sent through its re_send_fn. Any thread; `frame` is
+ * copied before the call returns (NULL only when len is 0) and handled later on the loop
+ * thread. `from_id` is checked against the sender the frame names: a frame speaking for
+ * another node is dropped and counted ("spoofed_sender", re_node_counter), as the TCP
+ * transport closes a connection that speaks for an id its handshake did not name. A frame that
+ * does not decode is dropped and counted ("malformed_frames"); one from a node outside the
+ * configuration or addressed to another node likewise ("unknown_sender"). None is fatal, and
+ * none is reported by the return value, which says only whether the frame was queued:
+ * RE_OK; RE_EINVAL (NULL node, NULL or empty from_id, NULL frame with len > 0); RE_ETOOBIG (len
+ * above the max frame size, counted as "oversized_frames"); RE_ESTATE (the node has no host
+ * transport: it uses TCP); RE_ESTOPPED (the node stopped).
+ */
+int re_node_deliver(re_node *node, const char *from_id, const uint8_t *frame, size_t len);
+
+/* ---- Host-provided storage --------------------------------------------------------- */
+
+/*
+ * Instead of a FileLog in its data dir, a node can keep its log in the host's storage: a table
+ * of functions mirroring the library's log interface, with a `void *user` passed back to each.
+ *
+ * Threads: the library calls them on the host's loop thread only, one at a time: every load_*
+ * and a read of all retained entries while re_node_start runs (before it returns), then reads
+ * and writes while the node runs. After re_node_stop() returns (or re_node_start failed) it
+ * never calls them again; `close` says so. One node at a time per `user`; the same `user` may
+ * serve the node restarted after it.
+ *
+ * Results: 0 is success; any other value is a failure. A load that fails makes re_node_start
+ * fail with RE_EIO (re_config_errmsg names the function and the value returned); stored data
+ * the library finds inconsistent, RE_ECORRUPT. A write or sync that fails while the node runs
+ * stops it, as any storage failure does (RE_EVENT_ERROR, then RE_EVENT_STOPPED
+ * "STORAGE_FAILURE"); the library makes no further write after a failed one.
+ *
+ * Memory: what the library passes in (entries, byte buffers, strings) is valid during the call
+ * only; copy what you keep. What the host passes out (through out-parameters, or in the entries
+ * it gives `put`) stays the host's and must stay valid until the library's next call into the
+ * table; the library copies it before then. Nothing is freed across the boundary.
+ *
+ * Durability, one rule for every write (the save_* functions, append, truncate, save_snapshot,
+ * install_snapshot, save_broken): a write may stay buffered until the next `sync`; once `sync`
+ * returns 0, every write made before it must be durable. A crash may lose writes made since the
+ * last successful sync, but only from the end: after a restart the loads must describe the
+ * state after some prefix of the writes, each write whole or not at all (a host may simply
+ * apply writes to a working copy and make that copy durable in `sync`). The library reveals no
+ * write to another node (a vote, an acknowledgement) before a sync that followed it returned
+ * 0. The commit index alone may lag further (see save_commit_index).
+ *
+ * The library keeps the term of every retained entry and the positions of configuration entries
+ * itself, rebuilt when the node starts by reading the retained entries once (read_entries) and
+ * kept up to date by every append, truncate and compaction: the table needs no per-index
+ * lookups, and none can fail in the middle of a protocol decision.
+ */
+
+enum re_entry_kind {
+    RE_ENTRY_COMMAND = 0,     /* a state machine command */
+    RE_ENTRY_TERM_START = 1,  /* the no-op a new leader appends */
+    RE_ENTRY_CONFIG = 2       /* a cluster configuration (library-encoded) */
+};
+
+/* One log entry: store index, term, kind and data as given and hand them back unchanged. */
+typedef struct re_log_entry {
+    uint64_t index;
+    uint64_t term;
+    int kind;                 /* enum re_entry_kind */
+    const uint8_t *data;      /* may be NULL when data_len is 0 */
+    size_t data_len;
+} re_log_entry;
+
+/* Takes one entry from read_entries (copied during the call). Returns 0 for the next one, or
+ * non-zero when the library has enough: read_entries then stops and returns 0. */
+typedef int (*re_log_put_fn)(void *ctx, const re_log_entry *entry);
+
+typedef struct re_log_vtable {
+    /* sizeof(re_log_vtable) as the host was compiled: fields are only ever appended, and the
+     * library reads those that fit in `size`. Every field before `close` is required. */
+    size_t size;
+
+    /* Current term and vote (term 0, no vote for a new log). *voted_for: a NUL-terminated node
+     * id, or NULL or "" for none. save: voted_for NULL for none; a write (durable at the next
+     * sync; a vote is sent only after it). */
+    int (*load_hard_state)(void *user, uint64_t *term, const char **voted_for);
+    int (*save_hard_state)(void *user, uint64_t term, const char *voted_for);
+
+    /* Highest index known committed (0 for a new log); it only grows. It may lag: the host may
+     * keep it lazily, even past a sync (a restarted node then applies less at first and learns
+     * the rest from the leader), but a load must never give more than was saved. save: a write
+     * that alone may be lost even after a sync. */
+    int (*load_commit_index)(void *user, uint64_t *index);
+    int (*save_commit_index)(void *user, uint64_t index);
+
+    /* The configuration the cluster bootstrapped with: opaque bytes (library-encoded). load:
+     * *config NULL and *len 0 when none was saved. save: a write, once, at a new node's start. */
+    int (*load_bootstrap_config)(void *user, const uint8_t **config, size_t *len);
+    int (*save_bootstrap_config)(void *user, const uint8_t *config, size_t len);
+
+    /* The retained entries are prefix_index+1 ... last_index (none when equal); (prefix_index,
+     * prefix_term) is the position of the last entry compacted away, (0, 0) when none. A new
+     * log: all 0. */
+    int (*load_bounds)(void *user, uint64_t *prefix_index, uint64_t *prefix_term, uint64_t *last_index);
+
+    /* Calls put(ctx, &entry) for the entries from, from+1, ..., through in order, until put
+     * returns non-zero or `through` is given; then returns 0. The library asks only for
+     * retained entries (prefix_index < from <= through <= last_index) and limits how many bytes
+     * it takes itself. */
+    int (*read_entries)(void *user, uint64_t from, uint64_t through, re_log_put_fn put, void *ctx);
+
+    /* Appends `count` (>= 1) entries whose indexes run on from last_index + 1. A write: the
+     * node acknowledges entries to the leader (and a leader counts its own) only after a sync. */
+    int (*append)(void *user, const re_log_entry *entries, size_t count);
+
+    /* Removes every entry at or above `from` (prefix_index < from <= last_index; never a
+     * committed entry). A write: lost in a crash only together with the appends after it. */
+    int (*truncate)(void *user, uint64_t from);
+
+    /* A snapshot this node took: stores it (meta: opaque, library-encoded; data: the state
+     * machine's bytes), replacing the one before, and when compact_through > prefix_index drops
+     * the entries at or below compact_through, whose last has term compact_term: (compact_through,
+     * compact_term) becomes the prefix. compact_through <= last_index; entries after it stay.
+     * A write like the others: durable at the next sync (which follows at once), whole or not
+     * at all: a crash must not leave the entries dropped without the snapshot stored. */
+    int (*save_snapshot)(void *user, const uint8_t *meta, size_t meta_len, const uint8_t *data, size_t data_len,
+                         uint64_t compact_through, uint64_t compact_term);
+
+    /* A snapshot received from the leader: stores it as save_snapshot does and makes (index,
+     * term) the prefix. keep_entries non-zero: entries at or below `index` are dropped, those
+     * after it stay. Zero: every entry is dropped (last_index becomes `index`, which may lie
+     * beyond the old last_index). The library then raises the commit index to `index`. A
+     * write, whole or not at all, like save_snapshot. */
+    int (*install_snapshot)(void *user, const uint8_t *meta, size_t meta_len, const uint8_t *data, size_t data_len,
+                            uint64_t index, uint64_t term, int keep_entries);
+
+    /* The stored snapshot: *meta NULL and *meta_len 0 when there is none. Called at start and
+     * when this node, leading, sends it to a follower. */
+    int (*load_snapshot)(void *user, const uint8_t **meta, size_t *meta_len, const uint8_t **data, size_t *data_len);
+
+    /* Set when an apply failed under RE_APPLY_HALT; a node will not start on a broken log
+     * (RE_EBROKEN) until the host clears it. save: a write (the stopping node syncs it). */
+    int (*load_broken)(void *user, int *broken);
+    int (*save_broken)(void *user, int broken);
+
+    /* Makes every write so far durable (see Durability above); returns 0 only once they are.
+     * Called once per loop turn that wrote (group commit), and when the node stops. */
+    int (*sync)(void *user);
+
+    /* Optional (NULL: none). Called once after the library's last call for this node: when it
+     * stops (after its last sync) or when re_node_start fails after the first load. */
+    void (*close)(void *user);
+} re_log_vtable;
+
+/*
+ * Keeps the node's log in the host's storage instead of a FileLog: the data dir is then not
+ * needed (and not used). `log` is copied (the host may free it at once); `user` is passed back
+ * to every function unchanged and must outlive the node. RE_EINVAL when `log` is NULL, its
+ * `size` is too small for the required fields or one of them is NULL.
+ */
+int re_config_set_storage(re_config *config, const re_log_vtable *log, void *user);
+
+/* ---- Repairs of a stopped node's data directory --------------------------------------- */
+
+/*
+ * For an operator, on a data dir no running node holds (RE_ELOCKED otherwise). Both sync
+ * before returning and never create a data dir (RE_EIO when `data_dir` holds no node data).
+ * Any thread; no host needed. On failure re_errmsg() says why.
+ */
+
+/* Clears the broken mark a halted apply (RE_APPLY_HALT) left, after the state machine has been
+ * fixed: the next start replays the snapshot and the log into it. */
+int re_data_dir_clear_broken(const char *data_dir);
+
+/* 1 when the log in `data_dir` is marked broken, 0 when not, a negative status on failure. */
+int re_data_dir_is_broken(const char *data_dir);
+
+/*
+ * Quorum loss: makes node `id` the only voter of the membership stored in `data_dir`, by
+ * appending a configuration entry naming only it. Started again, the node elects itself and
+ * commits its whole log; add the others back as new, empty nodes that join. UNSAFE BY NATURE,
+ * for a majority lost for good: entries the lost majority committed but this log lacks are
+ * gone, and the removed members must never run again on their old data (a majority of the old
+ * membership would elect a second leader). RE_ENOTFOUND when `id` is not in that membership.
+ */
+int re_data_dir_force_sole_voter(const char *data_dir, const char *id);
+
+/* ---- Repairs of a stopped node's data directory --------------------------------------- */
+
+/*
+ * For an operator, on a data dir no running node holds (RE_ELOCKED otherwise). Both sync
+ * before returning and never create a data dir (RE_EIO when `data_dir` holds no node data).
+ * Any thread; no host needed. On failure re_errmsg() says why.
+ */
+
+/* Clears the broken mark a halted apply (RE_APPLY_HALT) left, after the state machine has been
+ * fixed: the next start replays the snapshot and the log into it. */
+int re_data_dir_clear_broken(const char *data_dir);
+
+/* 1 when the log in `data_dir` is marked broken, 0 when not, a negative status on failure. */
+int re_data_dir_is_broken(const char *data_dir);
+
+/*
+ * Quorum loss: makes node `id` the only voter of the membership stored in `data_dir`, by
+ * appending a configuration entry naming only it. Started again, the node elects itself and
+ * commits its whole log; add the others back as new, empty nodes that join. UNSAFE BY NATURE,
+ * for a majority lost for good: entries the lost majority committed but this log lacks are
+ * gone, and the removed members must never run again on their old data (a majority of the old
+ * membership would elect a second leader). RE_ENOTFOUND when `id` is not in that membership.
+ */
+int re_data_dir_force_sole_voter(const char *data_dir, const char *id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAFTENGINE_H */
