@@ -406,9 +406,13 @@ int re_status_member_is_voter(const re_status_snapshot *status, size_t i);      
 int re_status_member_progress(const re_status_snapshot *status, size_t i, uint64_t *match_index, int64_t *ms_since_contact);
 
 /*
- * A transport counter by name (any thread): "frames_received", "frames_sent",
- * "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster", "malformed_frames",
- * "oversized_frames", "connects_failed", "dropped_while_disconnected". RE_ENOTFOUND for any
+ * A counter by name (any thread), counted since the node started. The transport's:
+ * "frames_received", "frames_sent", "unknown_sender", "spoofed_sender", "auth_failed",
+ * "wrong_cluster", "malformed_frames", "oversized_frames", "connects_failed",
+ * "dropped_while_disconnected". The node's: "proposals" (commands appended as leader),
+ * "refused_proposals", "elections_started", "leader_changes", "snapshots_taken",
+ * "snapshots_installed", "apply_failures", "errors". The log's: "log_syncs",
+ * "log_sync_micros_total" (time spent in syncs), "log_sync_failures". RE_ENOTFOUND for any
  * other name.
  */
 int re_node_counter(const re_node *node, const char *name, uint64_t *value);

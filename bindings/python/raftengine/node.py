@@ -406,8 +406,11 @@ class Node:
             L.re_status_free(snap)
 
     def counters(self) -> Dict[str, int]:
-        """The transport's counters: frames sent and received, and what it refused (auth_failed,
-        spoofed_sender, wrong_cluster, malformed_frames, ...)."""
+        """Counters since the node started: the transport's (frames sent and received, what it
+        refused: auth_failed, spoofed_sender, wrong_cluster, malformed_frames, ...), the node's
+        (proposals, refused_proposals, elections_started, leader_changes, snapshots_taken,
+        snapshots_installed, apply_failures, errors) and the log's (log_syncs,
+        log_sync_micros_total, log_sync_failures)."""
         self._require_open()
         out = {}
         v = ctypes.c_uint64()

@@ -57,7 +57,10 @@ EVENT_KINDS = {1: EventKind.ROLE, 2: EventKind.TERM, 3: EventKind.LEADER, 4: Eve
 APPLY_POLICIES = {ApplyPolicy.REJECT: 0, ApplyPolicy.RETRY: 1, ApplyPolicy.HALT: 2}
 
 COUNTERS = ("frames_received", "frames_sent", "unknown_sender", "spoofed_sender", "auth_failed", "wrong_cluster",
-            "malformed_frames", "oversized_frames", "connects_failed", "dropped_while_disconnected")
+            "malformed_frames", "oversized_frames", "connects_failed", "dropped_while_disconnected",
+            "proposals", "refused_proposals", "elections_started", "leader_changes", "snapshots_taken",
+            "snapshots_installed", "apply_failures", "errors", "log_syncs", "log_sync_micros_total",
+            "log_sync_failures")
 
 
 @dataclass(frozen=True)

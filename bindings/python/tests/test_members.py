@@ -64,3 +64,18 @@ def test_a_stopped_node_reports_stopped(cluster):
     node.stop()
     s = node.status()
     assert s.role == "stopped" and s.stopped and s.leader_id is None
+
+
+def test_counters_count_proposals_refusals_snapshots_and_syncs(cluster):
+    for _ in range(5):
+        cluster.submit(b"1")
+    leader = wait_for(cluster.leader)
+    follower = next(n for n in cluster.ids if n != leader)
+    with pytest.raises(raftengine.NotLeader):
+        cluster.nodes[follower].submit(b"1")
+    cluster.nodes[leader].take_snapshot()
+    lc = cluster.nodes[leader].counters()
+    assert lc["proposals"] >= 5 and lc["elections_started"] >= 1 and lc["snapshots_taken"] == 1
+    assert lc["log_syncs"] >= 5 and lc["log_sync_micros_total"] > 0 and lc["log_sync_failures"] == 0
+    fc = cluster.nodes[follower].counters()
+    assert fc["proposals"] == 0 and fc["refused_proposals"] == 1 and fc["frames_received"] > 0
