@@ -102,14 +102,18 @@ typedef int (*re_apply_fn)(void *user, uint64_t index, const uint8_t *command, s
                            uint8_t **result, size_t *result_len);
 
 /*
- * Optional, for hosts where each call costs (interpreters): applies a run of consecutive
- * committed commands in one call. commands[i] is valid only during the call. For each command
- * it processes, in order, the host fills results[i]: status 0 and a malloc()ed result (or
- * NULL/0), or non-zero and optionally a malloc()ed UTF-8 message (the library frees both).
- * It returns how many it processed: all of them when stop_at_failure is 0 (the reject
- * policy), otherwise it must stop after the first failure (retry and halt: nothing after a
- * failed command may apply first). Returning fewer means the rest were not applied; they are
- * offered again. Loop thread, in log order, as re_apply_fn.
+ * Optional, for hosts where each call costs (interpreters): applies a run of committed
+ * commands in one call. The commands' bytes are valid only during the call and lie packed one
+ * after another, in order, in one buffer (commands[i + 1].data == commands[i].data +
+ * commands[i].len), so a host may copy them all at once. For each command it processes, in
+ * order, the host fills results[i]: status 0 and its result (or NULL/0), or non-zero and
+ * optionally a UTF-8 message saying why. Result buffers are the host's and only borrowed: they
+ * must stay valid until the host's next callback for this node (the library copies them as
+ * soon as apply_batch returns), so a host may reuse one buffer for every call. It returns how
+ * many it processed: all of them when stop_at_failure is 0 (the reject policy), otherwise it
+ * must stop after the first failure (retry and halt: nothing after a failed command may apply
+ * first). Returning fewer means the rest were not applied; they are offered again. Loop
+ * thread, in log order, as re_apply_fn.
  */
 typedef struct re_command {
     uint64_t index;
@@ -119,7 +123,7 @@ typedef struct re_command {
 
 typedef struct re_apply_result {
     int status;
-    uint8_t *result;
+    const uint8_t *result;
     size_t result_len;
 } re_apply_result;
 
@@ -299,6 +303,11 @@ int re_host_new(re_host **out);
 /* Stops every node of the host, closes every handle, joins the loop thread and frees the
  * host. Not from a callback of this host. NULL is ignored. */
 void re_host_free(re_host *host);
+/* Runs fn(user) on the host's loop thread and waits for it to return (at once when called
+ * from that thread): for setting up what the host's callbacks need on their thread (an
+ * interpreter's thread state, thread-local storage). RE_EINVAL for NULLs, RE_ESTOPPED once the
+ * host is being freed. Any thread. */
+int re_host_run(re_host *host, void (*fn)(void *user), void *user);
 
 /* ---- Nodes --------------------------------------------------------------------------- */
 
@@ -337,8 +346,9 @@ int re_node_submit(re_node *node, const uint8_t *command, size_t len, re_done_fn
  * outcome, but outcomes are delivered in batches: `done` runs on the loop thread with an
  * array of results (each naming its command by tag: first_tag + i), as many as are ready
  * at once; every command's outcome arrives exactly once. The array and its pointers are
- * valid during the call only. Any thread. RE_EINVAL, RE_ETOOBIG (one command too large:
- * none is submitted) or RE_ESTOPPED without calling `done`.
+ * valid during the call only; the non-empty results of one call lie packed one after another,
+ * in array order, in one buffer (so a host may copy them all at once). Any thread. RE_EINVAL,
+ * RE_ETOOBIG (one command too large: none is submitted) or RE_ESTOPPED without calling `done`.
  */
 typedef struct re_batch_result {
     uint64_t tag;

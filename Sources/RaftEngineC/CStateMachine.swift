@@ -99,12 +99,12 @@ final class CBatchStateMachine: CStateMachine, BatchStateMachine {
                 views.withUnsafeBufferPointer { v in applyBatchFn(user, v.baseAddress, n, stopAtFailure ? 1 : 0, out.baseAddress) }
             }
         }
-        // Everything the host handed back is taken (and freed), whatever it claims it processed.
+        // The host's result buffers are borrowed (valid until its next callback): copied here.
         var out: [Result<[UInt8], Error>] = []
         out.reserveCapacity(min(processed, n))
-        for i in 0..<n {
-            let bytes = takeBuffer(results[i].result, results[i].result_len)
-            guard i < processed else { continue }
+        for i in 0..<min(processed, n) {
+            let r = results[i]
+            let bytes = r.result_len > 0 && r.result != nil ? Array(UnsafeBufferPointer(start: r.result, count: r.result_len)) : []
             if results[i].status == 0 {
                 out.append(.success(bytes))
             } else if !bytes.isEmpty {

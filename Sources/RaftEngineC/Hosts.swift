@@ -20,6 +20,14 @@ public func re_host_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     return 0
 }
 
+@_cdecl("re_host_run")
+public func re_host_run(_ host: OpaquePointer?, _ fn: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?,
+                        _ user: UnsafeMutableRawPointer?) -> Int32 {
+    guard let host, let fn else { return fail(.einval, "host and fn must not be NULL") }
+    let h = Unmanaged<HostBox>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue().host
+    return h.runOnLoop { fn(user) } ? 0 : fail(.estopped, "the host is stopped")
+}
+
 @_cdecl("re_host_free")
 public func re_host_free(_ host: OpaquePointer?) {
     guard let host else { return }

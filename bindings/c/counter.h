@@ -21,6 +21,8 @@ typedef struct counter {
     unsigned restores;     /* snapshots restored into it */
     unsigned batches;      /* apply_batch calls, and the most commands one carried */
     size_t largest_batch;
+    uint8_t *scratch;      /* apply_batch's results: lent to the library until the next call */
+    size_t scratch_cap;
 } counter;
 
 static inline void counter_init(counter *c) {
@@ -69,6 +71,8 @@ static inline int counter_apply(void *user, uint64_t index, const uint8_t *cmd, 
 }
 
 /* The batch form: the same commands, one call per run of them. */
+/* The results are written into one scratch buffer the machine keeps and reuses: the library
+ * only borrows them until the machine's next callback. */
 static inline size_t counter_apply_batch(void *user, const re_command *commands, size_t count, int stop_at_failure,
                                   re_apply_result *results) {
     counter *c = user;
@@ -76,12 +80,33 @@ static inline size_t counter_apply_batch(void *user, const re_command *commands,
     c->batches++;
     if (count > c->largest_batch) c->largest_batch = count;
     pthread_mutex_unlock(&c->lock);
+    size_t need = 0;
+    for (size_t i = 0; i < count; i++) need += commands[i].len > 24 ? commands[i].len : 24;
+    if (need > c->scratch_cap) {
+        free(c->scratch);
+        c->scratch = malloc(need);
+        c->scratch_cap = c->scratch ? need : 0;
+        if (!c->scratch) return 0;
+    }
+    size_t used = 0;
     for (size_t i = 0; i < count; i++) {
-        results[i].status = counter_apply(user, commands[i].index, commands[i].data, commands[i].len, &results[i].result,
-                                          &results[i].result_len);
+        uint8_t *r = NULL;
+        size_t n = 0;
+        results[i].status = counter_apply(user, commands[i].index, commands[i].data, commands[i].len, &r, &n);
+        if (r && n) memcpy(c->scratch + used, r, n);
+        free(r);
+        results[i].result = n ? c->scratch + used : NULL;
+        results[i].result_len = n;
+        used += n;
         if (results[i].status != 0 && stop_at_failure) return i + 1;
     }
     return count;
+}
+
+static inline void counter_free(counter *c) {
+    free(c->scratch);
+    c->scratch = NULL;
+    c->scratch_cap = 0;
 }
 
 static inline int counter_snapshot(void *user, uint8_t **data, size_t *len) {

@@ -15,12 +15,20 @@ typedef struct batch_wait {
     char message[COMMANDS][64];
     unsigned char seen[COMMANDS];
     int duplicates;
+    int unpacked;  /* calls whose non-empty results were not one packed run */
 } batch_wait;
 
 static void on_batch(void *user, const re_batch_result *results, size_t count) {
     batch_wait *w = user;
     pthread_mutex_lock(&w->lock);
     w->calls++;
+    const uint8_t *next = NULL;
+    for (size_t i = 0; i < count; i++) {
+        if (results[i].result_len) {
+            if (next && results[i].result != next) w->unpacked++;
+            next = results[i].result + results[i].result_len;
+        }
+    }
     for (size_t i = 0; i < count; i++) {
         uint64_t k = results[i].tag - 1000;
         if (k >= COMMANDS) continue;
@@ -43,9 +51,25 @@ static int got(batch_wait *w) {
     return g;
 }
 
+/* Every apply_batch call saw its commands packed one after another. */
+static int commands_unpacked;
+static size_t checked_apply_batch(void *user, const re_command *commands, size_t count, int stop_at_failure,
+                                  re_apply_result *results) {
+    for (size_t i = 1; i < count; i++)
+        if (commands[i].data != commands[i - 1].data + commands[i - 1].len) __atomic_add_fetch(&commands_unpacked, 1, __ATOMIC_RELAXED);
+    return counter_apply_batch(user, commands, count, stop_at_failure, results);
+}
+
+/* re_host_run: fn runs on the loop thread (the thread apply callbacks come from). */
+static pthread_t loop_thread;
+static void note_thread(void *user) {
+    *(int *)user += 1;
+    loop_thread = pthread_self();
+}
+
 static void batch_machine(re_config *c, int i) {
     (void)i;
-    CHECK_EQ(re_config_set_apply_batch(c, counter_apply_batch), RE_OK);
+    CHECK_EQ(re_config_set_apply_batch(c, checked_apply_batch), RE_OK);
 }
 
 int main(void) {
@@ -77,6 +101,7 @@ int main(void) {
     while (got(&w) < COMMANDS && now_ms() < end) usleep(5000);
     CHECK_EQ(got(&w), COMMANDS);
     CHECK_EQ(w.duplicates, 0);
+    CHECK_EQ(w.unpacked, 0);
     CHECK(w.calls < COMMANDS / 4); /* delivered in batches, not one call per command */
     int ok = 0, failed = 0;
     for (int k = 0; k < COMMANDS; k++) {
@@ -112,6 +137,13 @@ int main(void) {
     while (got(&wf) < 3 && now_ms() < end) usleep(5000);
     CHECK_EQ(got(&wf), 3);
     CHECK_EQ(wf.status[0], RE_ENOTLEADER);
+    CHECK_EQ(__atomic_load_n(&commands_unpacked, __ATOMIC_RELAXED), 0);
+
+    int ran = 0;
+    CHECK_EQ(re_host_run(c.host, note_thread, &ran), RE_OK);
+    CHECK_EQ(ran, 1);
+    CHECK(!pthread_equal(loop_thread, pthread_self()));
+    CHECK_EQ(re_host_run(c.host, NULL, NULL), RE_EINVAL);
     cluster_free(&c);
     return test_report();
 }

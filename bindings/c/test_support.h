@@ -271,6 +271,7 @@ static inline void cluster_free(cluster *c) {
     }
     re_host_free(c->host);
     c->host = NULL;
+    for (int i = 0; i < c->n; i++) counter_free(&c->machines[i]);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", c->dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", c->dir);

@@ -1,9 +1,11 @@
 """The C calls' plumbing: the loaded library, status checks and the completion tables that
 route the library's callbacks to Python callers."""
 
+import bisect
 import ctypes
 import itertools
 import logging
+import struct
 import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional
@@ -99,49 +101,78 @@ class _Completions:
             pass
 
 
+# re_batch_result as the library lays it out (x86-64): tag, status (+4 padding), result,
+# result_len, leader_id, leader_address, message.
+_BATCH_RESULT = struct.Struct("=Qi4xQQQQQ")
+
+
 class _BatchCompletions:
-    """Outcomes of commands submitted together: one C callback hands over an array, and each
-    submit_many call's collector is found by its commands' tags."""
+    """Outcomes of commands submitted together. One C callback hands over an array: it is read
+    whole (struct), the results' bytes copied at once (the library packs them in order), and
+    each submit_many call's collector found by the range of tags it was given."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._next = 1
-        self._by_tag = {}
+        self._firsts = []  # first tags of the collectors still waiting, ascending
+        self._ranges = {}  # first tag -> (end tag, collector)
         self.c_callback = _lib.BATCH_DONE_FN(self._done)
 
     def register(self, count, collector):
         with self._lock:
             first = self._next
             self._next += count
-            for t in range(first, first + count):
-                self._by_tag[t] = collector
+            self._firsts.append(first)  # tags only grow: the list stays sorted
+            self._ranges[first] = (first + count, collector)
         return first
 
-    def forget(self, first, count):
+    def forget(self, first, count=None):
         with self._lock:
-            for t in range(first, first + count):
-                self._by_tag.pop(t, None)
+            if self._ranges.pop(first, None) is not None:
+                i = bisect.bisect_left(self._firsts, first)
+                if i < len(self._firsts) and self._firsts[i] == first:
+                    del self._firsts[i]
+
+    def _find(self, tag):
+        i = bisect.bisect_right(self._firsts, tag) - 1
+        if i < 0:
+            return None
+        first = self._firsts[i]
+        end, col = self._ranges[first]
+        return (first, end, col) if tag < end else None
 
     def _done(self, user, results, count):
-        got = {}
+        rows = list(_BATCH_RESULT.iter_unpack(ctypes.string_at(results, count * _BATCH_RESULT.size)))
+        # The non-empty results lie packed in order: one copy, then slices.
+        start = next((r[2] for r in rows if r[3]), 0)
+        blob = b""
+        if start:
+            last = next(r for r in reversed(rows) if r[3])
+            blob = ctypes.string_at(start, last[2] + last[3] - start)
+        groups = []
         with self._lock:
-            pop = self._by_tag.pop
-            for i in range(count):
-                r = results[i]
-                col = pop(r.tag, None)
-                if col is None:
-                    continue
-                if r.status == 0:
-                    value = ctypes.string_at(r.result, r.result_len) if r.result_len else b""
+            current = None
+            for tag, status, ptr, n, lid, laddr, msg in rows:
+                if current is None or not (current[0] <= tag < current[1]):
+                    current = self._find(tag)
+                    if current is None:
+                        continue
+                    groups.append((current[2], []))
+                if status == 0:
+                    value = blob[ptr - start:ptr - start + n] if n else b""
                 else:
-                    value = error_for(r.status, _s(r.message) or "", leader_id=_s(r.leader_id),
-                                      leader_address=_s(r.leader_address))
-                got.setdefault(id(col), (col, []))[1].append((r.tag, value))
-        for col, items in got.values():
+                    value = error_for(status, _cstr(msg) or "", leader_id=_cstr(lid), leader_address=_cstr(laddr))
+                groups[-1][1].append((tag, value))
+        for col, items in groups:
             try:
-                col.add(items)
+                if col.add(items):
+                    self.forget(col.first)
             except Exception:  # a collector must never unwind into C
                 _log.exception("batch completion failed")
+
+
+def _cstr(address):
+    return ctypes.string_at(address).decode("utf-8", "replace") if address else None
 
 
 class _Collector:
@@ -154,14 +185,17 @@ class _Collector:
         self.on_complete = on_complete
         self.lock = threading.Lock()
 
-    def add(self, items):
+    def add(self, items) -> bool:
+        """Takes outcomes as (tag, value) pairs; True once every outcome is in."""
         with self.lock:
+            results, first = self.results, self.first
             for tag, value in items:
-                self.results[tag - self.first] = value
+                results[tag - first] = value
             self.left -= len(items)
             done = self.left == 0
         if done:
             self.on_complete(self.results)
+        return done
 
 
 _COMPLETIONS = None

@@ -33,7 +33,7 @@ class Command(ctypes.Structure):
 
 
 class ApplyResult(ctypes.Structure):
-    _fields_ = [("status", ctypes.c_int), ("result", c_u8_p), ("result_len", ctypes.c_size_t)]
+    _fields_ = [("status", ctypes.c_int), ("result", ctypes.c_void_p), ("result_len", ctypes.c_size_t)]
 
 
 class BatchResult(ctypes.Structure):
@@ -41,9 +41,12 @@ class BatchResult(ctypes.Structure):
                 ("leader_id", ctypes.c_char_p), ("leader_address", ctypes.c_char_p), ("message", ctypes.c_char_p)]
 
 
-APPLY_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.POINTER(Command), ctypes.c_size_t, ctypes.c_int,
-                                  ctypes.POINTER(ApplyResult))
-BATCH_DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(BatchResult), ctypes.c_size_t)
+# The batch callbacks take raw addresses: their arrays are read and written whole (struct,
+# memmove) rather than through one ctypes proxy per element.
+APPLY_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                                  ctypes.c_void_p)
+BATCH_DONE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+HOST_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(Event))
 
 
@@ -164,6 +167,9 @@ def _declare(lib):
     _fn(lib, "re_node_submit_batch", i, p, ctypes.c_char_p, ctypes.POINTER(sz), sz, u64, BATCH_DONE_FN, p)
     _fn(lib, "re_host_new", i, pp)
     _fn(lib, "re_host_free", None, p)
+    _fn(lib, "re_host_run", i, p, HOST_FN, p)
+    _fn(lib, "re_node_submit_sync", i, p, ctypes.c_char_p, sz, u32, pp, ctypes.POINTER(sz), ctypes.c_char_p,
+        ctypes.c_char_p, sz)
     _fn(lib, "re_node_start", i, p, p, pp)
     _fn(lib, "re_node_stop", i, p)
     _fn(lib, "re_node_free", None, p)
@@ -198,6 +204,9 @@ _libc = ctypes.CDLL(None)
 malloc = _libc.malloc
 malloc.restype = ctypes.c_void_p
 malloc.argtypes = [ctypes.c_size_t]
+free = _libc.free
+free.restype = None
+free.argtypes = [ctypes.c_void_p]
 
 
 def malloc_copy(data):

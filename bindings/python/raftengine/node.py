@@ -1,16 +1,18 @@
 """Node: one RaftEngine node embedded in this process."""
 
+import array
 import asyncio
 import ctypes
 import logging
 import threading
+from itertools import accumulate
 import time
 from typing import Callable, Dict, Optional, Tuple
 
 from . import _lib
 from ._calls import (_BatchCompletions, _Collector, _Outcome, _batches, _check, _check_config, _completions, _log,
                      _s, lib)
-from .errors import CommandTimeout, InvalidArgument, NodeStopped, error_for
+from .errors import CommandTimeout, InvalidArgument, NodeStopped, NotLeader, error_for
 from . import _args
 from .host import Host
 from .storage import _LogAdapter
@@ -25,6 +27,24 @@ def _secret_bytes(name, value):
         raise InvalidArgument(f"{name} must be bytes or str, not {type(value).__name__}")
     return bytes(value)
 
+
+
+class _ThreadBuffers(threading.local):
+    """Each thread's buffers for re_node_submit_sync's leader id and address."""
+
+    size = 256
+
+    def get(self):
+        bufs = getattr(self, "bufs", None)
+        if bufs is None:
+            bufs = self.bufs = (ctypes.create_string_buffer(self.size), ctypes.create_string_buffer(self.size))
+        bufs[0].value = b""
+        bufs[1].value = b""
+        return bufs
+
+
+_SUBMIT_BUFFERS = _ThreadBuffers()
+_NOT_LEADER = NotLeader.status
 
 
 class Node:
@@ -111,6 +131,9 @@ class Node:
         # Keep every ctypes callback alive as long as the node: C holds raw pointers to them.
         self._c_apply = _lib.APPLY_FN(self._apply)
         self._c_apply_batch = _lib.APPLY_BATCH_FN(self._apply_batch)
+        batch_fn = getattr(state_machine, "apply_batch", None)
+        self._sm_apply_batch = batch_fn if callable(batch_fn) else None
+        self._lent = b""
         self._c_snapshot = _lib.SNAPSHOT_FN(self._snapshot)
         self._c_restore = _lib.RESTORE_FN(self._restore)
         self._c_event = _lib.EVENT_FN(self._event)
@@ -161,8 +184,9 @@ class Node:
             if snapshot_trailing is not None:
                 _check_config(L.re_config_set_snapshot_trailing(cfg, int(snapshot_trailing)), cfg, "snapshot_trailing")
             _check_config(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), cfg, "state_machine")
-            if callable(getattr(state_machine, "apply_batch", None)):
-                _check_config(L.re_config_set_apply_batch(cfg, self._c_apply_batch), cfg, "apply_batch")
+            # Always the batch path: one crossing per run of commands, even for a machine with
+            # only apply() (called command by command on the Python side).
+            _check_config(L.re_config_set_apply_batch(cfg, self._c_apply_batch), cfg, "apply_batch")
             _check_config(L.re_config_set_event_callback(cfg, self._c_event, None), cfg, "event callback")
             self._own_host = host is None
             self._host = host or Host()
@@ -202,37 +226,63 @@ class Node:
             return 1
 
     def _apply_batch(self, user, commands, count, stop_at_failure, results):
-        """One call of the state machine's apply_batch for a run of committed commands. Each
-        result is bytes, or an exception instance for a command it refused."""
+        """A run of committed commands in one call: the re_command array is read whole, the
+        commands' bytes (packed by the library) copied at once, and the state machine's
+        apply_batch (or its apply, command by command) called. The results go back packed in
+        one buffer the node keeps until its next callback (the library borrows it)."""
         try:
-            string_at = ctypes.string_at
-            batch = [string_at(commands[i].data, commands[i].len) if commands[i].len else b"" for i in range(count)]
-            out = self._sm.apply_batch(batch)
-            if not isinstance(out, (list, tuple)):
-                raise TypeError(f"apply_batch() must return a list, not {type(out).__name__}")
-            if len(out) > count:
-                raise TypeError(f"apply_batch() returned {len(out)} results for {count} commands")
+            words = memoryview(ctypes.string_at(commands, 24 * count)).cast("Q")  # index, data, len
+            lens = words[2::3].tolist()
+            offsets = list(accumulate(lens, initial=0))
+            blob = ctypes.string_at(words[1], offsets[-1]) if offsets[-1] else b""
+            batch = list(map(blob.__getitem__, map(slice, offsets, offsets[1:])))
+            if self._sm_apply_batch is not None:
+                out = self._sm_apply_batch(batch)
+                if not isinstance(out, (list, tuple)):
+                    raise TypeError(f"apply_batch() must return a list, not {type(out).__name__}")
+                if len(out) > count:
+                    raise TypeError(f"apply_batch() returned {len(out)} results for {count} commands")
+            else:
+                out = []
+                apply = self._sm.apply
+                for command in batch:
+                    try:
+                        out.append(apply(command))
+                    except BaseException as e:  # this command's failure, not the batch's
+                        out.append(e)
+                        if stop_at_failure:
+                            break
         except BaseException as e:  # the whole batch failed: every command gets the reason
             out = [e] * (1 if stop_at_failure else count)
-        copy = _lib.malloc_copy
-        done = 0
-        for i, r in enumerate(out):
-            if r is None:
-                r = b""
-            if isinstance(r, (bytes, bytearray)):
-                status, payload = 0, bytes(r)
-            else:
+        payloads = out
+        failed = None
+        if not all(type(r) is bytes for r in out):
+            payloads, failed = [], []
+            for i, r in enumerate(out):
+                if r is None:
+                    r = b""
+                if isinstance(r, (bytes, bytearray, memoryview)):
+                    payloads.append(bytes(r))
+                    continue
                 if not isinstance(r, BaseException):
-                    r = TypeError(f"apply_batch() results must be bytes or exceptions, not {type(r).__name__}")
-                status, payload = 1, (str(r) or type(r).__name__).encode("utf-8", "replace")
-            buf, n = copy(payload)
-            results[i].status = status
-            results[i].result = buf if buf is not None else _lib.c_u8_p()
-            results[i].result_len = n
-            done = i + 1
-            if status and stop_at_failure:
-                break
-        return done
+                    r = TypeError(f"apply() must return bytes, not {type(r).__name__}")
+                payloads.append((str(r) or type(r).__name__).encode("utf-8", "replace"))
+                failed.append(i)
+                if stop_at_failure:
+                    break
+        n = len(payloads)
+        joined = b"".join(payloads)
+        self._lent = joined  # the library copies it after this call returns
+        base = ctypes.cast(ctypes.c_char_p(joined), ctypes.c_void_p).value or 0
+        sizes = array.array("Q", map(len, payloads))
+        table = array.array("Q", bytes(24 * n))  # re_apply_result: status (+padding), result, result_len
+        table[1::3] = array.array("Q", accumulate(sizes, initial=base))[:n]
+        table[2::3] = sizes
+        for i in failed or ():
+            table[3 * i] = 1
+        if n:
+            ctypes.memmove(results, table.buffer_info()[0], 24 * n)
+        return n
 
     def _snapshot(self, user, out, out_len):
         try:
@@ -372,8 +422,28 @@ class Node:
     def submit(self, command: bytes, timeout: float = 10.0) -> bytes:
         """Replicates `command` and returns the state machine's result. Raises NotLeader (with
         leader_id / leader_address), RetryLater, CommandTimeout, ApplyError, CommandTooLarge or
-        NodeStopped."""
-        return self._wait(self._submit_call(self._as_bytes(command)), timeout)
+        NodeStopped. Not from a state machine or event callback (WrongState): those run on
+        the engine's thread, which this would wait on; use submit_async there."""
+        self._require_open()
+        data = self._as_bytes(command)
+        ms = max(1, min(int(_args.timeout("timeout", timeout) * 1000), 0xFFFFFFFF))
+        # The library waits for the outcome on this thread, with the GIL released: no Python
+        # callback on the engine's thread, no wake-up through an Event.
+        result, size = ctypes.c_void_p(), ctypes.c_size_t()
+        leader, address = _SUBMIT_BUFFERS.get()
+        status = lib().re_node_submit_sync(self._handle, data, len(data), ms, ctypes.byref(result),
+                                           ctypes.byref(size), leader, address, _SUBMIT_BUFFERS.size)
+        if status == 0:
+            if not result.value:
+                return b""
+            try:
+                return ctypes.string_at(result.value, size.value)
+            finally:
+                _lib.free(result.value)
+        why = (lib().re_errmsg() or b"").decode("utf-8", "replace")
+        raise error_for(status, why or lib().re_strerror(status).decode(),
+                        leader_id=(leader.value.decode() or None) if status == _NOT_LEADER else None,
+                        leader_address=(address.value.decode() or None) if status == _NOT_LEADER else None)
 
     async def submit_async(self, command: bytes, timeout: float = 10.0) -> bytes:
         """submit() for asyncio: awaits the result without blocking the event loop."""
