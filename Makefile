@@ -114,6 +114,16 @@ BENCH_PYTHON_ARGS ?=
 bench-python: lib
 	python3 bench/python/run.py $(BENCH_PYTHON_ARGS)
 
+# raftengine-node against redis-server with appendfsync always: a 3-node cluster and one redis,
+# both on loopback, redis-benchmark alternating between them (bench/node/run.py; medians and
+# ratios). redis-server is a benchmark-only dependency, installed here (never by `make test`).
+# ~2 minutes after the build. BENCH_NODE_ARGS passes options, e.g. "--rounds 1" or "--tests 'SET -P16'".
+BENCH_NODE_ARGS ?=
+.PHONY: bench-node
+bench-node: node
+	@./scripts/ensure-deps.sh redis-server redis-tools
+	python3 bench/node/run.py $(BENCH_NODE_ARGS)
+
 # The version comes from the header's macro: one place.
 VERSION := $(shell sed -n 's/^\#define RAFTENGINE_VERSION_STRING "\(.*\)"/\1/p' include/raftengine.h)
 
