@@ -40,15 +40,17 @@ public final class HostTimer {
 
 extension UVHost {
     /// Runs `body` on the loop thread once per loop turn, after the turn's I/O callbacks and
-    /// before the loop waits again (the point to write replies gathered during the turn).
-    /// The hook stays until `removeTurnHook(key)`.
-    public func addTurnHook(_ key: ObjectIdentifier, _ body: @escaping () -> Void) {
-        let install = { [self] in loop.beforePoll[key] = body }
+    /// before the loop waits again. By default it runs after the nodes' pump (the point to
+    /// write replies whose commands it completed); with `beforePump` before it (the point to
+    /// propose what the turn gathered, so the pump sends it at once). Hooks of one kind run in
+    /// the order added. The hook stays until `removeTurnHook(key)`.
+    public func addTurnHook(_ key: ObjectIdentifier, beforePump: Bool = false, _ body: @escaping () -> Void) {
+        let install = { [self] in loop.setHook(key, order: beforePump ? -1 : 1, body) }
         if loop.isLoopThread { install() } else { _ = loop.sync(install) }
     }
 
     public func removeTurnHook(_ key: ObjectIdentifier) {
-        let remove = { [self] in loop.beforePoll[key] = nil }
+        let remove = { [self] in loop.setHook(key, nil) }
         if loop.isLoopThread { remove() } else { _ = loop.sync(remove) }
     }
 

@@ -12,7 +12,7 @@ public final class UVHost {
         loop = try UVLoop()
         // The loop thread already runs and reads its hooks: install ours on that thread.
         let id = ObjectIdentifier(self)
-        _ = loop.sync { [unowned self] in self.loop.beforePoll[id] = { [unowned self] in self.pumpAll() } }
+        _ = loop.sync { [unowned self] in self.loop.setHook(id, order: 0) { [unowned self] in self.pumpAll() } }
     }
 
     private var loopNodes: [HostedNode] = []

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// One libuv loop on a thread of its own. Other threads hand it work with `post`, which wakes
-/// the loop through a uv_async handle; `beforePoll` hooks run once per loop turn, just before
+/// the loop through a uv_async handle; turn hooks (`setHook`) run once per loop turn, just before
 /// the loop waits for I/O (the runtime's group commit point).
 final class UVLoop {
     let loop: UnsafeMutablePointer<uv_loop_t>
@@ -19,8 +19,20 @@ final class UVLoop {
     private let started = Semaphore()
     private let finished = Semaphore()
     private var closing = false
-    /// Run every loop turn before polling. Loop thread only: change it from `post`/`sync`.
-    var beforePoll: [ObjectIdentifier: () -> Void] = [:]
+    /// Run every loop turn before polling, by `order` and then in the order installed: the
+    /// host's pump is order 0, so a hook that proposes runs before it (negative) and one that
+    /// writes what the pump completed runs after it (positive). A dictionary here once ran them
+    /// in a per-process random order, leaving some turns' replies for the next wake-up.
+    /// Loop thread only: change it from `post`/`sync`.
+    private var hooks: [(key: ObjectIdentifier, order: Int, body: () -> Void)] = []
+
+    /// Installs (or, with nil, removes) the turn hook for `key`. Loop thread only.
+    func setHook(_ key: ObjectIdentifier, order: Int = 0, _ body: (() -> Void)?) {
+        hooks.removeAll { $0.key == key }
+        guard let body else { return }
+        let at = hooks.firstIndex { $0.order > order } ?? hooks.count
+        hooks.insert((key, order, body), at: at)
+    }
 
     init() throws {
         loop = .allocate(capacity: 1)
@@ -42,7 +54,7 @@ final class UVLoop {
         uv_prepare_start(prepare) { handle in
             guard let h = handle, let me = UVLoop.from(h.pointee.loop) else { return }
             uv_idle_stop(me.idle)
-            for hook in me.beforePoll.values { hook() }
+            for hook in me.hooks { hook.body() }
         }
         startThread(name: "raftengine-loop") { [unowned self] in
             UVLoop.blockSIGPIPE()
@@ -124,7 +136,7 @@ final class UVLoop {
             self.queue.removeAll()
             self.lock.unlock()
             for w in rest { w() }
-            self.beforePoll.removeAll()
+            self.hooks.removeAll()
             uv_close(UnsafeMutableRawPointer(self.wakeup).assumingMemoryBound(to: uv_handle_t.self), nil)
             uv_prepare_stop(self.prepare)
             uv_close(UnsafeMutableRawPointer(self.prepare).assumingMemoryBound(to: uv_handle_t.self), nil)
