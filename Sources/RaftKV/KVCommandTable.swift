@@ -138,34 +138,23 @@ enum KVCommandTable {
         .init("echo", 2, R) { $0.cmdEcho($1, $2) },
     ]
 
-    /// A command name folded to upper case and packed with its length into 16 bytes: a
-    /// dictionary key that costs no allocation to build.
-    struct NameKey: Hashable {
-        var lo: UInt64
-        var hi: UInt64
+    private static let byName = KVCommandNameTable(specs.map { KVCommandName($0.name)! })
 
-        init?(_ name: [UInt8]) {
-            guard !name.isEmpty, name.count <= 15 else { return nil }
-            var lo: UInt64 = 0, hi: UInt64 = UInt64(name.count) << 56
-            for i in 0..<name.count {
-                var c = name[i]
-                if c >= 97 && c <= 122 { c -= 32 }
-                if i < 8 { lo |= UInt64(c) << (8 * UInt64(i)) } else { hi |= UInt64(c) << (8 * UInt64(i - 8)) }
-            }
-            self.lo = lo
-            self.hi = hi
-        }
+    /// The name as argv[0] for commands decoded from the log, shared instead of allocated.
+    static let nameBytes: [[UInt8]] = specs.map { Array($0.name.uppercased().utf8) }
+
+    static func specIndex(_ name: [UInt8]) -> Int? {
+        guard let k = KVCommandName(name) else { return nil }
+        return byName.index(of: k)
     }
 
-    private static let byName: [NameKey: Int] = {
-        var d: [NameKey: Int] = [:]
-        for (i, s) in specs.enumerated() { d[NameKey(Array(s.name.utf8))!] = i }
-        return d
-    }()
+    static func specIndex(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let k = KVCommandName(name) else { return nil }
+        return byName.index(of: k)
+    }
 
     static func spec(_ name: [UInt8]) -> KVCommandSpec? {
-        guard let k = NameKey(name), let i = byName[k] else { return nil }
-        return specs[i]
+        specIndex(name).map { specs[$0] }
     }
 
     static func classify(_ args: [[UInt8]]) -> KVCommandClass {

@@ -34,6 +34,12 @@ public final class KVStateMachine: StateMachine {
     /// RESP reply bytes for the client. An entry this version cannot decode is answered with an
     /// error and not applied: every replica answers the same, so they stay identical.
     public func apply(_ command: [UInt8], index: LogIndex) throws -> [UInt8] {
+        // Writes from clients, executed straight from the entry's bytes (KVEntryApply).
+        applyInPlace(command) ?? applyDecoding(command)
+    }
+
+    /// The general path: decodes the whole `KVCommand`, then executes it.
+    func applyDecoding(_ command: [UInt8]) -> [UInt8] {
         let cmd: KVCommand
         do { cmd = try KVCommand(decoding: command) } catch {
             return RESPValue.error("ERR undecodable command: \(error)").encoded
@@ -60,14 +66,22 @@ public final class KVStateMachine: StateMachine {
     private static let okBytes = RESPValue.ok.encoded
 
     @inline(__always)
-    private static func encode(_ v: RESPValue) -> [UInt8] {
+    static func encode(_ v: RESPValue) -> [UInt8] {
         if case .simple(let s) = v, s == "OK" { return okBytes }
         return v.encoded
     }
 
     func execute(_ args: [[UInt8]], _ now: UInt64, allowWrites: Bool) -> RESPValue {
         guard let name = args.first else { return .error("ERR empty command") }
-        guard let spec = KVCommandTable.spec(name) else { return KVReply.unknownCommand(args) }
+        return execute(KVCommandTable.specIndex(name), args, now, allowWrites: allowWrites)
+    }
+
+    /// `execute` with the name already looked up (nil: not a command).
+    @inline(__always)
+    func execute(_ specIndex: Int?, _ args: [[UInt8]], _ now: UInt64, allowWrites: Bool) -> RESPValue {
+        guard !args.isEmpty else { return .error("ERR empty command") }
+        guard let i = specIndex else { return KVReply.unknownCommand(args) }
+        let spec = KVCommandTable.specs[i]
         guard spec.accepts(args.count) else { return KVReply.arity(spec.name) }
         if spec.isWrite && !allowWrites {
             return .error("ERR '\(spec.name)' changes the data: it must be proposed through the log")
