@@ -16,7 +16,9 @@ final class ClientSession {
     var multiFailed = false
     /// READONLY was asked (reads still go to the leader: they stay linearizable).
     var readOnly = false
-    var lastCommand = ""
+    /// The name of the last command as sent (kept as bytes: no String per request).
+    var lastCommandName: [UInt8] = []
+    var lastCommand: String { String(decoding: lastCommandName.prefix(32), as: UTF8.self).lowercased() }
     /// QUIT: the connection closes once this reply is written.
     var closeAfterReply = false
 

@@ -34,6 +34,7 @@ final class KVServer {
         self.password = password
     }
 
+    /// Where a server command's reply goes (possibly later, after a commit).
     typealias Respond = ([UInt8]) -> Void
 
     private var sweepInFlight = false
@@ -62,6 +63,28 @@ final class KVServer {
 
     /// Sessions with replies ready this loop turn; flushed by the turn hook.
     private var toFlush: [RESPSession] = []
+    /// Writes received this turn, proposed together before the pump (DataCommands).
+    var pendingWrites: [[[UInt8]]] = []
+    var pendingWaiters: [WriteWaiter] = []
+    var pendingBytes = 0
+    /// Reads received this turn (session, slot), confirmed together by one ReadIndex.
+    var pendingReads: [(RESPSession, Int)] = []
+
+    private weak var host: UVHost?
+    private final class HookKey {}
+    private let beforePumpKey = HookKey()
+
+    /// Installs the turn hooks: the turn's proposals before the node's pump, its replies after.
+    func install(on host: UVHost) {
+        self.host = host
+        host.addTurnHook(ObjectIdentifier(beforePumpKey), beforePump: true) { [unowned self] in beforePump() }
+        host.addTurnHook(ObjectIdentifier(self)) { [unowned self] in flushReplies() }
+    }
+
+    func uninstall(from host: UVHost) {
+        host.removeTurnHook(ObjectIdentifier(beforePumpKey))
+        host.removeTurnHook(ObjectIdentifier(self))
+    }
 
     func needsFlush(_ s: RESPSession) {
         guard !s.flushPending else { return }
@@ -77,6 +100,8 @@ final class KVServer {
             toFlush.removeAll(keepingCapacity: true)
             for s in due { s.flush() }
         }
+        // A connection that went on after its reads ran may have left work for the next turn.
+        if !pendingWrites.isEmpty || !pendingReads.isEmpty { host?.requestAnotherTurn() }
     }
 
     var clientCounts: ClientCounts {
@@ -89,26 +114,57 @@ final class KVServer {
         RESPValue.error("ERR wrong number of arguments for '\(name.lowercased())' command").encoded
     }
 
-    /// Runs one request. `respond` gets the reply bytes (possibly later, after a commit).
-    func execute(_ args: [[UInt8]], session: ClientSession, respond: @escaping Respond) {
-        commandsProcessed += 1
-        let name = String(decoding: args[0].prefix(32), as: UTF8.self).uppercased()
-        session.lastCommand = name.lowercased()
-        let proto = session.proto
-        let reply: Respond = { [unowned self] bytes in
-            if bytes.first == UInt8(ascii: "-") { errorReplies += 1 }
-            respond(proto == 3 ? RESP3.upgrade(bytes, command: name) : bytes)
+    /// The names the server answers itself (connection, server, cluster, admin and transaction
+    /// commands); every other name goes to the state machine's table.
+    static let serverNames = KVCommandNameTable([
+        "PING", "ECHO", "TIME", "QUIT", "SELECT", "READONLY", "READWRITE", "AUTH", "HELLO", "CLIENT", "COMMAND",
+        "CONFIG", "INFO", "CLUSTER", "RAFT.STATUS", "RAFT.ADD", "RAFT.REMOVE", "RAFT.TRANSFER", "RAFT.SNAPSHOT",
+        "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
+    ].map { KVCommandName($0)! })
+
+    /// Runs one request from `session`; its reply takes the session's next slot. With
+    /// `readsWaiting` (the connection's earlier reads have not run yet) only a read runs: for
+    /// anything else it returns false and does nothing, and the session asks again later.
+    func execute(_ args: [[UInt8]], from session: RESPSession, readsWaiting: Bool) -> Bool {
+        let s = session.client
+        // The common case, with no String and no closure per request: an authenticated client
+        // outside MULTI sending a data command.
+        if s.authenticated && s.queued == nil && !(KVCommandName(args[0]).map(Self.serverNames.contains) ?? false) {
+            return dataCommand(args, session, readsWaiting: readsWaiting)
         }
-        if !session.authenticated && !["AUTH", "HELLO", "QUIT"].contains(name) {
+        if readsWaiting { return false }
+        commandsProcessed += 1
+        s.lastCommandName = args[0]
+        execute(serverCommand: args, session)
+        return true
+    }
+
+    private func execute(serverCommand args: [[UInt8]], _ session: RESPSession) {
+        let s = session.client
+        let slot = session.reserve()
+        let name = String(decoding: args[0].prefix(32), as: UTF8.self).uppercased()
+        let proto = s.proto
+        let reply: Respond = { [unowned self, weak session] bytes in
+            if bytes.first == UInt8(ascii: "-") { errorReplies += 1 }
+            session?.fill(slot, (proto == 3 ? RESP3.upgrade(bytes, command: name) : bytes)[...])
+        }
+        if !s.authenticated && !["AUTH", "HELLO", "QUIT"].contains(name) {
             return reply(RESPValue.error("NOAUTH Authentication required.").encoded)
         }
-        if session.queued != nil && !["EXEC", "DISCARD", "MULTI", "QUIT", "WATCH", "UNWATCH"].contains(name) {
-            return queueInMulti(args, name: name, session: session, reply: reply)
+        if s.queued != nil && !["EXEC", "DISCARD", "MULTI", "QUIT", "WATCH", "UNWATCH"].contains(name) {
+            return queueInMulti(args, name: name, session: s, reply: reply)
         }
-        if serverCommand(name, args, session, reply) { return }
-        if clusterCommand(name, args, session, reply) { return }
-        if raftCommand(name, args, session, reply) { return }
-        dataCommand(name, args, session, reply)
+        if self.serverCommand(name, args, s, reply) { return }
+        if clusterCommand(name, args, s, reply) { return }
+        if raftCommand(name, args, s, reply) { return }
+        if transactionCommand(name, s, reply) { return }
+        // A data command from an authenticated client (outside MULTI it took the path above).
+        switch KVStateMachine.classify(args) {
+        case .write, .read:
+            reply(RESPValue.error("ERR internal: data command on the server path").encoded)
+        case .unknown(let error), .arity(let error):
+            reply(error.encoded)
+        }
     }
 }
 

@@ -52,7 +52,7 @@ enum NodeRunner {
         }
         let server = KVServer(node: node, machine: machine, maxRequestBytes: launch.maxRequestBytes,
                               clientAddress: identity.clientAddr, version: version, password: launch.requirePass)
-        host.addTurnHook(ObjectIdentifier(server)) { server.flushReplies() }
+        server.install(on: host)
         let clients: StreamServer
         let metrics: MetricsServer?
         let sweeper: HostTimer
@@ -99,7 +99,7 @@ enum NodeRunner {
         metrics?.close()
         clients.close()
         node.stop()
-        host.removeTurnHook(ObjectIdentifier(server))
+        server.uninstall(from: host)
         host.shutdown()
         logger.info("stopped")
         switch reason {

@@ -8,6 +8,7 @@ enum RESP3 {
     static let mapReplies: Set<String> = ["HGETALL", "CONFIG"]
 
     static func upgrade(_ reply: [UInt8], command: String) -> [UInt8] {
+        if !mapReplies.contains(command) && isSameInRESP3(reply) { return reply }
         var r = Reader(bytes: reply)
         var out: [UInt8] = []
         out.reserveCapacity(reply.count)
@@ -16,6 +17,26 @@ enum RESP3 {
             guard r.copyValue(into: &out, mapAtTop: asMap) else { return reply }
         }
         return out
+    }
+
+    /// True for one simple string, error, integer or non-null bulk string: RESP3 spells those
+    /// the same (most replies), so they need no walk.
+    static func isSameInRESP3(_ reply: [UInt8]) -> Bool {
+        let n = reply.count
+        guard n >= 3, reply[n - 2] == 13, reply[n - 1] == 10 else { return false }
+        switch reply[0] {
+        case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"):
+            // One line: its first CR is the last but one byte.
+            var i = 1
+            while reply[i] != 13 { i += 1 }
+            return i == n - 2
+        case UInt8(ascii: "$"):
+            var len = 0, i = 1
+            while i < n, reply[i] >= 48, reply[i] <= 57 { len = len * 10 + Int(reply[i] - 48); i += 1 }
+            return i > 1 && i + 2 + len + 2 == n && reply[i] == 13
+        default:
+            return false
+        }
     }
 
     private struct Reader {
@@ -99,6 +120,28 @@ enum Reply {
                 RESPValue.bulk(k).encode(into: &out)
                 v.encode(into: &out, proto)
             }
+        }
+    }
+}
+
+extension RESPValue {
+    /// Encodes the value as a RESP3 session gets it: what `RESP3.upgrade` makes of the RESP2
+    /// encoding (nulls as `_`, with `asMap` a top-level array of pairs as a map), written
+    /// directly instead of re-parsed.
+    func encode3(into out: inout [UInt8], asMap: Bool = false) {
+        switch self {
+        case .bulk(nil), .array(nil):
+            out.append(contentsOf: [UInt8(ascii: "_"), 13, 10])
+        case .array(let items?):
+            if asMap && items.count % 2 == 0 {
+                out.append(UInt8(ascii: "%")); out.append(contentsOf: String(items.count / 2).utf8)
+            } else {
+                out.append(UInt8(ascii: "*")); out.append(contentsOf: String(items.count).utf8)
+            }
+            out.append(contentsOf: [13, 10])
+            for i in items { i.encode3(into: &out) }
+        default:
+            encode(into: &out)
         }
     }
 }

@@ -10,13 +10,33 @@ final class RESPSession {
     private let server: KVServer
     let client: ClientSession
     private var parser: RESPParser
-    /// Replies in request order; nil while a request waits for its commit or read.
-    private var slots: [[UInt8]?] = []
+
+    enum Slot {
+        /// Waiting for a commit (or an admin operation).
+        case waiting
+        case ready(ArraySlice<UInt8>)
+        /// A read waiting for the turn's ReadIndex, with the protocol the client spoke then.
+        case read([[UInt8]], proto: Int)
+        /// A read whose ReadIndex is confirmed: it runs against the state machine when every
+        /// slot before it is ready, so it sees the writes this connection sent before it.
+        case confirmed([[UInt8]], proto: Int)
+    }
+
+    /// Replies in request order, from slot number `flushed` on.
+    private var slots: [Slot] = []
     /// Replies already written (slot numbers keep counting across flushes).
     private var flushed = 0
     private var closeAfterFlush = false
     /// Already on the server's list of sessions to flush this turn.
     var flushPending = false
+    /// The bytes of one flush, kept between flushes for their capacity.
+    private var out: [UInt8] = []
+    /// Reads not yet run (slots `.read` or `.confirmed`). While there are any, only more reads
+    /// start: a write (or any other command) sent after a read waits until the read has run,
+    /// so the read never sees it — each connection's commands take effect in its order.
+    private var readsWaiting = 0
+    /// A parsed request waiting for the connection's reads to run.
+    private var held: [[UInt8]]?
 
     init(stream: ClientStream, server: KVServer) {
         self.stream = stream
@@ -33,59 +53,111 @@ final class RESPSession {
     private func received(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard !closeAfterFlush else { return }
         parser.feed(bytes)
+        run()
+    }
+
+    /// Executes the requests received so far, until one must wait for earlier reads.
+    private func run() {
+        if let args = held {
+            guard server.execute(args, from: self, readsWaiting: readsWaiting > 0) else { return }
+            held = nil
+            if client.closeAfterReply { closeAfterFlush = true }
+        }
         while !closeAfterFlush {
             let request: [[UInt8]]?
             do { request = try parser.next() } catch {
                 // The stream cannot be resynchronised: answer, then close (as Redis does).
                 closeAfterFlush = true
-                fill(reserve(), RESPValue.error("ERR \(error)").encoded)
+                reply(RESPValue.error("ERR \(error)").encoded)
                 return
             }
             guard let args = request else { break }
             if args.isEmpty { continue }
-            let slot = reserve()
-            server.execute(args, session: client) { [weak self] reply in self?.fill(slot, reply) }
+            guard server.execute(args, from: self, readsWaiting: readsWaiting > 0) else {
+                held = args
+                return
+            }
             if client.closeAfterReply { closeAfterFlush = true }
         }
         if parser.pending > server.maxRequestBytes + 1024 {
             closeAfterFlush = true
-            fill(reserve(), RESPValue.error("ERR Protocol error: request too large").encoded)
+            reply(RESPValue.error("ERR Protocol error: request too large").encoded)
         }
     }
 
-    private func reserve() -> Int {
-        slots.append(nil)
+    // MARK: Slots (the server's side)
+
+    /// A slot for a reply that comes later (`fill`); returns its number.
+    func reserve() -> Int {
+        slots.append(.waiting)
         return slots.count - 1 + flushed
     }
 
-    private func fill(_ slot: Int, _ reply: [UInt8]) {
-        let i = slot - flushed
-        guard i >= 0, i < slots.count else { return }
-        slots[i] = reply
+    /// A reply known now, after every earlier one.
+    func reply(_ bytes: [UInt8]) {
+        slots.append(.ready(bytes[...]))
         server.needsFlush(self)
     }
 
-    /// Writes every reply that is ready in order, in one write (loop thread, end of a turn).
+    /// A read to run once the turn's ReadIndex confirms it (`confirm`); returns its slot.
+    func reserveRead(_ args: [[UInt8]]) -> Int {
+        slots.append(.read(args, proto: client.proto))
+        readsWaiting += 1
+        return slots.count - 1 + flushed
+    }
+
+    func fill(_ slot: Int, _ reply: ArraySlice<UInt8>) {
+        let i = slot - flushed
+        guard i >= 0, i < slots.count else { return }
+        switch slots[i] {
+        case .read, .confirmed: readsWaiting -= 1
+        case .waiting, .ready: break
+        }
+        slots[i] = .ready(reply)
+        server.needsFlush(self)
+    }
+
+    func confirm(_ slot: Int) {
+        let i = slot - flushed
+        guard i >= 0, i < slots.count, case .read(let args, let proto) = slots[i] else { return }
+        slots[i] = .confirmed(args, proto: proto)
+        server.needsFlush(self)
+    }
+
+    /// The key of the read in `slot` (for MOVED), if any.
+    func readKey(_ slot: Int) -> [UInt8]? {
+        let i = slot - flushed
+        guard i >= 0, i < slots.count, case .read(let args, _) = slots[i], args.count > 1 else { return nil }
+        return args[1]
+    }
+
+    /// Writes every reply that is ready in order, in one write (loop thread, end of a turn);
+    /// confirmed reads run here, in their turn.
     func flush() {
         flushPending = false
         var n = 0
-        var size = 0
-        while n < slots.count, let r = slots[n] {
-            size += r.count
+        out.removeAll(keepingCapacity: true)
+        loop: while n < slots.count {
+            switch slots[n] {
+            case .ready(let r):
+                out.append(contentsOf: r)
+            case .confirmed(let args, let proto):
+                server.runRead(args, proto: proto, into: &out)
+                readsWaiting -= 1
+            case .waiting, .read:
+                break loop
+            }
             n += 1
         }
-        if n == 1 {
-            stream.write(slots[0]!)
-        } else if n > 1 {
-            var out: [UInt8] = []
-            out.reserveCapacity(size)
-            for k in 0..<n { out.append(contentsOf: slots[k]!) }
-            stream.write(out)
-        }
         if n > 0 {
+            stream.write(out)
             slots.removeFirst(n)
             flushed += n
         }
+        // A large buffer from one big reply is not worth keeping.
+        if out.capacity > 1 << 20 { out = [] }
         if closeAfterFlush && slots.isEmpty { stream.closeAfterWrites() }
+        // The reads a request waited for have run: go on with it and what followed.
+        if held != nil && readsWaiting == 0 && !closeAfterFlush { run() }
     }
 }
