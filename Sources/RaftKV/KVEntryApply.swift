@@ -26,6 +26,7 @@ extension KVStateMachine {
 
             let now = Swift.max(t, store.time)
             store.time = now
+            appliedCommands &+= UInt64(n)
             r.offset = body
             if kind == 2 { _ = r.count() }
             var args: [[UInt8]] = []

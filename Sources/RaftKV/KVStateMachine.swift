@@ -28,6 +28,11 @@ public final class KVStateMachine: StateMachine {
 
     public init() {}
 
+    /// Commands applied from log entries since this machine was made (a `.transaction` counts
+    /// its commands): the server's measure for `--snapshot-every`, since one entry can carry a
+    /// loop turn's worth of client writes. Local to this process, not part of the state.
+    public internal(set) var appliedCommands: UInt64 = 0
+
     // MARK: StateMachine
 
     /// Decodes a `KVCommand` and executes it at `max(its nowMs, lastAppliedTime)`; returns the
@@ -48,8 +53,10 @@ public final class KVStateMachine: StateMachine {
         store.time = now
         switch cmd {
         case .exec(_, let args):
+            appliedCommands &+= 1
             return Self.encode(execute(args, now, allowWrites: true))
         case .transaction(_, let commands):
+            appliedCommands &+= UInt64(commands.count)
             var out: [UInt8] = []
             out.reserveCapacity(16 + commands.count * 8)
             out.append(UInt8(ascii: "*"))
@@ -58,6 +65,7 @@ public final class KVStateMachine: StateMachine {
             for c in commands { execute(c, now, allowWrites: true).encode(into: &out) }
             return out
         case .expire(_, let limit):
+            appliedCommands &+= 1
             let n = store.sweep(now: now, limit: Int(clamping: limit))
             return RESPValue.integer(Int64(n)).encoded
         }

@@ -52,9 +52,11 @@ extension KVServer {
         return true
     }
 
-    /// The turn hook before the pump: the turn's writes as one proposal, then one ReadIndex
-    /// for the turn's reads (asked after every one of them arrived, so each is linearizable).
+    /// The turn hook before the pump: a snapshot if one is due, the turn's writes as one
+    /// proposal, then one ReadIndex for the turn's reads (asked after every one of them
+    /// arrived, so each is linearizable).
     func beforePump() {
+        snapshotIfDue()
         proposeWrites()
         guard !pendingReads.isEmpty else { return }
         let reads = pendingReads

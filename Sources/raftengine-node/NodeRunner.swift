@@ -51,7 +51,8 @@ enum NodeRunner {
             return 2
         }
         let server = KVServer(node: node, machine: machine, maxRequestBytes: launch.maxRequestBytes,
-                              clientAddress: identity.clientAddr, version: version, password: launch.requirePass)
+                              clientAddress: identity.clientAddr, version: version, password: launch.requirePass,
+                              snapshotEvery: launch.snapshotEvery)
         server.install(on: host)
         let clients: StreamServer
         let metrics: MetricsServer?

@@ -26,6 +26,8 @@ import RaftCore
             #expect(try fast.apply(bytes, index: LogIndex(i + 1)) == slow.applyDecoding(bytes), "entry \(i): \(e)")
         }
         #expect(try fast.snapshot() == slow.snapshot())
+        #expect(fast.appliedCommands == slow.appliedCommands)
+        #expect(fast.appliedCommands > UInt64(entries.count))
     }
 
     @Test func damagedEntriesAreLeftToTheDecodingPath() throws {
