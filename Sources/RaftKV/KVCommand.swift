@@ -31,7 +31,7 @@ public enum KVCommand: Equatable, Sendable {
     case expire(nowMs: UInt64, limit: UInt64 = 0)
 
     static let format: UInt8 = 0x81
-    private enum Kind: UInt8 { case exec = 1, transaction = 2, expire = 3 }
+    enum Kind: UInt8 { case exec = 1, transaction = 2, expire = 3 }
     private enum LegacyOp: UInt8 { case set = 1, delete = 2, incrementBy = 3 }
 
     /// The leader time the entry carries.

@@ -107,6 +107,17 @@ public final class KVStateMachine: StateMachine {
         KVCommandTable.classify(args)
     }
 
+    /// `classify` for a request still in the parser's buffer, with the command's name as the
+    /// table spells it (upper case, shared: no allocation) when it is one.
+    public static func classify(_ args: RESPArgs) -> (KVCommandClass, name: [UInt8]?) {
+        guard args.count > 0, let i = KVCommandTable.specIndex(args[0]) else {
+            return (.unknown(KVReply.unknownCommand(args.arrays)), nil)
+        }
+        let spec = KVCommandTable.specs[i]
+        guard spec.accepts(args.count) else { return (.arity(KVReply.arity(spec.name)), KVCommandTable.nameBytes[i]) }
+        return (spec.isWrite ? .write : .read, KVCommandTable.nameBytes[i])
+    }
+
     /// Executes a read-only command against the local state, judged at
     /// `max(nowMs, lastAppliedTime)`; changes nothing (an expired key reads as absent but
     /// stays until a write or sweep removes it). A write command is refused with an error.

@@ -1,6 +1,7 @@
 /// Incremental RESP request parser. Accepts both multibulk requests (`*2\r\n$3\r\nGET\r\n...`,
 /// what client libraries send) and inline commands (`PING\r\n`, what a person types over
-/// telnet). Bytes may arrive in any split; `next()` returns a request once it is complete.
+/// telnet). Bytes may arrive in any split; a request is handed out once it is complete, either
+/// copied (`next()`) or in place (`withNext`, no allocation: the server's request path).
 public struct RESPParser {
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case protocolError(String)
@@ -13,8 +14,20 @@ public struct RESPParser {
         }
     }
 
+    /// What `withNext` did.
+    public enum Step: Equatable {
+        /// No complete request yet.
+        case needMore
+        /// The request was handed to the body, which took it; the parser moved past it.
+        case consumed
+        /// The body declined it (it stays next, to be handed out again).
+        case declined
+    }
+
     private var buffer: [UInt8] = []
     private var start = 0
+    /// The request being handed out: (offset, length) pairs into `buffer`, reused.
+    private var spans: [Int] = []
     /// Largest single argument and largest request accepted.
     public let maxBulkLength: Int
     public let maxArguments: Int
@@ -41,11 +54,32 @@ public struct RESPParser {
     /// The next complete request's arguments, nil when more bytes are needed. A thrown error
     /// means the stream cannot be resynchronised: reply with it and close the connection.
     public mutating func next() throws(ParseError) -> [[UInt8]]? {
-        guard start < buffer.count else { return nil }
-        if buffer[start] == UInt8(ascii: "*") {
-            return try nextMultibulk()
+        var out: [[UInt8]]?
+        _ = try withNext { args in
+            out = args.arrays
+            return true
         }
-        return try nextInline()
+        return out
+    }
+
+    /// Hands the next complete request to `body` in place (valid only during the call); the
+    /// parser moves past it if `body` returns true. Errors as for `next()`.
+    public mutating func withNext(_ body: (RESPArgs) -> Bool) throws(ParseError) -> Step {
+        guard start < buffer.count else { return .needMore }
+        spans.removeAll(keepingCapacity: true)
+        let end: Int?
+        if buffer[start] == UInt8(ascii: "*") {
+            end = try scanMultibulk()
+        } else {
+            end = try scanInline()
+        }
+        guard let end else { return .needMore }
+        let taken = buffer.withUnsafeBufferPointer { b in
+            spans.withUnsafeBufferPointer { s in body(RESPArgs(buffer: b, spans: s)) }
+        }
+        guard taken else { return .declined }
+        start = end
+        return .consumed
     }
 
     private func findCRLF(from i: Int) -> Int? {
@@ -73,18 +107,29 @@ public struct RESPParser {
         return neg ? -n : n
     }
 
-    private mutating func nextInline() throws(ParseError) -> [[UInt8]]? {
+    /// Fills `spans` with an inline request's words; returns where the request ends.
+    private mutating func scanInline() throws(ParseError) -> Int? {
         guard let end = findCRLF(from: start) ?? (buffer[start...].firstIndex(of: 10)) else {
             if pending > maxBulkLength { throw .tooLarge(pending) }
             return nil
         }
-        let line = buffer[start..<end]
-        start = end + (end < buffer.count && buffer[end] == 13 ? 2 : 1)
-        let args = line.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }).map { Array($0) }
-        return args
+        var i = start
+        while i < end {
+            let c = buffer[i]
+            if c == 32 || c == 9 || c == 10 || c == 13 {
+                i += 1
+                continue
+            }
+            let w = i
+            while i < end, buffer[i] != 32, buffer[i] != 9, buffer[i] != 10, buffer[i] != 13 { i += 1 }
+            spans.append(w)
+            spans.append(i - w)
+        }
+        return end + (end < buffer.count && buffer[end] == 13 ? 2 : 1)
     }
 
-    private mutating func nextMultibulk() throws(ParseError) -> [[UInt8]]? {
+    /// Fills `spans` with a multibulk request's arguments; returns where the request ends.
+    private mutating func scanMultibulk() throws(ParseError) -> Int? {
         var i = start
         guard let lineEnd = findCRLF(from: i) else {
             if pending > 64 { throw .protocolError("invalid multibulk length") }
@@ -94,12 +139,8 @@ public struct RESPParser {
             throw .protocolError("invalid multibulk length")
         }
         i = lineEnd + 2
-        if count <= 0 {
-            start = i
-            return []
-        }
-        var args: [[UInt8]] = []
-        args.reserveCapacity(count)
+        if count <= 0 { return i }
+        spans.reserveCapacity(2 * count)
         for _ in 0..<count {
             guard i < buffer.count else { return nil }
             guard buffer[i] == UInt8(ascii: "$") else {
@@ -116,10 +157,36 @@ public struct RESPParser {
             guard buffer[dataStart + len] == 13, buffer[dataStart + len + 1] == 10 else {
                 throw .protocolError("bulk string not terminated by CRLF")
             }
-            args.append(Array(buffer[dataStart..<(dataStart + len)]))
+            spans.append(dataStart)
+            spans.append(len)
             i = dataStart + len + 2
         }
-        start = i
-        return args
+        return i
+    }
+}
+
+/// One request's arguments in the parser's buffer, valid only inside `RESPParser.withNext`.
+public struct RESPArgs {
+    let buffer: UnsafeBufferPointer<UInt8>
+    let spans: UnsafeBufferPointer<Int>
+
+    public var count: Int { spans.count / 2 }
+
+    /// Argument i's bytes in place.
+    @inline(__always)
+    public subscript(i: Int) -> UnsafeBufferPointer<UInt8> {
+        let from = spans[2 * i]
+        return UnsafeBufferPointer(rebasing: buffer[from..<(from + spans[2 * i + 1])])
+    }
+
+    /// Argument i copied.
+    public func array(_ i: Int) -> [UInt8] { Array(self[i]) }
+
+    /// Every argument copied.
+    public var arrays: [[UInt8]] {
+        var out: [[UInt8]] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(array(i)) }
+        return out
     }
 }

@@ -14,8 +14,8 @@ extension KVServer {
     struct WriteWaiter {
         let session: RESPSession
         let slot: Int
-        /// For MOVED: the slot of the command's first key.
-        let key: [UInt8]?
+        /// For MOVED: where the command's first key lies among the batch's commands.
+        let key: Range<Int>?
         /// The protocol the client spoke when it sent the command.
         let proto: Int
     }
@@ -24,27 +24,29 @@ extension KVServer {
     /// the command size limit and a follower's append of it short.
     var batchLimit: Int { min(64 << 10, maxRequestBytes) }
 
-    /// An authenticated client's command outside MULTI that the server does not answer itself.
-    /// False (nothing done) for anything but a read while the connection's reads wait.
-    func dataCommand(_ args: [[UInt8]], _ session: RESPSession, readsWaiting: Bool) -> Bool {
-        let kind = KVStateMachine.classify(args)
+    /// An authenticated client's command outside MULTI that the server does not answer itself,
+    /// still in the parser's buffer. False (nothing done) for anything but a read while the
+    /// connection's reads wait.
+    func dataCommand(_ args: RESPArgs, _ session: RESPSession, readsWaiting: Bool) -> Bool {
+        let (kind, name) = KVStateMachine.classify(args)
         if readsWaiting {
             guard case .read = kind else { return false }
         }
         commandsProcessed += 1
-        session.client.lastCommandName = args[0]
+        session.client.lastCommandName = name ?? args.array(0)
         switch kind {
         case .write:
             let slot = session.reserve()
-            var size = 8
-            for a in args { size += a.count + 5 }
-            if !pendingWrites.isEmpty && pendingBytes + size > batchLimit { proposeWrites() }
-            pendingWrites.append(args)
-            pendingWaiters.append(WriteWaiter(session: session, slot: slot, key: args.count > 1 ? args[1] : nil,
-                                              proto: session.client.proto))
-            pendingBytes += size
+            let size = KVWriteBatch.size(of: args)
+            if pendingWrites.count > 0 && pendingWrites.byteCount + size > batchLimit { proposeWrites() }
+            let key = pendingWrites.add(args)
+            pendingWaiters.append(WriteWaiter(session: session, slot: slot, key: key, proto: session.client.proto))
         case .read:
-            pendingReads.append((session, session.reserveRead(args)))
+            // The name from the table, the rest copied: the read runs later, at the flush.
+            var a: [[UInt8]] = [name!]
+            a.reserveCapacity(args.count)
+            for i in 1..<args.count { a.append(args.array(i)) }
+            pendingReads.append((session, session.reserveRead(a)))
         case .unknown(let error), .arity(let error):
             errorReplies += 1
             session.reply(error.encoded)
@@ -76,17 +78,15 @@ extension KVServer {
     /// Proposes the writes gathered so far: one command as `.exec`, more as one `.transaction`
     /// (the same execution, in order, at one time, each command's failure its own reply).
     func proposeWrites() {
-        guard !pendingWrites.isEmpty else { return }
+        guard pendingWrites.count > 0 else { return }
         let waiters = pendingWaiters
-        let now = leaderTime()
-        let cmd: KVCommand = pendingWrites.count == 1
-            ? .exec(nowMs: now, args: pendingWrites[0]) : .transaction(nowMs: now, commands: pendingWrites)
-        pendingWrites.removeAll(keepingCapacity: true)
         pendingWaiters.removeAll(keepingCapacity: true)
-        pendingBytes = 0
-        let submitted = node.submit(cmd.encoded) { [self] outcome in
+        let (entry, offset) = pendingWrites.takeEntry(nowMs: leaderTime())
+        // The key of a refused write, for MOVED's slot (read back from the entry).
+        let key = { (w: WriteWaiter) in w.key.map { Array(entry[($0.lowerBound + offset)..<($0.upperBound + offset)]) } }
+        let submitted = node.submit(entry) { [self] outcome in
             guard case .applied(let bytes) = outcome, waiters.count > 1 else {
-                for w in waiters { deliver(w, encode(outcome, key: w.key)[...]) }
+                for w in waiters { deliver(w, encode(outcome, key: key(w))[...]) }
                 return
             }
             guard let parts = RESPSplit.arrayItems(bytes, count: waiters.count) else {

@@ -79,9 +79,8 @@ final class KVServer {
     /// Sessions with replies ready this loop turn; flushed by the turn hook.
     private var toFlush: [RESPSession] = []
     /// Writes received this turn, proposed together before the pump (DataCommands).
-    var pendingWrites: [[[UInt8]]] = []
+    var pendingWrites = KVWriteBatch()
     var pendingWaiters: [WriteWaiter] = []
-    var pendingBytes = 0
     /// Reads received this turn (session, slot), confirmed together by one ReadIndex.
     var pendingReads: [(RESPSession, Int)] = []
 
@@ -116,7 +115,7 @@ final class KVServer {
             for s in due { s.flush() }
         }
         // A connection that went on after its reads ran may have left work for the next turn.
-        if !pendingWrites.isEmpty || !pendingReads.isEmpty { host?.requestAnotherTurn() }
+        if pendingWrites.count > 0 || !pendingReads.isEmpty { host?.requestAnotherTurn() }
     }
 
     var clientCounts: ClientCounts {
@@ -137,20 +136,22 @@ final class KVServer {
         "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH",
     ].map { KVCommandName($0)! })
 
-    /// Runs one request from `session`; its reply takes the session's next slot. With
-    /// `readsWaiting` (the connection's earlier reads have not run yet) only a read runs: for
-    /// anything else it returns false and does nothing, and the session asks again later.
-    func execute(_ args: [[UInt8]], from session: RESPSession, readsWaiting: Bool) -> Bool {
+    /// Runs one request from `session` (in place in its parser's buffer); its reply takes the
+    /// session's next slot. With `readsWaiting` (the connection's earlier reads have not run
+    /// yet) only a read runs: for anything else it returns false and does nothing, and the
+    /// session hands the request over again later.
+    func execute(_ args: RESPArgs, from session: RESPSession, readsWaiting: Bool) -> Bool {
         let s = session.client
-        // The common case, with no String and no closure per request: an authenticated client
-        // outside MULTI sending a data command.
+        // The common case, with no copy of the arguments, no String and no closure per request:
+        // an authenticated client outside MULTI sending a data command.
         if s.authenticated && s.queued == nil && !(KVCommandName(args[0]).map(Self.serverNames.contains) ?? false) {
             return dataCommand(args, session, readsWaiting: readsWaiting)
         }
         if readsWaiting { return false }
         commandsProcessed += 1
-        s.lastCommandName = args[0]
-        execute(serverCommand: args, session)
+        let a = args.arrays
+        s.lastCommandName = a[0]
+        execute(serverCommand: a, session)
         return true
     }
 

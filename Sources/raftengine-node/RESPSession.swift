@@ -32,11 +32,12 @@ final class RESPSession {
     /// The bytes of one flush, kept between flushes for their capacity.
     private var out: [UInt8] = []
     /// Reads not yet run (slots `.read` or `.confirmed`). While there are any, only more reads
-    /// start: a write (or any other command) sent after a read waits until the read has run,
-    /// so the read never sees it — each connection's commands take effect in its order.
+    /// start: a write (or any other command) sent after a read waits in the parser until the
+    /// read has run, so the read never sees it — each connection's commands take effect in its
+    /// order.
     private var readsWaiting = 0
-    /// A parsed request waiting for the connection's reads to run.
-    private var held: [[UInt8]]?
+    /// A request waits in the parser for the connection's reads to run.
+    private var blocked = false
 
     init(stream: ClientStream, server: KVServer) {
         self.stream = stream
@@ -56,25 +57,26 @@ final class RESPSession {
         run()
     }
 
-    /// Executes the requests received so far, until one must wait for earlier reads.
+    /// Executes the requests received so far, in place in the parser's buffer, until one must
+    /// wait for earlier reads.
     private func run() {
-        if let args = held {
-            guard server.execute(args, from: self, readsWaiting: readsWaiting > 0) else { return }
-            held = nil
-            if client.closeAfterReply { closeAfterFlush = true }
-        }
+        blocked = false
         while !closeAfterFlush {
-            let request: [[UInt8]]?
-            do { request = try parser.next() } catch {
+            let step: RESPParser.Step
+            do {
+                step = try parser.withNext { args in
+                    if args.count == 0 { return true }
+                    return server.execute(args, from: self, readsWaiting: readsWaiting > 0)
+                }
+            } catch {
                 // The stream cannot be resynchronised: answer, then close (as Redis does).
                 closeAfterFlush = true
                 reply(RESPValue.error("ERR \(error)").encoded)
                 return
             }
-            guard let args = request else { break }
-            if args.isEmpty { continue }
-            guard server.execute(args, from: self, readsWaiting: readsWaiting > 0) else {
-                held = args
+            if step == .needMore { break }
+            if step == .declined {
+                blocked = true
                 return
             }
             if client.closeAfterReply { closeAfterFlush = true }
@@ -158,6 +160,6 @@ final class RESPSession {
         if out.capacity > 1 << 20 { out = [] }
         if closeAfterFlush && slots.isEmpty { stream.closeAfterWrites() }
         // The reads a request waited for have run: go on with it and what followed.
-        if held != nil && readsWaiting == 0 && !closeAfterFlush { run() }
+        if blocked && readsWaiting == 0 && !closeAfterFlush { run() }
     }
 }
