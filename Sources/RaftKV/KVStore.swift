@@ -188,9 +188,28 @@ final class KVStore {
         for (k, e) in dict { body(k.bytes, e) }
     }
 
-    /// Every stored key and entry in key byte order (snapshots).
+    /// Every stored key and entry in key byte order (snapshots). Sorts small records of each
+    /// key's first 16 bytes (big-endian, so integer order is byte order) and its position,
+    /// comparing whole keys only on a tie: a snapshot of 100,000 keys was a third of its cost
+    /// in moving (key, entry) pairs through a stable sort with a closure comparing bytes.
     func sortedEntries() -> [(key: [UInt8], entry: KVEntry)] {
-        dict.map { (key: $0.key.bytes, entry: $0.value) }.sorted { kvLess($0.key, $1.key) }
+        let all = Array(dict)
+        var order = [KVSortRecord]()
+        order.reserveCapacity(all.count)
+        for i in 0..<all.count { order.append(KVSortRecord(all[i].key.bytes, Int32(i))) }
+        order.sort { a, b in a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo }
+        // Runs that tie on 16 bytes (longer keys sharing them, or a key and its zero-padded
+        // prefix) are put in order by the whole key.
+        var i = 0
+        while i < order.count {
+            var j = i + 1
+            while j < order.count && order[j].hi == order[i].hi && order[j].lo == order[i].lo { j += 1 }
+            if j - i > 1 {
+                order[i..<j].sort { kvLess(all[Int($0.index)].key.bytes, all[Int($1.index)].key.bytes) }
+            }
+            i = j
+        }
+        return order.map { (key: all[Int($0.index)].key.bytes, entry: all[Int($0.index)].value) }
     }
 
     // MARK: Changes
@@ -304,5 +323,28 @@ final class KVStore {
         }
         heap.rebuild(deadlines)
         self.time = time
+    }
+}
+
+/// A key's first 16 bytes as two big-endian integers (zero-padded; a shorter key that is a
+/// prefix of a longer one ties with it and is told apart by the full comparison), and where
+/// the key is.
+struct KVSortRecord {
+    let hi: UInt64
+    let lo: UInt64
+    let index: Int32
+
+    @inline(__always)
+    init(_ key: [UInt8], _ index: Int32) {
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        key.withUnsafeBufferPointer { b in
+            let n = Swift.min(b.count, 16)
+            for i in 0..<n {
+                if i < 8 { hi |= UInt64(b[i]) << (56 - 8 * UInt64(i)) } else { lo |= UInt64(b[i]) << (56 - 8 * UInt64(i - 8)) }
+            }
+        }
+        self.hi = hi
+        self.lo = lo
+        self.index = index
     }
 }

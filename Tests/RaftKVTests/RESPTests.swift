@@ -51,6 +51,16 @@ import RaftKV
         #expect(throws: RESPParser.ParseError.tooLarge(11)) { _ = try p.next() }
     }
 
+    @Test func integersAndLengthsInDecimal() {
+        var values: [Int64] = [0, 1, 9, 10, -1, -9, -10, 99, 100, 12345, Int64.max, Int64.min, Int64.min + 1]
+        var x: Int64 = 1
+        for _ in 0..<18 { x *= 10; values += [x, x - 1, -x, -(x - 1)] }
+        for v in values { #expect(RESPValue.integer(v).encoded == Array(":\(v)\r\n".utf8)) }
+        let big = [UInt8](repeating: 7, count: 1234)
+        #expect(RESPValue.bulk(big).encoded == Array("$1234\r\n".utf8) + big + [13, 10])
+        #expect(RESPValue.simple("é ok").encoded == Array("+é ok\r\n".utf8))
+    }
+
     @Test func encodeReplies() {
         #expect(RESPValue.ok.encoded == Array("+OK\r\n".utf8))
         #expect(RESPValue.integer(-3).encoded == Array(":-3\r\n".utf8))
