@@ -62,6 +62,19 @@ class ProfiledCluster(Cluster):
         raise RuntimeError("n1 did not become leader")
 
 
+def wait_applied(cluster, leader_port, nid, timeout=600):
+    """Waits until node nid has applied everything the leader has committed."""
+    target = raft_status(leader_port).get("commit_index")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if raft_status(cluster.client[nid], timeout=30).get("applied_index") == target:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+
+
 def bench(port, a, n=None):
     cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(a.clients), "-n", str(n or a.n),
            "-d", "64", "-r", "100000", "-P", str(a.pipeline), "-t", a.test, "--csv"]
@@ -78,6 +91,7 @@ def main():
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("-n", type=int, default=20000)
+    ap.add_argument("--prefill", type=int, default=200000, help="SETs before collecting (0: none)")
     ap.add_argument("--label", default="", help="name for the output files")
     ap.add_argument("--node", choices=["leader", "follower"], default="leader",
                     help="profile the leader (n1) or a follower (n2, with n1 leading)")
@@ -109,23 +123,20 @@ def main():
         cluster.start()
         port = cluster.make_n1_leader()
         pid = cluster.procs[profiled].pid
-        # Warm-up, not collected (for GET it fills the keyspace).
-        a_set = argparse.Namespace(**{**vars(a), "test": "set"})
-        bench(port, a_set, n=max(2000, a.n // 4))
+        # Warm-up, not collected: fills the keyspace as make bench-node's prefill does (200,000
+        # SETs over -r 100000), so SETs mostly replace and GETs mostly find a value.
+        a_set = argparse.Namespace(**{**vars(a), "test": "set", "pipeline": 16})
+        if a.prefill:
+            bench(port, a_set, n=a.prefill)
         if a.tool == "callgrind":
+            if profiled != "n1":
+                # The slowed follower finishes the prefill before counting starts.
+                wait_applied(cluster, port, profiled)
             subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
             row = bench(port, a)
             if profiled != "n1":
                 # The slowed follower catches up before its counters are read.
-                target = raft_status(port).get("commit_index")
-                deadline = time.monotonic() + 300
-                while time.monotonic() < deadline:
-                    try:
-                        if raft_status(cluster.client[profiled], ).get("applied_index") == target:
-                            break
-                    except OSError:
-                        pass
-                    time.sleep(0.5)
+                wait_applied(cluster, port, profiled)
             subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True)
             subprocess.run(["callgrind_control", "-d", str(pid)], check=True, capture_output=True)
         else:

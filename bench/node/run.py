@@ -76,8 +76,8 @@ def command(port, *args, timeout=2.0):
         return resp_read(s.makefile("rb"))
 
 
-def raft_status(port):
-    r = command(port, "RAFT.STATUS")
+def raft_status(port, timeout=2.0):
+    r = command(port, "RAFT.STATUS", timeout=timeout)
     return dict(zip(r[0::2], r[1::2])) if isinstance(r, list) else {}
 
 
