@@ -12,7 +12,8 @@ case "$wheel" in
   *-py3-none-linux_x86_64.whl) ;;
   *) echo "check_wheel: unexpected wheel tag: $wheel" >&2; exit 1 ;;
 esac
-python3 -m zipfile -l "$wheel" | grep -q 'raftengine/libraftengine.so' || { echo "check_wheel: no library in $wheel" >&2; exit 1; }
+# grep reads the whole listing (-q would stop early and break the pipe under pipefail).
+python3 -m zipfile -l "$wheel" | grep 'raftengine/libraftengine.so' >/dev/null || { echo "check_wheel: no library in $wheel" >&2; exit 1; }
 python3 -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install -q --no-index "$wheel"
 env -i PATH="$work/venv/bin:/usr/bin:/bin" HOME=/tmp "$work/venv/bin/python" "$root/tests/packaging/wheel_cluster.py"
