@@ -17,12 +17,12 @@ for f in "$lib" "$node"; do
     fail "$f needs a Swift runtime library"
   fi
   if echo "$deps" | grep -E '(RUNPATH|RPATH).*(swift|/opt/)'; then fail "$f looks for libraries in the toolchain"; fi
-  if nm -D "$f" 2>/dev/null | grep -q -E ' U .*\$s10Foundation'; then fail "$f refers to Foundation"; fi
+  if nm -D "$f" 2>/dev/null | grep -E ' U .*\$s10Foundation' >/dev/null; then fail "$f refers to Foundation"; fi
 done
 [ "$(readlink "$prefix/lib/libraftengine.so")" = libraftengine.so.0 ] || fail "libraftengine.so does not point at the SONAME"
 size=$(stat -c %s "$(readlink -f "$lib")")
 [ "$size" -le $((10 * 1024 * 1024)) ] || fail "the stripped library is $size bytes, above 10 MiB"
-if nm "$(readlink -f "$lib")" 2>/dev/null | grep -q -E 'icudt|s10Foundation|FoundationEssentials'; then fail "Foundation or ICU inside the library"; fi
+if nm "$(readlink -f "$lib")" 2>/dev/null | grep -E 'icudt|s10Foundation|FoundationEssentials' >/dev/null; then fail "Foundation or ICU inside the library"; fi
 python3 "$here/check_exports.py" "$(readlink -f "$lib")"
 echo "library: $(readlink -f "$lib") $size bytes; raftengine-node: $(stat -c %s "$node") bytes"
 
@@ -30,7 +30,7 @@ echo "library: $(readlink -f "$lib") $size bytes; raftengine-node: $(stat -c %s 
 clean_env=(env -i PATH=/usr/bin:/bin HOME=/tmp)
 ports=$(python3 "$here/free_port_base.py" 3)
 "${clean_env[@]}" "$prefix/example" "$prefix/data" "$ports"
-"${clean_env[@]}" "$node" --version | grep -q '^raftengine-node ' || fail "raftengine-node --version"
+"${clean_env[@]}" "$node" --version | grep '^raftengine-node ' >/dev/null || fail "raftengine-node --version"
 # A one-node cluster answers a write and a read.
 raft=$(python3 "$here/free_port_base.py" 2); client=$((raft + 1))
 "${clean_env[@]}" "$node" --id solo --data-dir "$prefix/node-data" --raft-addr "127.0.0.1:$raft" \
