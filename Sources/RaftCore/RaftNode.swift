@@ -246,6 +246,10 @@ public final class RaftNode {
         replicationPending = true
     }
 
+    /// Whether the next `takeReady` holds command outcomes (a driver may take it early, so
+    /// answers leave as soon as a commit makes them, not at the end of its turn).
+    public var hasCompletions: Bool { !ready.completions.isEmpty }
+
     /// Collects everything the driver must do now. See `Ready` for the order.
     public func takeReady() -> Ready {
         if role == .leader && replicationPending {

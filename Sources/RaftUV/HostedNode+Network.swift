@@ -103,6 +103,9 @@ extension HostedNode {
         }
         raft.receive(m, now: UVLoop.now)
         dirty = true
+        // A commit made outcomes (an acknowledgement reached the leader): hand them over now,
+        // not after the turn's other reads, proposals and fsync, so answers leave at once.
+        if raft.hasCompletions { pump() }
         return true
     }
 

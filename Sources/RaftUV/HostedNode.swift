@@ -38,6 +38,8 @@ public final class HostedNode {
     /// True while pump hands out events and completions; pump's own loop then takes what a
     /// request made from them produces, with no extra loop turn.
     private var deliveringCallbacks = false
+    /// Inside pump (which must not run inside itself).
+    private var pumping = false
     /// Batches of submitted commands with outcomes waiting to be handed over (HostedNode+Batch).
     var batchesToFlush: [CommandBatch] = []
     /// A host-provided transport replaces TCP when set.
@@ -121,9 +123,11 @@ public final class HostedNode {
     /// Collects the node's outputs until there are none: messages out, one sync, the messages
     /// that need it, callbacks; then flushes the links and re-arms the timer.
     func pump() {
-        guard dirty, !stopped || raft != nil else { return }
+        guard dirty, !pumping, !stopped || raft != nil else { return }
         dirty = false
         guard let raft else { return }
+        pumping = true
+        defer { pumping = false }
         var rounds = 0
         while true {
             // Callbacks may submit more at once (a client retrying a redirect from its

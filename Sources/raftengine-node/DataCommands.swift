@@ -66,12 +66,13 @@ extension KVServer {
         node.linearizableRead { [self] outcome in
             if case .applied = outcome {
                 for (s, slot) in reads { s.confirm(slot) }
-                return
+            } else {
+                for (s, slot) in reads {
+                    errorReplies += 1
+                    s.fill(slot, encode(outcome, key: s.readKey(slot))[...])
+                }
             }
-            for (s, slot) in reads {
-                errorReplies += 1
-                s.fill(slot, encode(outcome, key: s.readKey(slot))[...])
-            }
+            flushReplies()
         }
     }
 
@@ -85,6 +86,8 @@ extension KVServer {
         // The key of a refused write, for MOVED's slot (read back from the entry).
         let key = { (w: WriteWaiter) in w.key.map { Array(entry[($0.lowerBound + offset)..<($0.upperBound + offset)]) } }
         let submitted = node.submit(entry) { [self] outcome in
+            // Outcomes arrive as soon as a commit makes them (HostedNode): write them now.
+            defer { flushReplies() }
             guard case .applied(let bytes) = outcome, waiters.count > 1 else {
                 for w in waiters { deliver(w, encode(outcome, key: key(w))[...]) }
                 return
