@@ -43,8 +43,9 @@ extension KVServer {
             pendingWaiters.append(WriteWaiter(session: session, slot: slot, key: key, proto: session.client.proto))
         case .read:
             // The name from the table, the rest copied: the read runs later, at the flush.
-            var a: [[UInt8]] = [name!]
+            var a: [[UInt8]] = []
             a.reserveCapacity(args.count)
+            a.append(name!)
             for i in 1..<args.count { a.append(args.array(i)) }
             pendingReads.append((session, session.reserveRead(a)))
         case .unknown(let error), .arity(let error):

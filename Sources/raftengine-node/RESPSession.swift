@@ -22,8 +22,10 @@ final class RESPSession {
         case confirmed([[UInt8]], proto: Int)
     }
 
-    /// Replies in request order, from slot number `flushed` on.
+    /// Replies in request order: `slots[head...]` are slot numbers `flushed...`; the ones
+    /// before `head` are written (emptied, and dropped in one go when all are written).
     private var slots: [Slot] = []
+    private var head = 0
     /// Replies already written (slot numbers keep counting across flushes).
     private var flushed = 0
     private var closeAfterFlush = false
@@ -92,7 +94,7 @@ final class RESPSession {
     /// A slot for a reply that comes later (`fill`); returns its number.
     func reserve() -> Int {
         slots.append(.waiting)
-        return slots.count - 1 + flushed
+        return slots.count - 1 - head + flushed
     }
 
     /// A reply known now, after every earlier one.
@@ -105,12 +107,12 @@ final class RESPSession {
     func reserveRead(_ args: [[UInt8]]) -> Int {
         slots.append(.read(args, proto: client.proto))
         readsWaiting += 1
-        return slots.count - 1 + flushed
+        return slots.count - 1 - head + flushed
     }
 
     func fill(_ slot: Int, _ reply: ArraySlice<UInt8>) {
-        let i = slot - flushed
-        guard i >= 0, i < slots.count else { return }
+        let i = slot - flushed + head
+        guard i >= head, i < slots.count else { return }
         switch slots[i] {
         case .read, .confirmed: readsWaiting -= 1
         case .waiting, .ready: break
@@ -120,16 +122,16 @@ final class RESPSession {
     }
 
     func confirm(_ slot: Int) {
-        let i = slot - flushed
-        guard i >= 0, i < slots.count, case .read(let args, let proto) = slots[i] else { return }
+        let i = slot - flushed + head
+        guard i >= head, i < slots.count, case .read(let args, let proto) = slots[i] else { return }
         slots[i] = .confirmed(args, proto: proto)
         server.needsFlush(self)
     }
 
     /// The key of the read in `slot` (for MOVED), if any.
     func readKey(_ slot: Int) -> [UInt8]? {
-        let i = slot - flushed
-        guard i >= 0, i < slots.count, case .read(let args, _) = slots[i], args.count > 1 else { return nil }
+        let i = slot - flushed + head
+        guard i >= head, i < slots.count, case .read(let args, _) = slots[i], args.count > 1 else { return nil }
         return args[1]
     }
 
@@ -137,7 +139,7 @@ final class RESPSession {
     /// confirmed reads run here, in their turn.
     func flush() {
         flushPending = false
-        var n = 0
+        var n = head
         out.removeAll(keepingCapacity: true)
         loop: while n < slots.count {
             switch slots[n] {
@@ -149,16 +151,26 @@ final class RESPSession {
             case .waiting, .read:
                 break loop
             }
+            // Emptied here, one at a time: removing a run of slots through removeFirst(n)
+            // cost several hundred instructions per slot.
+            slots[n] = .waiting
             n += 1
         }
-        if n > 0 {
+        if n > head {
             stream.write(out)
-            slots.removeFirst(n)
-            flushed += n
+            flushed += n - head
+            head = n
+            if head == slots.count {
+                slots.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 4096 {
+                slots.removeFirst(head)
+                head = 0
+            }
         }
         // A large buffer from one big reply is not worth keeping.
         if out.capacity > 1 << 20 { out = [] }
-        if closeAfterFlush && slots.isEmpty { stream.closeAfterWrites() }
+        if closeAfterFlush && head == slots.count { stream.closeAfterWrites() }
         // The reads a request waited for have run: go on with it and what followed.
         if blocked && readsWaiting == 0 && !closeAfterFlush { run() }
     }
