@@ -142,7 +142,9 @@ public final class HostedNode {
             if r.isEmpty && localOutcomes.isEmpty { break }
             for m in r.messages { send(m) }
             var syncFailure: String?
-            if r.needsSync {
+            // When the core's own write already failed it has stopped and said why; a sync
+            // now would only report the same full or broken disk a second time.
+            if r.needsSync && !r.events.contains(where: \.isStorageFailure) {
                 // Appends leave before our own fsync, so the leader's and the followers' fsyncs
                 // overlap instead of adding up.
                 if !r.messages.isEmpty { for link in links.values { link.flush() } }
@@ -445,4 +447,11 @@ public final class HostedNode {
 
 final class ResultBox<T> {
     var value: T?
+}
+
+private extension RaftEvent {
+    var isStorageFailure: Bool {
+        if case .stopCommanded(reason: .storageFailed) = self { return true }
+        return false
+    }
 }

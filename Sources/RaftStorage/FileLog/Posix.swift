@@ -98,20 +98,27 @@ enum Posix {
         }
     }
 
+    enum Preallocation { case done, unsupported, noSpace }
+
     /// Allocates disk blocks for `offset..<offset+length` (reading as zeros), so later writes
-    /// there need no block allocation. False where the file system cannot (the caller then
-    /// simply appends); other failures throw.
-    static func preallocate(_ fd: Int32, offset: Int, length: Int, path: String) throws -> Bool {
+    /// there need no block allocation. `.unsupported` where the file system cannot (the caller
+    /// then simply appends), `.noSpace` when the blocks do not fit (ENOSPC, EDQUOT: the caller
+    /// may ask for less); other failures throw.
+    static func preallocate(_ fd: Int32, offset: Int, length: Int, path: String) throws -> Preallocation {
         while true {
             let rc = posix_fallocate(fd, off_t(offset), off_t(length))
             switch rc {
-            case 0: return true
+            case 0: return .done
             case EINTR: continue
-            case EOPNOTSUPP, EINVAL, ENODEV, ESPIPE: return false
+            case EOPNOTSUPP, EINVAL, ENODEV, ESPIPE: return .unsupported
+            case ENOSPC, EDQUOT: return .noSpace
             default: throw failure("posix_fallocate", path, rc)
             }
         }
     }
+
+    /// The error a full disk gives, for a caller that found out through `.noSpace`.
+    static func noSpace(_ call: String, _ path: String) -> LogError { failure(call, path, ENOSPC) }
 
     static func truncate(_ fd: Int32, to size: Int, path: String) throws {
         while ftruncate(fd, off_t(size)) != 0 {

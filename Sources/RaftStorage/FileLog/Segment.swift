@@ -128,11 +128,18 @@ final class ActiveSegment {
         let step = preallocationStep
         guard step > 0, end > allocatedSize else { return }
         let target = (end + step - 1) / step * step
-        if try Posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize,
-                                 path: directory.file(info.name)) {
-            allocatedSize = target
-        } else {
-            preallocationStep = 0
+        let path = directory.file(info.name)
+        switch try Posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize, path: path) {
+        case .done: allocatedSize = target
+        case .unsupported: preallocationStep = 0
+        case .noSpace:
+            // A whole step no longer fits: the bytes this write needs may, so a nearly full
+            // disk is used to its end. When even they do not, the write could not land either.
+            switch try Posix.preallocate(fd, offset: allocatedSize, length: end - allocatedSize, path: path) {
+            case .done: allocatedSize = end
+            case .unsupported: preallocationStep = 0
+            case .noSpace: throw Posix.noSpace("posix_fallocate", path)
+            }
         }
     }
 
