@@ -110,13 +110,14 @@ extension SimCluster {
     // MARK: Comparing nodes
 
     /// True when the nodes hold the same log (same last index and the same term at every index
-    /// both retain), the same commit index and the same state machine total.
+    /// both retain), the same commit index and, for `CounterMachine`s, the same total.
     public func inSync(_ ids: [NodeID]) -> Bool {
         guard let first = ids.first else { return true }
         let a = node(first)
         for id in ids.dropFirst() {
             let b = node(id)
-            guard a.lastIndex == b.lastIndex, a.commitIndex == b.commitIndex, a.total == b.total else { return false }
+            guard a.lastIndex == b.lastIndex, a.commitIndex == b.commitIndex,
+                  a.counterTotal == b.counterTotal else { return false }
             let from = max(a.log.firstIndex, b.log.firstIndex)
             if from <= a.lastIndex {
                 for i in from...a.lastIndex where a.log.term(at: i) != b.log.term(at: i) { return false }
@@ -129,7 +130,7 @@ extension SimCluster {
     public func syncDescription(_ ids: [NodeID]) -> String {
         ids.map { id in
             let n = node(id)
-            return "\(id): last=\(n.lastIndex)/\(n.log.lastTerm) first=\(n.log.firstIndex) commit=\(n.commitIndex) total=\(n.total)"
+            return "\(id): last=\(n.lastIndex)/\(n.log.lastTerm) first=\(n.log.firstIndex) commit=\(n.commitIndex)" + (n.counterTotal.map { " total=\($0)" } ?? "")
         }.joined(separator: "; ")
     }
 }

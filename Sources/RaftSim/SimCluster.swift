@@ -24,6 +24,13 @@ public final class SimCluster {
         /// creation stops the process, since the test setup is broken; at a restart the node
         /// stays down with an error event.
         public var makeLog: ((NodeID) throws -> RaftLog)?
+        /// Makes a node's state machine: when the node is created and again at every restart
+        /// (a crash loses the volatile machine). nil gives every node a `CounterMachine`.
+        /// Handing back the same object for a node models a machine whose state survives
+        /// restarts; the node's `history` then shows what the core replays into it.
+        /// A machine that is a `BatchStateMachine` gets its commands in batches whatever
+        /// `batchApply` says.
+        public var makeMachine: ((NodeID) -> StateMachine)?
 
         /// The seed harness's defaults, with timers meaningful only once enabled: heartbeat
         /// 10 ms, election timeout 150–300 ms, 10 entries per message.
@@ -55,6 +62,13 @@ public final class SimCluster {
     var rng: SplitMix64
 
     public enum Verdict { case deliver, drop, hold }
+
+    /// A cluster whose nodes run the machines `machine` makes (see `Options.makeMachine`).
+    public convenience init(_ options: Options = Options(), machine: @escaping (NodeID) -> StateMachine) {
+        var o = options
+        o.makeMachine = machine
+        self.init(o)
+    }
 
     public init(_ options: Options = Options()) {
         self.options = options
@@ -101,7 +115,7 @@ public final class SimCluster {
         } catch {
             fatalError("cannot open the log of \(id): \(error)")
         }
-        let n = SimNode(id: id, options: o, log: log)
+        let n = SimNode(id: id, options: o, log: log, machine: makeMachine(id))
         nodes[id] = n
         if !ids.contains(id) { ids.append(id) }
         trace.addNode(id)
@@ -117,19 +131,29 @@ public final class SimCluster {
         return n
     }
 
+    func makeMachine(_ id: NodeID) -> StateMachine { options.makeMachine?(id) ?? CounterMachine() }
+
+    /// Starts a new lifetime of the node on its current `stateMachine`, which is wrapped so
+    /// that every apply lands in the node's history and reaches the apply observers.
     func start(_ id: NodeID) {
         let n = node(id)
-        n.machine = CounterMachine()
-        n.machine.onApply = { [weak self, weak n] index, command in
-            guard let self, let n else { return }
-            self.onApply?(n.id, index, command)
+        n.lifetime += 1
+        let notify: (NodeID, LogIndex, [UInt8]) -> Void = { [unowned self] node, index, command in
+            self.notifyApply(node, index, command)
         }
+        let recorder: ApplyRecorder = n.stateMachine is BatchStateMachine
+            ? BatchApplyRecorder(n.stateMachine, node: n, notify: notify)
+            : ApplyRecorder(n.stateMachine, node: n, notify: notify)
         do {
-            n.batching = options.batchApply ? BatchingMachine(n.machine) : nil
-            let machine: StateMachine = n.batching ?? n.machine
+            n.batching = options.batchApply && !(recorder is BatchStateMachine) ? BatchingMachine(recorder) : nil
+            let machine: StateMachine = n.batching ?? recorder
             n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: machine,
                                   random: SplitMix64(seed: rng.next()), now: now)
             n.crashed = false
+            // A snapshot restored at start covers what the log's snapshot covers.
+            if !n.unresolvedRestores.isEmpty, let meta = n.log.snapshotMeta {
+                resolveRestores(n, index: meta.index)
+            }
             drain(n)
         } catch {
             n.raft = nil
@@ -137,8 +161,18 @@ public final class SimCluster {
         }
     }
 
+    /// Gives the pending snapshot-restore records of `n` their index.
+    func resolveRestores(_ n: SimNode, index: LogIndex) {
+        for position in n.unresolvedRestores { n.history.records[position].index = index }
+        n.unresolvedRestores.removeAll()
+    }
+
     /// Called for every apply on any node (the fault runner checks state machine safety).
     public var onApply: ((NodeID, LogIndex, [UInt8]) -> Void)?
+
+    func notifyApply(_ node: NodeID, _ index: LogIndex, _ command: [UInt8]) {
+        onApply?(node, index, command)
+    }
 
     /// Crash: the node's volatile state (Raft state, state machine, queues) is lost, and so
     /// is whatever its log did not sync: a `ReopenableLog` is closed without a sync (MemoryLog
@@ -156,8 +190,9 @@ public final class SimCluster {
         record(.event(node: id, op: "CRASH"))
     }
 
-    /// Restart from the durable log with a fresh state machine. A running node is shut down
-    /// cleanly first (its log synced); a `ReopenableLog` is opened again from its storage.
+    /// Restart from the durable log with the state machine `Options.makeMachine` makes now (a
+    /// fresh `CounterMachine` by default). A running node is shut down cleanly first (its log
+    /// synced); a `ReopenableLog` is opened again from its storage.
     public func restart(_ id: NodeID) {
         let n = node(id)
         if !n.crashed, let log = n.log as? ReopenableLog {
@@ -171,6 +206,7 @@ public final class SimCluster {
             return
         }
         n.crashed = false
+        n.stateMachine = makeMachine(id)
         start(id)
         record(.event(node: id, op: "RESTART"))
     }
@@ -391,7 +427,11 @@ public final class SimCluster {
             }
             for e in r.events {
                 n.events.append(e)
-                if case .roleChanged = e { record(.event(node: n.id, op: "NEW ROLE")) }
+                switch e {
+                case .roleChanged: record(.event(node: n.id, op: "NEW ROLE"))
+                case .snapshotInstalled(let index): resolveRestores(n, index: index)
+                default: break
+                }
             }
             for c in r.completions {
                 n.outcomes[c.id] = c.outcome

@@ -2,15 +2,24 @@ import RaftCore
 import RaftStorage
 
 /// One simulated server: a durable log that survives crashes, and the volatile part (the Raft
-/// node and its state machine) that a crash throws away.
+/// node and its state machine) that a crash throws away. The apply history survives too: it
+/// is the test's record, not the server's state.
 public final class SimNode {
     public let id: NodeID
     /// A MemoryLog unless `SimCluster.Options.makeLog` says otherwise. A crash keeps the object
     /// of a log that is not a `ReopenableLog`; one that is gets closed and, at restart, replaced
     /// by the log opened again from its files.
     public internal(set) var log: RaftLog
-    public internal(set) var machine: CounterMachine
-    /// The batch wrapper around `machine` when the cluster applies in batches.
+    /// This lifetime's state machine, made by `SimCluster.Options.makeMachine` (a
+    /// `CounterMachine` by default) when the node was created and again at each restart.
+    public internal(set) var stateMachine: StateMachine
+    /// Counts the node's starts: 1 after creation, 2 after the first restart, and so on.
+    public internal(set) var lifetime = 0
+    /// Every command and snapshot the node's machines applied, over all its lifetimes.
+    public internal(set) var history = ApplyHistory()
+    /// Positions in `history` of restores whose snapshot index is not known yet.
+    var unresolvedRestores: [Int] = []
+    /// The batch wrapper around the machine when the cluster applies in batches.
     public internal(set) var batching: BatchingMachine?
     /// nil while crashed (or after the node stopped itself and was not restarted).
     public internal(set) var raft: RaftNode?
@@ -31,11 +40,23 @@ public final class SimNode {
     var messagesAwaitingSync: [Message] = []
     var options: NodeOptions
 
-    init(id: NodeID, options: NodeOptions, log: RaftLog) {
+    init(id: NodeID, options: NodeOptions, log: RaftLog, machine: StateMachine) {
         self.id = id
         self.options = options
         self.log = log
-        self.machine = CounterMachine()
+        self.stateMachine = machine
+    }
+
+    /// This lifetime's machine as the type the test gave the factory; nil if it is another.
+    public func machine<M: StateMachine>(as type: M.Type) -> M? { stateMachine as? M }
+
+    /// The default machine. Only for clusters whose factory makes `CounterMachine`s (the
+    /// default): it stops the test with a message otherwise; use `machine(as:)` there.
+    public var machine: CounterMachine {
+        guard let m = stateMachine as? CounterMachine else {
+            preconditionFailure("\(id) runs \(type(of: stateMachine)), not CounterMachine: use machine(as:)")
+        }
+        return m
     }
 
     /// Running and taking part (not crashed, not stopped by itself).
@@ -45,7 +66,10 @@ public final class SimNode {
     public var commitIndex: LogIndex { raft?.commitIndex ?? 0 }
     public var lastIndex: LogIndex { log.lastIndex }
     public var leaderID: NodeID? { raft?.leaderID }
+    /// The counter's total (CounterMachine nodes only, as `machine`).
     public var total: Int64 { machine.total }
+    /// The total when the machine is a `CounterMachine`, else nil.
+    var counterTotal: Int64? { (stateMachine as? CounterMachine)?.total }
 
     /// Events of one kind seen so far, e.g. `node.events(ofElection:)`.
     public var electionSteps: [ElectionStep] {
