@@ -121,7 +121,7 @@ public struct FaultRunner {
                 }
             }
             checker.check(c)
-            if !checker.violations.isEmpty { break }
+            if !checker.found.isEmpty { break }
         }
 
         var violations = checker.violations

@@ -2,7 +2,8 @@ import RaftCore
 import RaftStorage
 
 /// Checks Raft's safety properties (Raft paper, Figure 3) over a simulated cluster, after
-/// every step. Each violation is described in words; the checker never stops a run itself.
+/// every step. Each violation is described in words with the cluster step it was seen after;
+/// the checker never stops a run itself.
 public final class SafetyChecker {
     /// Election safety: at most one leader per term.
     private var leaderOfTerm: [Term: NodeID] = [:]
@@ -21,7 +22,12 @@ public final class SafetyChecker {
     private var completenessChecked: Set<String> = []
     private var leaders: [SimNode] = []
 
-    public private(set) var violations: [String] = []
+    /// Every violation found, in order.
+    public private(set) var found: [Violation] = []
+    /// The violations as text: "<property>: <what> (step N)".
+    public var violations: [String] { found.map(\.description) }
+    /// The cluster step of the check under way.
+    private var step = 0
 
     private struct Pair: Hashable {
         var index: LogIndex
@@ -30,22 +36,36 @@ public final class SafetyChecker {
 
     public init() {}
 
-    public func attach(to cluster: SimCluster) {
-        cluster.onApply = { [weak self] node, index, command in
-            self?.checkApply(node: node, index: index, command: command)
+    /// Checks every apply on `cluster` (state machine safety), alongside the cluster's other
+    /// observers. With `checkEveryStep` it also runs `check` after every step; otherwise the
+    /// caller does, as often as it likes (the fault runner: once per action).
+    public func attach(to cluster: SimCluster, checkEveryStep: Bool = false) {
+        cluster.addApplyObserver { [weak self, unowned cluster] node, index, command in
+            self?.checkApply(node: node, index: index, command: command, step: cluster.step)
+        }
+        if checkEveryStep {
+            cluster.addStepObserver { [weak self] c in self?.check(c) }
         }
     }
 
-    func checkApply(node: NodeID, index: LogIndex, command: [UInt8]) {
+    /// State machine safety: no two nodes apply different commands at one index. `step` is
+    /// what a violation reports.
+    public func checkApply(node: NodeID, index: LogIndex, command: [UInt8], step: Int = 0) {
         let h = command.hashValue
         if let prior = appliedAt[index], prior != h {
-            violations.append("state machine safety: \(node) applied a different command at index \(index)")
+            found.append(Violation(property: "state machine safety",
+                                   message: "state machine safety: \(node) applied a different command at index \(index)", step: step))
         }
         appliedAt[index] = h
     }
 
+    private func report(_ property: String, _ what: String) {
+        found.append(Violation(property: property, message: "\(property): \(what)", step: step))
+    }
+
     /// Checks every property against the cluster's current state.
     public func check(_ c: SimCluster) {
+        step = c.step
         leaders = c.ids.map { c.node($0) }.filter { $0.isUp && $0.role == .leader }
         for id in c.ids {
             let n = c.node(id)
@@ -57,7 +77,7 @@ public final class SafetyChecker {
             checkCommits(n, raft)
             if raft.role == .leader && !raft.stopped {
                 if let other = leaderOfTerm[raft.term], other != id {
-                    violations.append("election safety: \(other) and \(id) both leader in term \(raft.term)")
+                    report("election safety", "\(other) and \(id) both leader in term \(raft.term)")
                 }
                 leaderOfTerm[raft.term] = id
                 let key = "\(id)#\(raft.term)"
@@ -84,7 +104,7 @@ public final class SafetyChecker {
             let sig = (data: e.data.hashValue ^ Int(e.kind.rawValue), prevTerm: prevTerm)
             if let known = signature[key] {
                 if known.data != sig.data || known.prevTerm != sig.prevTerm {
-                    violations.append("log matching: \(n.id) holds a different entry at index \(e.index) term \(e.term)")
+                    report("log matching", "\(n.id) holds a different entry at index \(e.index) term \(e.term)")
                 }
             } else {
                 signature[key] = sig
@@ -103,13 +123,13 @@ public final class SafetyChecker {
         while i <= raft.commitIndex {
             if let t = n.log.term(at: i) {
                 if let known = committed[i], known.term != t {
-                    violations.append("committed entries differ: \(n.id) committed term \(t) at index \(i), others term \(known.term)")
+                    report("committed entries differ", "\(n.id) committed term \(t) at index \(i), others term \(known.term)")
                 }
                 if committed[i] == nil {
                     committed[i] = (t, raft.term)
                     // Every leader of a term after the commit must already hold it.
                     for l in leaders where l.term > raft.term && i >= l.log.firstIndex && l.log.term(at: i) != t {
-                        violations.append("leader completeness: leader \(l.id) of term \(l.term) lacks committed index \(i) (term \(t), first seen committed in term \(raft.term))")
+                        report("leader completeness", "leader \(l.id) of term \(l.term) lacks committed index \(i) (term \(t), first seen committed in term \(raft.term))")
                     }
                 }
             }
@@ -121,7 +141,7 @@ public final class SafetyChecker {
     private func checkCompleteness(_ n: SimNode, term: Term) {
         for (i, c) in committed where i >= n.log.firstIndex && c.seenInTerm < term {
             if n.log.term(at: i) != c.term {
-                violations.append("leader completeness: leader \(n.id) of term \(term) lacks committed index \(i) (term \(c.term), first seen committed in term \(c.seenInTerm))")
+                report("leader completeness", "leader \(n.id) of term \(term) lacks committed index \(i) (term \(c.term), first seen committed in term \(c.seenInTerm))")
             }
         }
     }

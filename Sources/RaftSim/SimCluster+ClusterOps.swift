@@ -57,6 +57,18 @@ extension SimCluster {
         return meta
     }
 
+    /// The leader's view of every follower (match, next, probe / replicate / snapshot, appends
+    /// in flight), sorted by id; empty unless `id` is a live leader.
+    public func progress(at id: NodeID) -> [FollowerProgress] {
+        guard let raft = node(id).raft, node(id).isUp else { return [] }
+        return raft.followers
+    }
+
+    /// The leader `leader`'s view of `follower`; nil unless `leader` leads and replicates to it.
+    public func progress(of follower: NodeID, at leader: NodeID) -> FollowerProgress? {
+        progress(at: leader).first { $0.id == follower }
+    }
+
     /// The catch-up round the leader `id` is in while adding a server; nil when none is.
     public func catchUpRound(at id: NodeID) -> Int? {
         node(id).raft?.catchUpRound

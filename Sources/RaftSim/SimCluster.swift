@@ -52,12 +52,20 @@ public final class SimCluster {
     /// Partition groups; empty when the network is whole.
     public private(set) var partitions: [Set<NodeID>] = []
     /// Decides per message on the way out: deliver, drop or hold. nil delivers everything.
+    /// More filters: `addFilter`; this one is asked first.
     public var filter: ((Message) -> Verdict)?
     public private(set) var held: [Message] = []
     /// Messages lost to crashes, partitions or filters (for tests to inspect).
     public private(set) var lost: [Message] = []
     /// Called after every handled message and every node step (the fault runner checks here).
+    /// More observers: `addStepObserver`; this one runs first.
     public var afterStep: (() -> Void)?
+    /// Steps taken so far: each handled message and each action on a node counts one (a
+    /// violation reports the step after which it was seen).
+    public internal(set) var step = 0
+    /// What the invariants added with `addInvariant` reported, in order.
+    public internal(set) var invariantViolations: [Violation] = []
+    var hooks = SimHooks()
     var nextRequestID: UInt64 = 1
     var rng: SplitMix64
 
@@ -168,11 +176,8 @@ public final class SimCluster {
     }
 
     /// Called for every apply on any node (the fault runner checks state machine safety).
+    /// More observers: `addApplyObserver`; this one runs first.
     public var onApply: ((NodeID, LogIndex, [UInt8]) -> Void)?
-
-    func notifyApply(_ node: NodeID, _ index: LogIndex, _ command: [UInt8]) {
-        onApply?(node, index, command)
-    }
 
     /// Crash: the node's volatile state (Raft state, state machine, queues) is lost, and so
     /// is whatever its log did not sync: a `ReopenableLog` is closed without a sync (MemoryLog
@@ -250,7 +255,7 @@ public final class SimCluster {
             lost.append(m)
             return
         }
-        switch filter?(m) ?? .deliver {
+        switch verdict(m) {
         case .deliver:
             to.inbox.append(m)
             record(.sent(m))
@@ -438,7 +443,7 @@ public final class SimCluster {
                 record(.event(node: n.id, op: "CMD DONE"))
             }
         }
-        afterStep?()
+        stepTaken()
     }
 
     /// Syncs the node's log and tells its RaftNode. A failed sync stops the node, as a
