@@ -31,6 +31,9 @@ public final class SimCluster {
         /// A machine that is a `BatchStateMachine` gets its commands in batches whatever
         /// `batchApply` says.
         public var makeMachine: ((NodeID) -> StateMachine)?
+        /// Without `makeLog`: give each node a `SyncedMemoryLog`, which loses at a crash every
+        /// write it had not synced (a plain `MemoryLog` keeps them all).
+        public var memoryLogLosesUnsyncedWrites = false
 
         /// The seed harness's defaults, with timers meaningful only once enabled: heartbeat
         /// 10 ms, election timeout 150–300 ms, 10 entries per message.
@@ -54,9 +57,16 @@ public final class SimCluster {
     /// Decides per message on the way out: deliver, drop or hold. nil delivers everything.
     /// More filters: `addFilter`; this one is asked first.
     public var filter: ((Message) -> Verdict)?
-    public private(set) var held: [Message] = []
+    public internal(set) var held: [Message] = []
+    /// One-way cuts (`cut(from:to:)`).
+    public internal(set) var cuts: Set<Link> = []
+    /// Per-link loss and delay (`setLinkFault`).
+    public internal(set) var linkFaults: [Link: LinkFault] = [:]
+    /// Delayed messages on their way, with the virtual time they land.
+    public internal(set) var inFlight: [(due: Nanos, message: Message)] = []
+    var networkRNG: SplitMix64
     /// Messages lost to crashes, partitions or filters (for tests to inspect).
-    public private(set) var lost: [Message] = []
+    public internal(set) var lost: [Message] = []
     /// Called after every handled message and every node step (the fault runner checks here).
     /// More observers: `addStepObserver`; this one runs first.
     public var afterStep: (() -> Void)?
@@ -81,6 +91,7 @@ public final class SimCluster {
     public init(_ options: Options = Options()) {
         self.options = options
         rng = SplitMix64(seed: options.seed)
+        networkRNG = SplitMix64(seed: options.seed ^ 0x6E65_7477_6F72_6B21)
         let ids = (1...max(1, options.nodeCount)).map { "\(options.idPrefix)\($0)" }
         trace = TraceRecorder(nodeIDs: ids)
         let config = ClusterConfig(voters: ids, settings: options.settings)
@@ -119,7 +130,11 @@ public final class SimCluster {
         o.maxCatchUpRounds = options.maxCatchUpRounds
         let log: RaftLog
         do {
-            log = try options.makeLog?(id) ?? MemoryLog()
+            if let makeLog = options.makeLog {
+                log = try makeLog(id)
+            } else {
+                log = options.memoryLogLosesUnsyncedWrites ? SyncedMemoryLog() : MemoryLog()
+            }
         } catch {
             fatalError("cannot open the log of \(id): \(error)")
         }
@@ -180,7 +195,8 @@ public final class SimCluster {
     public var onApply: ((NodeID, LogIndex, [UInt8]) -> Void)?
 
     /// Crash: the node's volatile state (Raft state, state machine, queues) is lost, and so
-    /// is whatever its log did not sync: a `ReopenableLog` is closed without a sync (MemoryLog
+    /// is whatever its log did not sync: a `ReopenableLog` is closed without a sync (a
+    /// `SyncedMemoryLog` or a `FileLog` then loses its unsynced writes; a plain `MemoryLog`
     /// counts every write as synced and is kept as it is).
     public func crash(_ id: NodeID) {
         let n = node(id)
@@ -219,6 +235,10 @@ public final class SimCluster {
     /// Replaces a closed `ReopenableLog` with the log opened again from its storage. False
     /// (with an error event) when it cannot be opened.
     private func reopenLog(_ n: SimNode) -> Bool {
+        if let synced = n.log as? SyncedMemoryLog, options.makeLog == nil {
+            n.log = synced.reopened()
+            return true
+        }
         guard n.log is ReopenableLog, let makeLog = options.makeLog else { return true }
         do {
             n.log = try makeLog(n.id)
@@ -257,6 +277,7 @@ public final class SimCluster {
         }
         switch verdict(m) {
         case .deliver:
+            guard linkLetsThrough(m) else { return }
             to.inbox.append(m)
             record(.sent(m))
         case .drop:
@@ -337,20 +358,6 @@ public final class SimCluster {
         return true
     }
 
-    /// Releases held messages onto the network.
-    public func releaseHeld() {
-        let h = held
-        held.removeAll()
-        for m in h {
-            if let to = nodes[m.to], to.isUp {
-                to.inbox.append(m)
-                record(.sent(m))
-            } else {
-                lost.append(m)
-            }
-        }
-    }
-
     public func dropHeld() {
         lost.append(contentsOf: held)
         held.removeAll()
@@ -394,12 +401,16 @@ public final class SimCluster {
         for id in ids { record(.event(node: id, op: "NETSPLIT")) }
     }
 
+    /// Joins the network again: partitions and one-way cuts end (link faults stay).
     public func heal() {
         partitions = []
+        cuts = []
         for id in ids { record(.event(node: id, op: "NETJOIN")) }
     }
 
+    /// Whether a message from `a` reaches `b`: same partition group, and no one-way cut.
     public func connected(_ a: NodeID, _ b: NodeID) -> Bool {
+        if !cuts.isEmpty && cuts.contains(Link(from: a, to: b)) { return false }
         guard !partitions.isEmpty else { return true }
         return partitions.contains { $0.contains(a) && $0.contains(b) }
     }
@@ -441,6 +452,7 @@ public final class SimCluster {
             for c in r.completions {
                 n.outcomes[c.id] = c.outcome
                 record(.event(node: n.id, op: "CMD DONE"))
+                deliverCompletion(c)
             }
         }
         stepTaken()
@@ -554,9 +566,11 @@ public final class SimCluster {
             }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
             guard let (id, dl) = due else { break }
             now = max(now, dl)
+            landDelayed()
             with(id) { $0.tick(now: now) }
         }
         now = target
+        landDelayed()
     }
 
     public func enableTimers(_ on: Bool = true) {
