@@ -24,28 +24,16 @@ import RaftSim
         return given.isEmpty ? [3, 5, 7] : given
     }
 
-    /// The node count for a seed: the same seed always runs the same cluster.
-    static func nodeCount(for seed: UInt64) -> Int { nodeCounts[Int(seed % UInt64(nodeCounts.count))] }
-
     @Test func safetyHoldsUnderRandomFaults() {
-        var failures: [String] = []
-        var committed: LogIndex = 0
-        var bySize: [Int: Int] = [:]
         let started = Date()
-        for seed in Self.seeds {
-            var o = FaultRunner.Options()
-            o.nodeCount = Self.nodeCount(for: seed)
-            bySize[o.nodeCount, default: 0] += 1
-            let report = FaultRunner(seed: seed, options: o).run()
-            committed += report.committed
-            if !report.ok {
-                failures.append("seed \(seed) (\(o.nodeCount) nodes): " + report.violations.prefix(3).joined(separator: "; "))
-            }
-        }
+        let sweep = FaultRunner.sweep(Self.seeds, nodeCounts: Self.nodeCounts)
         let seconds = Date().timeIntervalSince(started)
-        let count = Self.seeds.count
+        let count = sweep.seedsRun
+        let failures = sweep.failures.map { r in
+            "seed \(r.seed) (\(r.nodeCount) nodes): " + r.violations.prefix(3).joined(separator: "; ")
+        }
         print("fault mode: \(count) seeds \(Self.seeds.lowerBound)...\(Self.seeds.upperBound) " +
-              "(\(bySize.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key) nodes" }.joined(separator: ", "))) " +
+              "(\(sweep.bySize.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key) nodes" }.joined(separator: ", "))) " +
               "in \(String(format: "%.1f", seconds)) s, \(String(format: "%.0f", Double(count) / max(seconds, 0.001))) seeds/s, " +
               "\(failures.count) failing")
         if !failures.isEmpty {
@@ -53,6 +41,6 @@ import RaftSim
         }
         #expect(failures.isEmpty, "\(failures.count) failing seeds; first: \(failures.first ?? "")")
         // The runs did real work, not only elections.
-        #expect(committed > LogIndex(count))
+        #expect(sweep.committed > LogIndex(count))
     }
 }
