@@ -25,6 +25,9 @@ public struct NodeOptions: Sendable {
     /// doubles with each failure up to `applyRetryMax`.
     public var applyRetryInitial: Nanos = 10_000_000
     public var applyRetryMax: Nanos = 1_000_000_000
+    /// This node's own election timeout range, instead of the cluster settings' (the seed's
+    /// tests give nodes different ranges to settle split votes). nil: the settings' range.
+    public var electionTimeoutRange: ClosedRange<Nanos>?
 
     public init(id: NodeID,
                 initialConfig: ClusterConfig? = nil,

@@ -326,8 +326,8 @@ public final class RaftNode {
     }
 
     func randomElectionTimeout() -> Nanos {
-        let lo = settings.electionTimeoutMin
-        let hi = max(settings.electionTimeoutMax, lo)
+        let lo = options.electionTimeoutRange?.lowerBound ?? settings.electionTimeoutMin
+        let hi = max(options.electionTimeoutRange?.upperBound ?? settings.electionTimeoutMax, lo)
         return lo + (hi > lo ? UInt64.random(in: 0...(hi - lo), using: &rng) : 0)
     }
 

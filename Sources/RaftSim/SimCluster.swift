@@ -34,6 +34,8 @@ public final class SimCluster {
         /// Without `makeLog`: give each node a `SyncedMemoryLog`, which loses at a crash every
         /// write it had not synced (a plain `MemoryLog` keeps them all).
         public var memoryLogLosesUnsyncedWrites = false
+        /// Adjusts one node's options (e.g. its `electionTimeoutRange`) when it is created.
+        public var configureNode: ((NodeID, inout NodeOptions) -> Void)?
 
         /// The seed harness's defaults, with timers meaningful only once enabled: heartbeat
         /// 10 ms, election timeout 150–300 ms, 10 entries per message.
@@ -128,6 +130,7 @@ public final class SimCluster {
         o.snapshotTrailing = options.snapshotTrailing
         o.addServerTimeout = options.addServerTimeout
         o.maxCatchUpRounds = options.maxCatchUpRounds
+        options.configureNode?(id, &o)
         let log: RaftLog
         do {
             if let makeLog = options.makeLog {
@@ -171,7 +174,7 @@ public final class SimCluster {
             n.batching = options.batchApply && !(recorder is BatchStateMachine) ? BatchingMachine(recorder) : nil
             let machine: StateMachine = n.batching ?? recorder
             n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: machine,
-                                  random: SplitMix64(seed: rng.next()), now: now)
+                                  random: SplitMix64(seed: rng.next()), now: time(of: n))
             n.crashed = false
             // A snapshot restored at start covers what the log's snapshot covers.
             if !n.unresolvedRestores.isEmpty, let meta = n.log.snapshotMeta {
@@ -293,7 +296,7 @@ public final class SimCluster {
         let n = node(id)
         guard n.isUp, !n.inbox.isEmpty, let raft = n.raft else { return false }
         let m = n.inbox.removeFirst()
-        raft.receive(m, now: now)
+        raft.receive(m, now: time(of: n))
         drain(n, handled: m)
         return true
     }
@@ -499,11 +502,29 @@ public final class SimCluster {
     public func heartbeat(_ id: NodeID) { with(id) { $0.heartbeatNow() } }
 
     /// The node's leader went silent: virtual time passes beyond every lease, then its election
-    /// timer fires.
+    /// timer fires. Every node's clock moves (see `leaderLostLocally` for one node only).
     public func leaderLost(_ id: NodeID) {
         now += options.settings.electionTimeoutMax + 1
         with(id) { $0.electionTimeoutNow() }
     }
+
+    /// Only `id`'s clock jumps past its lease, then its election timer fires; the other nodes'
+    /// clocks stay, so they still count their leader as heard from (and may refuse the vote).
+    public func leaderLostLocally(_ id: NodeID) {
+        advanceClock(of: id, by: options.settings.electionTimeoutMax + 1)
+        with(id) { $0.electionTimeoutNow() }
+    }
+
+    /// Moves `id`'s own clock ahead of the cluster's (it keeps the lead; timers it has due fire
+    /// at the next `advance`).
+    public func advanceClock(of id: NodeID, by d: Nanos) {
+        node(id).clockOffset += d
+    }
+
+    /// `id`'s clock: the cluster's virtual time plus what `advanceClock` added.
+    public func time(of id: NodeID) -> Nanos { time(of: node(id)) }
+
+    func time(of n: SimNode) -> Nanos { now + n.clockOffset }
 
     /// Proposes a command at `id`; the outcome appears in `node.outcomes[requestID]`.
     @discardableResult
@@ -561,13 +582,17 @@ public final class SimCluster {
         while true {
             let due = ids.compactMap { id -> (NodeID, Nanos)? in
                 let n = node(id)
-                guard n.isUp, n.timersEnabled, let dl = n.raft?.nextDeadline, dl <= target else { return nil }
+                // Deadlines are in the node's clock; in the cluster's, they come clockOffset earlier.
+                guard n.isUp, n.timersEnabled, let local = n.raft?.nextDeadline else { return nil }
+                let dl = local > n.clockOffset ? local - n.clockOffset : 0
+                guard dl <= target else { return nil }
                 return (id, dl)
             }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
             guard let (id, dl) = due else { break }
             now = max(now, dl)
             landDelayed()
-            with(id) { $0.tick(now: now) }
+            let n = node(id)
+            with(id) { $0.tick(now: time(of: n)) }
         }
         now = target
         landDelayed()

@@ -26,6 +26,8 @@ public final class SimNode {
     public internal(set) var crashed = false
     /// Timer-driven behaviour (heartbeats, elections, command timeouts) runs only when enabled.
     public var timersEnabled = false
+    /// How far this node's clock runs ahead of the cluster's (`SimCluster.advanceClock`).
+    public internal(set) var clockOffset: Nanos = 0
     /// Messages sent by this node, not yet moved onto the network.
     public internal(set) var outbox: [Message] = []
     /// Messages that reached this node, not yet handled.
