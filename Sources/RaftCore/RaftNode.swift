@@ -279,12 +279,18 @@ public final class RaftNode {
                    stopped: stopped, config: config, settings: settings, counters: counters)
     }
 
-    /// Stops the node: pending commands complete with `.stopped`; later inputs are ignored.
+    /// Stops the node: pending commands, and its own join or exit request, complete with
+    /// `.stopped`; later inputs are ignored.
     public func stop() {
         guard !stopped else { return }
         stopped = true
         failAllPending(.stopped)
         dropDeferredChange(local: .stopped, error: .stopped)
+        // This node's own join or exit has nobody left to finish it.
+        if let lc = localChange {
+            localChange = nil
+            complete(lc.requestID, .stopped)
+        }
         electionDeadline = nil
         heartbeatDeadline = nil
         checkQuorumDeadline = nil

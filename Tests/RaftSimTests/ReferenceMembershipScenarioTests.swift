@@ -137,6 +137,22 @@ import RaftSim
         #expect(c.runCommand("add 1", at: n2) == .applied(Array("2".utf8)))
     }
 
+    /// test_reverse_remove_follower_2: the same, but N-3 is stopped while its exit waits. The
+    /// request completes as stopped and nothing fires later.
+    @Test func aNodeStoppedWhileItsExitWaitsAnswersStopped() {
+        let c = SimCluster.elected()
+        let n3 = c.id(3)
+        let (exit, _) = removalOverwrittenByANewLeader(c, exitTimeout: 10_000_000_000)
+        #expect(c.outcome(exit) == nil)
+        c.with(n3) { $0.stop() }
+        #expect(!c.node(n3).isUp)
+        #expect(c.outcome(exit) == .stopped)
+        c.advance(by: 20_000_000_000)
+        tick(c, n3)
+        #expect(c.outcome(exit) == .stopped)
+        #expect(c.membershipEvents(n3).isEmpty)
+    }
+
     /// test_reverse_remove_follower_3: five nodes; N-5 asks to leave and the leader's removal
     /// reaches only N-5 before the network splits {N-1, N-5} | {N-2, N-3, N-4}. The majority
     /// elects N-2, whose term-start entry takes the removal's index. After the heal both N-1 and
