@@ -13,13 +13,21 @@ import RaftStorage
     static let segmentHeaderSize = 28
 
     /// Writes `count` synced entries of varying sizes and closes the log.
-    static func syncedLog(in dir: TemporaryDirectory, count: LogIndex = 40) throws -> [Entry] {
+    /// A log of `count` entries made durable by one sync, its files as a crash right after the
+    /// sync leaves them — or, with `cleanClose`, as close() leaves them (a clean shutdown also
+    /// writes the record that proves the last batch durable, so damage to it reads as
+    /// corruption, not as a torn write).
+    static func syncedLog(in dir: TemporaryDirectory, count: LogIndex = 40, cleanClose: Bool = false) throws -> [Entry] {
         let written = (1...count).map { entry($0, term: 1 + $0 / 10, size: 10 + Int($0 % 7)) }
         let log = try FileLog(directory: dir.path, options: options)
         try log.saveHardState(HardState(term: 4, votedFor: "a"))
         try log.append(written)
         try log.sync()
+        let crashed = try dir.copy()
         log.close()
+        if !cleanClose {
+            for name in crashed.names() { try dir.write(try crashed.bytes(of: name), to: name) }
+        }
         return written
     }
 
@@ -88,7 +96,7 @@ import RaftStorage
     /// zero-filled end a crash left on a finished segment is unused space, not damage.
     @Test func aPreallocatedLogHoldsTheSameRecordsAndReopens() throws {
         let plain = TemporaryDirectory()
-        let written = try Self.syncedLog(in: plain)
+        let written = try Self.syncedLog(in: plain, cleanClose: true)
         let dir = TemporaryDirectory()
         let log = try FileLog(directory: dir.path, options: Self.preallocated)
         try log.saveHardState(HardState(term: 4, votedFor: "a"))
@@ -124,7 +132,7 @@ import RaftStorage
 
     @Test func aDamagedRecordBeforeTheTailIsCorruption() throws {
         let dir = TemporaryDirectory()
-        let written = try Self.syncedLog(in: dir)
+        let written = try Self.syncedLog(in: dir, cleanClose: true)
         let segments = dir.segmentNames
         let last = try #require(segments.last)
         try #require(try dir.bytes(of: last).count > Self.segmentHeaderSize + 3 * recordSize(of: written[0]))

@@ -113,8 +113,11 @@ extension FileLog {
         // The caller cuts it right after, inside its records, which also drops any zero-filled
         // end a crash may have left on it.
         let info = segments[keep - 1]
-        let size = try Posix.fileSize(ofFile: directory.file(info.name))
-        active = try ActiveSegment.open(info, validSize: size, in: directory, preallocationStep: preallocationStep)
+        let size = try directory.posix.fileSize(ofFile: directory.file(info.name))
+        let header = SegmentHeader(decoding: try readClosedSegment(named: info.name, range: 0..<SegmentHeader.size, in: directory))
+        guard let header else { throw LogError.corrupt("\(info.name) has a damaged header") }
+        active = try ActiveSegment.open(info, validSize: size, version: header.version, in: directory,
+                                        preallocationStep: preallocationStep)
     }
 
     /// Reads and verifies entries that lie back to back in one segment.

@@ -62,15 +62,17 @@ public final class FileLog: RaftLog {
     var isClosed = false
 
     /// Opens (creating when needed) and recovers the log in `directory`, holding its lock until
-    /// `close()` or deinit.
-    public init(directory path: String, options: Options = .init()) throws {
+    /// `close()` or deinit. `fileSystem` is where its files live: the system's, or a test's
+    /// simulated disk.
+    public init(directory path: String, options: Options = .init(),
+                fileSystem: FileSystem = SystemFileSystem.shared) throws {
         precondition(options.segmentSize >= 64 && options.segmentSize <= 1 << 31,
                      "segment size must lie between 64 bytes and 2 GiB")
         precondition(options.maxRecordSize >= 16 && options.maxRecordSize <= 1 << 30,
                      "maximum record size must lie between 16 bytes and 1 GiB")
         precondition(options.cacheEntries >= 0, "cache size cannot be negative")
         self.options = options
-        directory = try LogDirectory(path: path)
+        directory = try LogDirectory(path: path, fileSystem: fileSystem)
         let recovered = try Recovery.run(in: directory, preallocationStep:
                                             options.preallocate ? min(ActiveSegment.maxPreallocationStep, options.segmentSize) : 0)
         metadata = recovered.metadata
@@ -87,6 +89,7 @@ public final class FileLog: RaftLog {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        if failure == nil { try? active?.writeSyncMark() }
         active?.close()
         active = nil
         directory.release()

@@ -6,6 +6,8 @@ import RaftCore
 /// replacement of whole files.
 final class LogDirectory {
     let path: String
+    /// Every file call of this log goes through here (the system's calls, or a test's disk).
+    let posix: Posix
     private var lockFD: Int32?
     /// fsync and fdatasync calls made so far.
     private(set) var syncCount = 0
@@ -14,23 +16,23 @@ final class LogDirectory {
     static let metadataName = "meta"
     static let temporarySuffix = ".tmp"
 
-    init(path: String) throws {
+    init(path: String, fileSystem: FileSystem) throws {
         self.path = path
-        try Posix.makeDirectories(path)
-        let fd = try Posix.open(path + "/" + Self.lockName, flags: O_RDWR | O_CREAT)
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            if code == EINTR { continue }
-            Posix.close(fd)
-            if code == EWOULDBLOCK { throw LogError.locked(path) }
-            throw Posix.failure("flock", path, code)
+        posix = Posix(fs: fileSystem)
+        try posix.makeDirectories(path)
+        let fd = try posix.open(path + "/" + Self.lockName, flags: O_RDWR | O_CREAT)
+        do {
+            guard try posix.lockExclusive(fd, path: path) else { throw LogError.locked(path) }
+        } catch {
+            posix.close(fd)
+            throw error
         }
         lockFD = fd
     }
 
     /// Releases the lock (closing the descriptor drops the flock).
     func release() {
-        if let fd = lockFD { Posix.close(fd) }
+        if let fd = lockFD { posix.close(fd) }
         lockFD = nil
     }
 
@@ -38,23 +40,23 @@ final class LogDirectory {
 
     func file(_ name: String) -> String { path + "/" + name }
 
-    func names() throws -> [String] { try Posix.listDirectory(path) }
+    func names() throws -> [String] { try posix.listDirectory(path) }
 
     func dataSync(_ fd: Int32, name: String) throws {
-        try Posix.fdatasync(fd, path: file(name))
+        try posix.fdatasync(fd, path: file(name))
         syncCount += 1
     }
 
     func fullSync(_ fd: Int32, name: String) throws {
-        try Posix.fsync(fd, path: file(name))
+        try posix.fsync(fd, path: file(name))
         syncCount += 1
     }
 
     /// Makes creations, renames and removals of entries in the directory durable.
     func syncDirectory() throws {
-        let fd = try Posix.open(path, flags: O_RDONLY | O_DIRECTORY)
-        defer { Posix.close(fd) }
-        try Posix.fsync(fd, path: path)
+        let fd = try posix.open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { posix.close(fd) }
+        try posix.fsync(fd, path: path)
         syncCount += 1
     }
 
@@ -62,24 +64,24 @@ final class LogDirectory {
     /// write a temporary file, fsync it, rename it over the old one, fsync the directory.
     func replaceAtomically(_ name: String, with chunks: [[UInt8]]) throws {
         let temporary = name + Self.temporarySuffix
-        let fd = try Posix.open(file(temporary), flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try posix.open(file(temporary), flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
             var offset = 0
             for chunk in chunks {
-                try Posix.write(fd, chunk, at: offset, path: file(temporary))
+                try posix.write(fd, chunk, at: offset, path: file(temporary))
                 offset += chunk.count
             }
             try fullSync(fd, name: temporary)
         } catch {
-            Posix.close(fd)
+            posix.close(fd)
             throw error
         }
-        Posix.close(fd)
-        try Posix.rename(file(temporary), file(name))
+        posix.close(fd)
+        try posix.rename(file(temporary), file(name))
         try syncDirectory()
     }
 
-    func remove(_ name: String) throws { try Posix.remove(file(name)) }
+    func remove(_ name: String) throws { try posix.remove(file(name)) }
 }
 
 /// File names inside a log directory. Ids are zero-padded so a plain listing sorts in order.

@@ -1,64 +1,64 @@
 import Glibc
 import RaftCore
 
-/// The POSIX calls FileLog makes, retried on EINTR and completed on short transfers. Each
-/// failure becomes a `LogError.io` naming the call, the file and the system's reason.
-enum Posix {
+/// The file calls FileLog makes, through its `FileSystem`: retried on EINTR and completed on
+/// short transfers. Each failure becomes a `LogError.io` naming the call, the file and the
+/// system's reason.
+struct Posix {
+    let fs: FileSystem
+
     static func failure(_ call: String, _ path: String, _ code: Int32 = errno) -> LogError {
         .io("\(call) \(path): \(String(cString: strerror(code)))")
     }
 
     /// Opens a file; nil when it does not exist, so callers can name the missing file.
-    static func openIfExists(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32? {
+    func openIfExists(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32? {
         while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            let fd = fs.open(path, flags: flags | O_CLOEXEC, mode: mode)
             if fd >= 0 { return fd }
-            switch errno {
+            switch -fd {
             case EINTR: continue
             case ENOENT: return nil
-            default: throw failure("open", path)
+            default: throw Self.failure("open", path, -fd)
             }
         }
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+    func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
         guard let fd = try openIfExists(path, flags: flags, mode: mode) else {
             throw LogError.missingFile(path)
         }
         return fd
     }
 
-    static func close(_ fd: Int32) {
-        // Linux releases the descriptor even when close reports EINTR, so never retry.
-        _ = Glibc.close(fd)
-    }
+    func close(_ fd: Int32) { fs.close(fd) }
 
-    static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+    func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
         var done = 0
         while done < buffer.count {
-            let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            let n = fs.pwrite(fd, UnsafeRawBufferPointer(rebasing: buffer[done...]), offset: offset + done)
             if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("pwrite", path)
+                if -n == Int(EINTR) { continue }
+                throw Self.failure("pwrite", path, Int32(-n))
             }
             done += n
         }
     }
 
-    static func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws {
+    func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws {
         try bytes.withUnsafeBytes { try write(fd, $0, at: offset, path: path) }
     }
 
     /// Reads `count` bytes at `offset`; fewer only when the file ends first.
-    static func read(_ fd: Int32, count: Int, at offset: Int, path: String) throws -> [UInt8] {
+    func read(_ fd: Int32, count: Int, at offset: Int, path: String) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         try bytes.withUnsafeMutableBytes { buffer in
             while done < count {
-                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
+                let n = fs.pread(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), offset: offset + done)
                 if n < 0 {
-                    if errno == EINTR { continue }
-                    throw failure("pread", path)
+                    if -n == Int(EINTR) { continue }
+                    throw Self.failure("pread", path, Int32(-n))
                 }
                 if n == 0 { break }
                 done += n
@@ -68,33 +68,37 @@ enum Posix {
         return bytes
     }
 
-    static func fileSize(_ fd: Int32, path: String) throws -> Int {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw failure("fstat", path) }
-        return Int(info.st_size)
+    func fileSize(_ fd: Int32, path: String) throws -> Int {
+        let n = fs.size(fd)
+        guard n >= 0 else { throw Self.failure("fstat", path, Int32(-n)) }
+        return n
     }
 
-    static func fileSize(ofFile path: String) throws -> Int {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw failure("stat", path) }
-        return Int(info.st_size)
+    func fileSize(ofFile path: String) throws -> Int {
+        let n = fs.size(ofFile: path)
+        guard n >= 0 else { throw Self.failure("stat", path, Int32(-n)) }
+        return n
     }
 
-    static func readWholeFile(_ path: String) throws -> [UInt8] {
+    func readWholeFile(_ path: String) throws -> [UInt8] {
         let fd = try open(path, flags: O_RDONLY)
         defer { close(fd) }
         return try read(fd, count: try fileSize(fd, path: path), at: 0, path: path)
     }
 
-    static func fsync(_ fd: Int32, path: String) throws {
-        while Glibc.fsync(fd) != 0 {
-            if errno != EINTR { throw failure("fsync", path) }
+    func fsync(_ fd: Int32, path: String) throws {
+        while true {
+            let rc = fs.fsync(fd)
+            if rc == 0 { return }
+            if rc != EINTR { throw Self.failure("fsync", path, rc) }
         }
     }
 
-    static func fdatasync(_ fd: Int32, path: String) throws {
-        while Glibc.fdatasync(fd) != 0 {
-            if errno != EINTR { throw failure("fdatasync", path) }
+    func fdatasync(_ fd: Int32, path: String) throws {
+        while true {
+            let rc = fs.fdatasync(fd)
+            if rc == 0 { return }
+            if rc != EINTR { throw Self.failure("fdatasync", path, rc) }
         }
     }
 
@@ -104,15 +108,15 @@ enum Posix {
     /// there need no block allocation. `.unsupported` where the file system cannot (the caller
     /// then simply appends), `.noSpace` when the blocks do not fit (ENOSPC, EDQUOT: the caller
     /// may ask for less); other failures throw.
-    static func preallocate(_ fd: Int32, offset: Int, length: Int, path: String) throws -> Preallocation {
+    func preallocate(_ fd: Int32, offset: Int, length: Int, path: String) throws -> Preallocation {
         while true {
-            let rc = posix_fallocate(fd, off_t(offset), off_t(length))
+            let rc = fs.fallocate(fd, offset: offset, length: length)
             switch rc {
             case 0: return .done
             case EINTR: continue
             case EOPNOTSUPP, EINVAL, ENODEV, ESPIPE: return .unsupported
             case ENOSPC, EDQUOT: return .noSpace
-            default: throw failure("posix_fallocate", path, rc)
+            default: throw Self.failure("posix_fallocate", path, rc)
             }
         }
     }
@@ -120,44 +124,53 @@ enum Posix {
     /// The error a full disk gives, for a caller that found out through `.noSpace`.
     static func noSpace(_ call: String, _ path: String) -> LogError { failure(call, path, ENOSPC) }
 
-    static func truncate(_ fd: Int32, to size: Int, path: String) throws {
-        while ftruncate(fd, off_t(size)) != 0 {
-            if errno != EINTR { throw failure("ftruncate", path) }
+    func truncate(_ fd: Int32, to size: Int, path: String) throws {
+        while true {
+            let rc = fs.ftruncate(fd, size: size)
+            if rc == 0 { return }
+            if rc != EINTR { throw Self.failure("ftruncate", path, rc) }
         }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
-        guard Glibc.rename(from, to) == 0 else { throw failure("rename to \(to)", from) }
+    func rename(_ from: String, _ to: String) throws {
+        let rc = fs.rename(from, to)
+        guard rc == 0 else { throw Self.failure("rename to \(to)", from, rc) }
     }
 
     /// Removes a file; one that is already gone is not an error.
-    static func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw failure("unlink", path) }
+    func remove(_ path: String) throws {
+        let rc = fs.unlink(path)
+        guard rc == 0 || rc == ENOENT else { throw Self.failure("unlink", path, rc) }
     }
 
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0
-    }
+    func exists(_ path: String) -> Bool { fs.size(ofFile: path) >= 0 }
 
-    static func makeDirectories(_ path: String) throws {
+    func makeDirectories(_ path: String) throws {
         var partial = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             partial += "/" + component
-            if mkdir(partial, 0o755) != 0 && errno != EEXIST { throw failure("mkdir", partial) }
+            let rc = fs.mkdir(partial, mode: 0o755)
+            if rc != 0 && rc != EEXIST { throw Self.failure("mkdir", partial, rc) }
         }
     }
 
-    static func listDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw failure("opendir", path) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
+    func listDirectory(_ path: String) throws -> [String] {
+        switch fs.listDirectory(path) {
+        case .success(let names): return names
+        case .failure(let e): throw Self.failure("opendir", path, e.code)
         }
-        return names
+    }
+
+    /// Takes the directory's lock file; nil when another holder has it.
+    func lockExclusive(_ fd: Int32, path: String) throws -> Bool {
+        while true {
+            let rc = fs.lockExclusive(fd)
+            switch rc {
+            case 0: return true
+            case EINTR: continue
+            case EWOULDBLOCK: return false
+            default: throw Self.failure("flock", path, rc)
+            }
+        }
     }
 }

@@ -6,6 +6,9 @@ enum LogRecord: Equatable {
     /// The commit index as of a `sync()`. Recording it in the segment makes it durable with
     /// the entries' own fdatasync, instead of rewriting the metadata file on every sync.
     case commit(LogIndex)
+    /// Bytes of this segment before the offset were durable (a completed fdatasync) when this
+    /// record was written. Recovery uses it to tell corruption from a power loss's torn write.
+    case syncedThrough(UInt64)
 }
 
 /// A record as stored in a segment: payload length (u32 LE), CRC32C over the length bytes and
@@ -18,6 +21,7 @@ enum RecordFrame {
 
     private static let entryType: UInt8 = 1
     private static let commitType: UInt8 = 2
+    private static let syncedThroughType: UInt8 = 3
 
     static func payload(of record: LogRecord) -> [UInt8] {
         var w = ByteWriter()
@@ -28,6 +32,9 @@ enum RecordFrame {
         case .commit(let index):
             w.u8(commitType)
             w.varint(index)
+        case .syncedThrough(let offset):
+            w.u8(syncedThroughType)
+            w.varint(offset)
         }
         return w.bytes
     }
@@ -99,6 +106,7 @@ enum RecordFrame {
         switch type {
         case entryType: record = .entry(try Entry(from: &r))
         case commitType: record = .commit(try r.varint())
+        case syncedThroughType: record = .syncedThrough(try r.varint())
         default: throw .unknownEnumValue("record type", type)
         }
         try r.expectEnd()

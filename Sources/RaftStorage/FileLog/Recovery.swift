@@ -32,7 +32,7 @@ extension FileLog {
             for id in metadata.segmentIDs {
                 let name = LogFileName.segment(id)
                 guard segmentIDs.contains(id) else { throw LogError.missingFile(directory.file(name)) }
-                let scan = try SegmentScan(Posix.readWholeFile(directory.file(name)), name: name, expectedID: id)
+                let scan = try SegmentScan(directory.posix.readWholeFile(directory.file(name)), name: name, expectedID: id)
                 let isLast = id == metadata.segmentIDs.upperBound - 1
                 if scan.hasTornTail && !isLast {
                     throw LogError.corrupt("\(name) has a damaged end but later segments follow it")
@@ -53,7 +53,7 @@ extension FileLog {
                                                     frameSize: UInt32(found.frameSize),
                                                     dataSize: UInt32(entry.data.count), kind: entry.kind),
                                      at: entry.index)
-                    case .entry:
+                    case .entry, .syncedThrough:
                         break
                     }
                 }
@@ -77,7 +77,8 @@ extension FileLog {
             var active: ActiveSegment?
             if let last = segments.last, let lastScan {
                 let segment = try ActiveSegment.open(last, validSize: lastScan.hasTornTail ? lastScan.fileSize : lastScan.validSize,
-                                                     in: directory, preallocationStep: preallocationStep)
+                                                     version: lastScan.header.version, in: directory,
+                                                     preallocationStep: preallocationStep)
                 if lastScan.hasTornTail {
                     do {
                         try segment.cut(at: lastScan.validSize)
@@ -104,7 +105,7 @@ extension FileLog {
                 try directory.replaceAtomically(LogDirectory.metadataName, with: [fresh.encoded()])
                 return fresh
             }
-            return try LogMetadata(decoding: Posix.readWholeFile(directory.file(LogDirectory.metadataName)))
+            return try LogMetadata(decoding: directory.posix.readWholeFile(directory.file(LogDirectory.metadataName)))
         }
     }
 }

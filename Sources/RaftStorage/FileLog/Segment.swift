@@ -5,15 +5,21 @@ import RaftCore
 /// first entry has, so recovery can check that consecutive segments join without a gap even
 /// when a segment holds no entry yet.
 struct SegmentHeader: Equatable {
-    static let magic = Array("RAFTSEG1".utf8)
+    /// Version 1 (RAFTSEG1): a damaged record before an intact one is always corruption.
+    /// Version 2 (RAFTSEG2): the segment carries `.syncedThrough` records, so recovery can
+    /// tell damage in bytes a sync made durable (corruption) from bytes a power loss tore
+    /// before any sync covered them (a torn tail, even with intact records after it).
+    static let magics = [Array("RAFTSEG1".utf8), Array("RAFTSEG2".utf8)]
+    static let currentVersion = 2
     static let size = 8 + 8 + 8 + 4
 
     var id: UInt64
     var firstIndex: LogIndex
+    var version: Int
 
     func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: Self.size)
-        w.raw(Self.magic)
+        w.raw(Self.magics[version - 1])
         w.u64(id)
         w.u64(firstIndex)
         w.u32(CRC32C.checksum(w.bytes))
@@ -22,17 +28,19 @@ struct SegmentHeader: Equatable {
 
     /// Nil unless `bytes` starts with an intact header.
     init?(decoding bytes: [UInt8]) {
-        guard bytes.count >= Self.size, Array(bytes[0..<8]) == Self.magic else { return nil }
+        guard bytes.count >= Self.size, let v = Self.magics.firstIndex(of: Array(bytes[0..<8])) else { return nil }
         var r = ByteReader(Array(bytes[0..<Self.size]), offset: 8)
         guard let id = try? r.u64(), let first = try? r.u64(), let crc = try? r.u32(),
               crc == CRC32C.checksum(Array(bytes[0..<(Self.size - 4)])) else { return nil }
         self.id = id
         self.firstIndex = first
+        self.version = v + 1
     }
 
-    init(id: UInt64, firstIndex: LogIndex) {
+    init(id: UInt64, firstIndex: LogIndex, version: Int = SegmentHeader.currentVersion) {
         self.id = id
         self.firstIndex = firstIndex
+        self.version = version
     }
 }
 
@@ -64,6 +72,11 @@ final class ActiveSegment {
     private var preallocationStep: Int
     private(set) var buffer: [UInt8] = []
     private var needsDataSync = false
+    /// Bytes a completed fdatasync made durable, and the most a `.syncedThrough` record in
+    /// the file (or the buffer) claims; a version-1 segment gets no such records.
+    private var syncedSize = 0
+    private var markedSize = 0
+    private let marksSyncs: Bool
     /// Written bytes were cut off and the cut is not durable yet. It must become durable
     /// before new bytes land at the same offsets, or a crash could mix old and new records.
     private var cutPending = false
@@ -72,7 +85,8 @@ final class ActiveSegment {
     var holdsRecords: Bool { size > SegmentHeader.size }
 
     private init(info: SegmentInfo, fd: Int32, directory: LogDirectory, writtenSize: Int, allocatedSize: Int,
-                 preallocationStep: Int) {
+                 preallocationStep: Int, marksSyncs: Bool) {
+        self.marksSyncs = marksSyncs
         self.info = info
         self.fd = fd
         self.directory = directory
@@ -84,32 +98,34 @@ final class ActiveSegment {
     /// Creates the segment file with its header, durable before the metadata may count it.
     static func create(_ info: SegmentInfo, in directory: LogDirectory, preallocationStep: Int) throws -> ActiveSegment {
         let path = directory.file(info.name)
-        let fd = try Posix.open(path, flags: O_RDWR | O_CREAT | O_TRUNC)
+        let fd = try directory.posix.open(path, flags: O_RDWR | O_CREAT | O_TRUNC)
         do {
-            try Posix.write(fd, SegmentHeader(id: info.id, firstIndex: info.firstIndex).encoded(), at: 0, path: path)
+            try directory.posix.write(fd, SegmentHeader(id: info.id, firstIndex: info.firstIndex).encoded(), at: 0, path: path)
             let segment = ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: SegmentHeader.size,
-                                        allocatedSize: SegmentHeader.size, preallocationStep: preallocationStep)
+                                        allocatedSize: SegmentHeader.size, preallocationStep: preallocationStep,
+                                        marksSyncs: true)
             try segment.allocate(through: SegmentHeader.size + 1)
             try directory.dataSync(fd, name: info.name)
             return segment
         } catch {
-            Posix.close(fd)
+            directory.posix.close(fd)
             throw error
         }
     }
 
     /// Opens an existing segment to continue it after its last intact record at `validSize`.
-    static func open(_ info: SegmentInfo, validSize: Int, in directory: LogDirectory,
+    static func open(_ info: SegmentInfo, validSize: Int, version: Int, in directory: LogDirectory,
                      preallocationStep: Int) throws -> ActiveSegment {
         let path = directory.file(info.name)
-        let fd = try Posix.open(path, flags: O_RDWR)
+        let fd = try directory.posix.open(path, flags: O_RDWR)
         do {
-            let size = try Posix.fileSize(fd, path: path)
+            let size = try directory.posix.fileSize(fd, path: path)
             precondition(validSize <= size, "a segment's records cannot end past its file")
             return ActiveSegment(info: info, fd: fd, directory: directory, writtenSize: validSize,
-                                 allocatedSize: size, preallocationStep: preallocationStep)
+                                 allocatedSize: size, preallocationStep: preallocationStep,
+                                 marksSyncs: version >= 2)
         } catch {
-            Posix.close(fd)
+            directory.posix.close(fd)
             throw error
         }
     }
@@ -129,13 +145,13 @@ final class ActiveSegment {
         guard step > 0, end > allocatedSize else { return }
         let target = (end + step - 1) / step * step
         let path = directory.file(info.name)
-        switch try Posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize, path: path) {
+        switch try directory.posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize, path: path) {
         case .done: allocatedSize = target
         case .unsupported: preallocationStep = 0
         case .noSpace:
             // A whole step no longer fits: the bytes this write needs may, so a nearly full
             // disk is used to its end. When even they do not, the write could not land either.
-            switch try Posix.preallocate(fd, offset: allocatedSize, length: end - allocatedSize, path: path) {
+            switch try directory.posix.preallocate(fd, offset: allocatedSize, length: end - allocatedSize, path: path) {
             case .done: allocatedSize = end
             case .unsupported: preallocationStep = 0
             case .noSpace: throw Posix.noSpace("posix_fallocate", path)
@@ -146,17 +162,32 @@ final class ActiveSegment {
     /// Hands the buffered frames to the OS.
     func flush() throws {
         guard !buffer.isEmpty else { return }
+        // Written behind this batch (whose record offsets are already handed out): after a
+        // power loss, damage before `syncedSize` is corruption, damage after it a torn write.
+        if marksSyncs && syncedSize > markedSize {
+            RecordFrame.append(RecordFrame.payload(of: .syncedThrough(UInt64(syncedSize))), to: &buffer)
+            markedSize = syncedSize
+        }
         if cutPending {
             try directory.dataSync(fd, name: info.name)
             cutPending = false
         }
         try allocate(through: writtenSize + buffer.count)
-        try Posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
+        try directory.posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
         writtenSize += buffer.count
         allocatedSize = max(allocatedSize, writtenSize)
         // Keep an ordinary buffer's memory for the next burst, not a rare huge one's.
         buffer.removeAll(keepingCapacity: buffer.capacity <= 4 << 20)
         needsDataSync = true
+    }
+
+    /// Writes the `.syncedThrough` record the last sync earned, if no flush carried it yet (at
+    /// close: a clean shutdown keeps the proof that the last batch was durable). Not synced.
+    func writeSyncMark() throws {
+        guard buffer.isEmpty, marksSyncs, syncedSize > markedSize else { return }
+        RecordFrame.append(RecordFrame.payload(of: .syncedThrough(UInt64(syncedSize))), to: &buffer)
+        markedSize = syncedSize
+        try flush()
     }
 
     /// Makes everything appended so far durable.
@@ -166,6 +197,7 @@ final class ActiveSegment {
         try directory.dataSync(fd, name: info.name)
         needsDataSync = false
         cutPending = false
+        syncedSize = writtenSize
     }
 
     /// Drops every byte from `offset` on (the space allocated ahead too; it returns at the
@@ -176,9 +208,13 @@ final class ActiveSegment {
             return
         }
         buffer.removeAll(keepingCapacity: true)
-        try Posix.truncate(fd, to: offset, path: directory.file(info.name))
+        try directory.posix.truncate(fd, to: offset, path: directory.file(info.name))
         writtenSize = offset
         allocatedSize = offset
+        // Records kept before `offset` claim no more than their own position, so none claims
+        // the bytes that will land here.
+        syncedSize = min(syncedSize, offset)
+        markedSize = min(markedSize, offset)
         cutPending = true
     }
 
@@ -186,7 +222,7 @@ final class ActiveSegment {
     /// appends. Not made durable: a zero-filled end left by a crash reads as unused space.
     func trimAllocation() throws {
         guard allocatedSize > writtenSize else { return }
-        try Posix.truncate(fd, to: writtenSize, path: directory.file(info.name))
+        try directory.posix.truncate(fd, to: writtenSize, path: directory.file(info.name))
         allocatedSize = writtenSize
     }
 
@@ -195,7 +231,7 @@ final class ActiveSegment {
         var bytes: [UInt8] = []
         if range.lowerBound < writtenSize {
             let end = min(range.upperBound, writtenSize)
-            bytes = try Posix.read(fd, count: end - range.lowerBound, at: range.lowerBound,
+            bytes = try directory.posix.read(fd, count: end - range.lowerBound, at: range.lowerBound,
                                    path: directory.file(info.name))
             guard bytes.count == end - range.lowerBound else {
                 throw LogError.corrupt("\(info.name) ends before offset \(end)")
@@ -208,16 +244,16 @@ final class ActiveSegment {
         return bytes
     }
 
-    func close() { Posix.close(fd) }
+    func close() { directory.posix.close(fd) }
 }
 
 /// Reads bytes of a segment that no longer takes appends; opened per read so a long log does
 /// not hold one descriptor per segment.
 func readClosedSegment(named name: String, range: Range<Int>, in directory: LogDirectory) throws -> [UInt8] {
     let path = directory.file(name)
-    let fd = try Posix.open(path, flags: O_RDONLY)
-    defer { Posix.close(fd) }
-    let bytes = try Posix.read(fd, count: range.count, at: range.lowerBound, path: path)
+    let fd = try directory.posix.open(path, flags: O_RDONLY)
+    defer { directory.posix.close(fd) }
+    let bytes = try directory.posix.read(fd, count: range.count, at: range.lowerBound, path: path)
     guard bytes.count == range.count else {
         throw LogError.corrupt("\(name) ends before offset \(range.upperBound)")
     }

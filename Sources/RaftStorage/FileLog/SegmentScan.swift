@@ -43,7 +43,13 @@ struct SegmentScan {
         try bytes.withUnsafeBytes { raw in
             while offset < dataEnd {
                 guard let payload = RecordFrame.intactPayload(in: raw, at: offset) else {
-                    if let later = Self.firstIntactFrame(in: raw, after: offset, before: dataEnd) {
+                    if header.version >= 2 {
+                        // Damage inside what a sync made durable is corruption; past it, a power
+                        // loss may have torn or dropped any unsynced sector, intact ones after.
+                        if let claim = Self.durableClaim(in: raw, after: offset, before: dataEnd), claim > offset {
+                            throw LogError.corrupt("\(name): damaged record at offset \(offset), inside the part a sync made durable (through \(claim))")
+                        }
+                    } else if let later = Self.firstIntactFrame(in: raw, after: offset, before: dataEnd) {
                         throw LogError.corrupt("\(name): damaged record at offset \(offset) before an intact one at \(later)")
                     }
                     break
@@ -88,6 +94,20 @@ struct SegmentScan {
     }
 
     private static let zeroPage = [UInt8](repeating: 0, count: 4096)
+
+    /// The largest offset an intact `.syncedThrough` record after `offset` claims durable.
+    private static func durableClaim(in raw: UnsafeRawBufferPointer, after offset: Int, before end: Int) -> Int? {
+        var claim: Int?
+        var candidate = offset + 1
+        while let found = firstIntactFrame(in: raw, after: candidate - 1, before: end) {
+            let payload = RecordFrame.intactPayload(in: raw, at: found)!
+            if case .syncedThrough(let through)? = try? RecordFrame.decode(ArraySlice(UnsafeRawBufferPointer(rebasing: raw[payload]))) {
+                claim = max(claim ?? 0, Int(through))
+            }
+            candidate = payload.upperBound
+        }
+        return claim
+    }
 
     private static func firstIntactFrame(in raw: UnsafeRawBufferPointer, after offset: Int, before end: Int) -> Int? {
         var candidate = offset + 1

@@ -23,7 +23,7 @@ enum SnapshotFile {
 
     static func read(id: UInt64, expecting meta: SnapshotMeta, in directory: LogDirectory) throws -> [UInt8] {
         let name = LogFileName.snapshot(id)
-        var bytes = try Posix.readWholeFile(directory.file(name))
+        var bytes = try directory.posix.readWholeFile(directory.file(name))
         guard bytes.count >= magic.count + 4, Array(bytes[0..<magic.count]) == magic else {
             throw LogError.corrupt("\(name) is not a snapshot file")
         }
