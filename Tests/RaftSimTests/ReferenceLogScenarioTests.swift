@@ -42,6 +42,41 @@ extension FileLogCluster {
         #expect(c.inSync([n1, n2, n3]), "\(c.syncDescription([n1, n2, n3]))")
     }
 
+    /// test_empty_log_2: a follower restarts with an empty log under the same leader. Raft
+    /// assumes a log is durable, and here our engine differs from the seed's: our leader (like
+    /// etcd's) takes a rejection of entries the follower already acknowledged for a stale
+    /// answer, so its heartbeats do not refill the follower (the seed's leader did within five
+    /// heartbeat periods). A member whose disk is gone is to be replaced (docs/operations.md,
+    /// "Replacing a dead node"); a new leader, which starts with fresh progress, refills it.
+    @Test func aFollowerRestartingWithAnEmptyLogWaitsForTheNextLeader() throws {
+        let f = FileLogCluster()
+        let c = f.c
+        let (n1, n2, n3) = (c.id(1), c.id(2), c.id(3))
+        c.elect(n1)
+        c.proposeBatch(3)
+        let acknowledged = c.node(n1).lastIndex
+        c.crash(n3)
+        try f.wipe(n3)
+        c.restart(n3)
+        #expect(c.node(n3).lastIndex == 0)
+
+        c.node(n1).timersEnabled = true
+        c.run(for: 5 * c.options.settings.heartbeatPeriod)
+        #expect(c.node(n3).leaderID == n1 && c.node(n3).term == 1)
+        #expect(c.node(n3).lastIndex == 0)
+        #expect(c.progress(of: n3, at: n1)?.match == acknowledged)
+        c.node(n1).timersEnabled = false
+
+        c.with(n1) { $0.testingForceRole(.follower) }
+        c.leaderLost(n2)
+        c.deliverAll()
+        #expect(c.node(n2).role == .leader)
+        c.settle()
+        #expect(c.node(n3).lastIndex == c.node(n2).lastIndex)
+        #expect(c.node(n3).total == 3)
+        #expect(c.inSync([n1, n2, n3]), "\(c.syncDescription([n1, n2, n3]))")
+    }
+
     /// test_shutdown_mis_order: the host closes a node's log before stopping the node. Stopping
     /// it then is harmless, and the others carry on.
     @Test func closingTheLogBeforeStoppingTheNodeIsHarmless() throws {
