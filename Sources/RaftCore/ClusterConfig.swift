@@ -7,6 +7,11 @@ public struct ClusterSettings: Equatable, Sendable {
     public var maxEntriesPerMessage: UInt32
     /// Append-entries messages that may be unacknowledged per follower (the inflight window).
     public var maxInflight: UInt32
+    /// Payload bytes of unacknowledged appends per follower, the window's second cap (soft: one
+    /// append larger than it still goes alone). 32 MiB, as CockroachDB's default: with the 64
+    /// appends `maxInflight` allows and large entries, a leader would otherwise hold up to
+    /// 64 × `NodeOptions.maxBytesPerMessage` per follower in its send buffers.
+    public var maxInflightBytes: UInt64
     public var preVote: Bool
     public var checkQuorum: Bool
     /// What a failed apply means; the same on every member because it lives in the log.
@@ -17,6 +22,7 @@ public struct ClusterSettings: Equatable, Sendable {
                 electionTimeoutMax: Nanos = 300_000_000,
                 maxEntriesPerMessage: UInt32 = 20,
                 maxInflight: UInt32 = 64,
+                maxInflightBytes: UInt64 = ClusterSettings.defaultMaxInflightBytes,
                 preVote: Bool = true,
                 checkQuorum: Bool = true,
                 applyPolicy: ApplyPolicy = .reject) {
@@ -25,12 +31,14 @@ public struct ClusterSettings: Equatable, Sendable {
         self.electionTimeoutMax = electionTimeoutMax
         self.maxEntriesPerMessage = maxEntriesPerMessage
         self.maxInflight = maxInflight
+        self.maxInflightBytes = maxInflightBytes
         self.preVote = preVote
         self.checkQuorum = checkQuorum
         self.applyPolicy = applyPolicy
     }
 
     public static let `default` = ClusterSettings()
+    public static let defaultMaxInflightBytes: UInt64 = 32 << 20
 
     /// Names the first setting that cannot work, or nil when all are usable.
     public func validationError() -> String? {
@@ -40,6 +48,7 @@ public struct ClusterSettings: Equatable, Sendable {
         if heartbeatPeriod >= electionTimeoutMin { return "heartbeat period must be shorter than the election timeout minimum" }
         if maxEntriesPerMessage == 0 { return "max entries per message must be at least 1" }
         if maxInflight == 0 { return "max inflight must be at least 1" }
+        if maxInflightBytes == 0 { return "max inflight bytes must be at least 1" }
         return nil
     }
 }

@@ -44,13 +44,12 @@ extension RaftNode {
     /// The leader's view of every node it replicates to, sorted by id; empty unless leading.
     public var followers: [FollowerProgress] {
         guard role == .leader else { return [] }
-        return progress.keys.sorted().map { id in
-            let pr = progress[id]!
+        return progress.entries.map { id, pr in
             let state: ReplicationState
             switch pr.state {
             case .probe: state = .probe
             case .replicate: state = .replicate
-            case .snapshot(let i): state = .snapshot(i)
+            case .snapshot(let i, _): state = .snapshot(i)
             }
             return FollowerProgress(id: id, match: pr.match, next: pr.next, state: state, inflight: pr.inflight.count,
                                     lastContact: pr.lastContact)

@@ -178,11 +178,9 @@ extension RaftNode {
         configIndex = index
         if c.contains(id) { wasMember = true }
         guard role == .leader else { return }
-        for m in c.members where m.id != id && progress[m.id] == nil {
-            progress[m.id] = Progress(next: log.lastIndex + 1)
-        }
-        for peer in progress.keys where !c.contains(peer) && !keepsProgress(peer) {
-            progress[peer] = nil
+        for m in c.members where m.id != id { progress.insert(m.id, next: log.lastIndex + 1) }
+        for peer in progress.ids where !c.contains(peer) && !keepsProgress(peer) {
+            progress.remove(peer)
         }
     }
 }

@@ -180,21 +180,20 @@ extension RaftNode {
     }
 
     func tallyVotes() {
-        let voters = config.voterIDs
-        let yes = voters.filter { votes[$0] == true }.count
-        let no = voters.filter { votes[$0] == false }.count
-        let quorum = config.quorum
-        if yes >= quorum {
+        switch Quorum.voteResult(config.members.lazy.filter(\.isVoter), { votes[$0.id] }) {
+        case .won:
             if preVoting {
                 emit(.election(.preVoteWon))
                 startElection(authorized: campaignAuthorized)
             } else {
                 becomeLeader()
             }
-        } else if no > voters.count - quorum {
+        case .lost:
             emit(.election(preVoting ? .preVoteLost : .electionLost))
             // Wait out a fresh randomized timeout as a follower, then try again.
             becomeFollower(term: term, leader: nil)
+        case .pending:
+            break
         }
     }
 
@@ -208,10 +207,7 @@ extension RaftNode {
         electionDeadline = nil
         lastLeaderContact = nil
         let last = log.lastIndex
-        progress = [:]
-        for peer in config.memberIDs where peer != id {
-            progress[peer] = Progress(next: last + 1)
-        }
+        progress = ProgressTracker(peers: config.memberIDs.filter { $0 != id }, next: last + 1)
         heartbeatDeadline = now &+ settings.heartbeatPeriod
         checkQuorumDeadline = now &+ settings.electionTimeoutMax
         // Raft §5.4.2: a leader commits entries of earlier terms only through one of its own.
@@ -238,8 +234,7 @@ extension RaftNode {
             changeAwaitingCommit = nil
             answer(c.request, error: .leaderSteppedDown)
         }
-        progress = [:]
-        snapshotOffsets = [:]
+        progress = ProgressTracker()
         outgoingSnapshot = nil
         heartbeatDeadline = nil
         checkQuorumDeadline = nil
@@ -250,12 +245,7 @@ extension RaftNode {
     func checkQuorum() {
         checkQuorumDeadline = now &+ settings.electionTimeoutMax
         guard settings.checkQuorum else { return }
-        var active = 0
-        for v in config.voterIDs {
-            if v == id || progress[v]?.recentActive == true { active += 1 }
-        }
-        for k in progress.keys { progress[k]?.recentActive = false }
-        if active < config.quorum {
+        if !progress.takeRecentActivity(voters: config.voterIDs, leader: id) {
             // The same majority rule as commit (the seed library used ceil(n/2)).
             emit(.election(.leaderLost))
             becomeFollower(term: term, leader: nil)

@@ -7,7 +7,8 @@ extension RaftNode {
     /// inflight window when replicating.
     func sendAppends(to peer: NodeID) {
         guard !pausedForTransfer(peer) else { return }
-        while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight), pr.next <= log.lastIndex {
+        while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight, maxInflightBytes: settings.maxInflightBytes),
+              pr.next <= log.lastIndex {
             guard sendAppend(to: peer, heartbeat: false) else { break }
         }
     }
@@ -16,18 +17,18 @@ extension RaftNode {
     /// entries. Returns false when nothing could be sent.
     @discardableResult
     func sendAppend(to peer: NodeID, heartbeat: Bool) -> Bool {
-        guard var pr = progress[peer], !pausedForTransfer(peer) else { return false }
-        let prevIndex = pr.next - 1
+        guard let next = progress[peer]?.next, !pausedForTransfer(peer) else { return false }
+        let prevIndex = next - 1
         guard let prevTerm = log.term(at: prevIndex) else {
             // The entries this follower needs were compacted: it needs the snapshot.
             sendSnapshot(to: peer)
             return false
         }
         var entries: [Entry] = []
-        if !heartbeat && pr.next <= log.lastIndex {
-            let through = min(log.lastIndex, pr.next + maxEntriesPerMessage - 1)
+        if !heartbeat && next <= log.lastIndex {
+            let through = min(log.lastIndex, next + maxEntriesPerMessage - 1)
             do {
-                entries = try log.entries(from: pr.next, through: through, maxBytes: options.maxBytesPerMessage)
+                entries = try log.entries(from: next, through: through, maxBytes: options.maxBytesPerMessage)
             } catch LogError.compacted {
                 sendSnapshot(to: peer)
                 return false
@@ -40,18 +41,9 @@ extension RaftNode {
         let ae = AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commitIndex: commitIndex,
                                context: readContext)
         send(peer, .appendEntries(ae))
-        switch pr.state {
-        case .replicate:
-            if let last = entries.last {
-                pr.next = last.index + 1
-                pr.inflight.append(last.index)
-            }
-        case .probe:
-            pr.probeSent = true
-        case .snapshot:
-            break
-        }
-        progress[peer] = pr
+        var bytes: UInt64 = 0
+        for e in entries { bytes &+= UInt64(e.data.count) }
+        progress.update(peer) { $0.sentAppend(lastIndex: entries.last?.index, bytes: bytes) }
         return true
     }
 
@@ -63,69 +55,66 @@ extension RaftNode {
     /// A heartbeat asserts leadership and carries the commit index. Its prev is the follower's
     /// `next - 1`, so a follower that lost appends rejects it and is probed from its last index.
     func sendHeartbeat(to peer: NodeID) {
-        guard var pr = progress[peer], !pausedForTransfer(peer) else { return }
+        guard let pr = progress[peer], !pausedForTransfer(peer) else { return }
         if case .snapshot = pr.state {
             // Chunks carry the leader's term; resend the current one in case it was lost.
             sendSnapshot(to: peer)
             return
         }
         // A heartbeat also reopens a probe whose answer may have been lost.
-        pr.probeSent = false
-        progress[peer] = pr
+        progress.update(peer) { $0.probeSent = false }
         sendAppend(to: peer, heartbeat: true)
     }
 
     func handleAppendResponse(from peer: NodeID, _ r: AppendResponse) {
-        guard role == .leader, var pr = progress[peer] else { return }
-        pr.recentActive = true
-        pr.lastContact = now
+        guard role == .leader, progress.contains(peer) else { return }
+        let now = self.now
+        progress.update(peer) {
+            $0.recentActive = true
+            $0.lastContact = now
+        }
         // Any answer in our term shows the follower still accepts us as leader.
         noteReadAck(from: peer, context: r.context)
         if r.success {
-            let updated = pr.acknowledge(r.index)
-            switch pr.state {
-            case .probe:
-                pr.becomeReplicate()
-                if pr.match < log.lastIndex { emit(.resync(.sendingCatchup, peer: peer)) }
-            case .replicate:
-                if r.lastIndex < pr.match {
-                    // Its log is shorter than what it acknowledged before: it lost data.
-                    pr.becomeProbe(next: r.lastIndex + 1)
+            let lastIndex = log.lastIndex
+            var catchingUp = false
+            let updated = progress.update(peer) { pr -> Bool in
+                let updated = pr.acknowledge(r.index)
+                switch pr.state {
+                case .probe:
+                    pr.becomeReplicate()
+                    catchingUp = pr.match < lastIndex
+                case .replicate:
+                    if r.lastIndex < pr.match {
+                        // Its log is shorter than what it acknowledged before: it lost data.
+                        pr.becomeProbe(next: r.lastIndex + 1)
+                    }
+                case .snapshot(let pendingIndex, _):
+                    if pr.match >= pendingIndex {
+                        // It already holds what the snapshot covers: back to entries.
+                        pr.becomeProbe(next: pr.match + 1)
+                    }
                 }
-            case .snapshot(let pendingIndex):
-                if pr.match >= pendingIndex {
-                    // It already holds what the snapshot covers: back to entries.
-                    snapshotOffsets[peer] = nil
-                    pr.becomeProbe(next: pr.match + 1)
-                }
-            }
-            progress[peer] = pr
+                return updated
+            } ?? false
+            if catchingUp { emit(.resync(.sendingCatchup, peer: peer)) }
             if updated { maybeCommit() }
             onFollowerProgress(peer)
             if role == .leader { sendAppends(to: peer) }
         } else {
+            guard let pr = progress[peer] else { return }
             // Stale rejections (for an index already matched, or not the probe we are waiting
             // on) carry no news.
-            if r.index <= pr.match {
-                progress[peer] = pr
-                return
-            }
-            if case .probe = pr.state, r.index != pr.next - 1 {
-                progress[peer] = pr
-                return
-            }
-            if case .snapshot = pr.state {
-                progress[peer] = pr
-                return
-            }
+            if r.index <= pr.match { return }
+            if case .probe = pr.state, r.index != pr.next - 1 { return }
+            if case .snapshot = pr.state { return }
             var next = r.lastIndex + 1
             if r.hintTerm > 0 {
                 // Skip the whole conflicting term in one step instead of one entry at a time.
                 next = findConflictByTerm(index: r.hintIndex, term: r.hintTerm) + 1
             }
             next = min(next, r.index)
-            pr.becomeProbe(next: next)
-            progress[peer] = pr
+            progress.update(peer) { $0.becomeProbe(next: next) }
             emit(.resync(.sendingBackdown, peer: peer))
             sendAppends(to: peer)
             if let p = progress[peer], p.state == .probe, !p.probeSent, p.next > log.lastIndex {
@@ -150,15 +139,10 @@ extension RaftNode {
     /// to the current term. The leader counts itself only up to what it made durable.
     func maybeCommit() {
         guard role == .leader else { return }
-        let voters = config.voterIDs
-        guard !voters.isEmpty else { return }
-        var matches: [LogIndex] = []
-        matches.reserveCapacity(voters.count)
-        for v in voters {
-            if v == id { matches.append(durableIndex) } else { matches.append(progress[v]?.match ?? 0) }
-        }
-        matches.sort(by: >)
-        let candidate = matches[config.quorum - 1]
+        let durable = durableIndex
+        guard let candidate = Quorum.agreedValue(config.members.lazy.filter(\.isVoter), {
+            $0.id == id ? durable : progress.match(of: $0.id)
+        }) else { return }
         guard candidate > commitIndex, log.term(at: candidate) == term else { return }
         advanceCommit(to: candidate)
     }

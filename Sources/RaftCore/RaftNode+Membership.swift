@@ -162,7 +162,7 @@ extension RaftNode {
         let peer = request.member.id
         addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
                             deadline: now &+ options.addServerTimeout)
-        if progress[peer] == nil { progress[peer] = Progress(next: log.lastIndex + 1) }
+        progress.insert(peer, next: log.lastIndex + 1)
         sendHeartbeat(to: peer)
         onFollowerProgress(peer)
     }
@@ -236,7 +236,7 @@ extension RaftNode {
     func abortAddition(_ error: RaftError) {
         guard let add = addition else { return }
         addition = nil
-        if !config.contains(add.request.member.id) { progress[add.request.member.id] = nil }
+        if !config.contains(add.request.member.id) { progress.remove(add.request.member.id) }
         emit(.membershipChangeAborted(add.request.op, add.request.member.id, reason: error.description))
         answer(add.request, error: error)
     }
@@ -295,7 +295,7 @@ extension RaftNode {
             if c.request.op == .remove && c.request.member.id != id {
                 // Tell the removed server the commit so it can stop, then forget it.
                 sendHeartbeat(to: c.request.member.id)
-                progress[c.request.member.id] = nil
+                progress.remove(c.request.member.id)
             }
         }
         // A node asking to join is not a member yet: a committed removal it replays while
@@ -321,7 +321,7 @@ extension RaftNode {
     private func removedFromCluster(alreadyReported: Bool) {
         if role == .leader {
             // Hand over at once instead of leaving the rest to wait out an election timeout.
-            if let best = config.voterIDs.filter({ $0 != id }).max(by: { (progress[$0]?.match ?? 0) < (progress[$1]?.match ?? 0) }),
+            if let best = config.voterIDs.filter({ $0 != id }).max(by: { progress.match(of: $0) < progress.match(of: $1) }),
                let pr = progress[best], pr.match == log.lastIndex {
                 send(best, .timeoutNow(TimeoutNow(lastIndex: log.lastIndex, lastTerm: log.lastTerm)))
             }

@@ -53,13 +53,11 @@ extension RaftNode {
         guard context > 0 else { return }
         if context > (readAcks[peer] ?? 0) { readAcks[peer] = context }
         guard let oldest = readsAwaitingQuorum.first else { return }
-        let voters = config.voterIDs
-        var confirmedUpTo: UInt64 = 0
         // The highest context acknowledged by a majority (self always counts).
-        var acked = voters.map { $0 == id ? readContext : (readAcks[$0] ?? 0) }
-        acked.sort(by: >)
-        confirmedUpTo = acked[config.quorum - 1]
-        guard confirmedUpTo >= oldest.context else { return }
+        let current = readContext
+        guard let confirmedUpTo = Quorum.agreedValue(config.members.lazy.filter(\.isVoter), {
+            $0.id == id ? current : (readAcks[$0.id] ?? 0)
+        }), confirmedUpTo >= oldest.context else { return }
         while let r = readsAwaitingQuorum.first, r.context <= confirmedUpTo {
             readsAwaitingQuorum.removeFirst()
             readsConfirmed.append(r)

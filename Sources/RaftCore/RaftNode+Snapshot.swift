@@ -44,7 +44,7 @@ extension RaftNode {
             // Keep what the furthest-behind follower still lacks, up to one threshold more, so
             // a follower a few milliseconds behind a busy leader gets entries, not a whole
             // snapshot; a dead follower pins at most a threshold's worth of log.
-            let floor = progress.values.map(\.match).min() ?? appliedIndex
+            let floor = progress.minimumMatch ?? appliedIndex
             let lag = appliedIndex - min(appliedIndex, floor)
             keep = max(keep, min(lag, options.snapshotThreshold))
         }
@@ -66,7 +66,7 @@ extension RaftNode {
     // MARK: Leader side
 
     func sendSnapshot(to peer: NodeID) {
-        guard var pr = progress[peer] else { return }
+        guard let pr = progress[peer] else { return }
         if outgoingSnapshot == nil {
             do { outgoingSnapshot = try log.loadSnapshot() } catch { return storageFailed(error) }
         }
@@ -74,37 +74,37 @@ extension RaftNode {
             emit(.error("follower \(peer) needs compacted entries but no snapshot is stored"))
             return
         }
-        var offset = snapshotOffsets[peer] ?? 0
-        if case .snapshot(let idx) = pr.state, idx == snap.meta.index {
+        var offset: UInt64 = 0
+        if case .snapshot(let idx, let acknowledged) = pr.state, idx == snap.meta.index {
             // Resend from the last acknowledged offset.
+            offset = acknowledged
         } else {
-            pr.state = .snapshot(snap.meta.index)
-            pr.inflight.removeAll()
-            offset = 0
+            progress.update(peer) { $0.becomeSnapshot(index: snap.meta.index) }
             emit(.resync(.sendingSnapshot, peer: peer))
         }
         offset = min(offset, UInt64(snap.data.count))
-        snapshotOffsets[peer] = offset
-        progress[peer] = pr
+        progress.update(peer) { $0.state = .snapshot(index: snap.meta.index, offset: offset) }
         let end = min(snap.data.count, Int(offset) + options.snapshotChunkSize)
         let chunk = Array(snap.data[Int(offset)..<end])
         send(peer, .installSnapshot(InstallSnapshot(meta: snap.meta, offset: offset, data: chunk, done: end == snap.data.count)))
     }
 
     func handleInstallSnapshotResponse(from peer: NodeID, _ r: InstallSnapshotResponse) {
-        guard role == .leader, var pr = progress[peer] else { return }
-        pr.recentActive = true
-        pr.lastContact = now
-        guard case .snapshot(let idx) = pr.state, idx == r.index, let snap = outgoingSnapshot else {
-            progress[peer] = pr
+        guard role == .leader, progress.contains(peer) else { return }
+        let now = self.now
+        progress.update(peer) {
+            $0.recentActive = true
+            $0.lastContact = now
+        }
+        guard let pr = progress[peer], case .snapshot(let idx, _) = pr.state, idx == r.index, let snap = outgoingSnapshot else {
             return
         }
         if r.success && r.offset >= UInt64(snap.data.count) {
             // Installed: continue with the entries after it.
-            snapshotOffsets[peer] = nil
-            _ = pr.acknowledge(snap.meta.index)
-            pr.becomeProbe(next: snap.meta.index + 1)
-            progress[peer] = pr
+            progress.update(peer) {
+                _ = $0.acknowledge(snap.meta.index)
+                $0.becomeProbe(next: snap.meta.index + 1)
+            }
             maybeCommit()
             onFollowerProgress(peer)
             sendAppends(to: peer)
@@ -112,8 +112,7 @@ extension RaftNode {
             return
         }
         // Next chunk, or a resend from where the follower says it is.
-        snapshotOffsets[peer] = r.offset
-        progress[peer] = pr
+        progress.update(peer) { $0.state = .snapshot(index: idx, offset: r.offset) }
         sendSnapshot(to: peer)
     }
 

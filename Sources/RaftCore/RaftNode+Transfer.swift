@@ -15,7 +15,7 @@ extension RaftNode {
         guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
         guard transfer == nil else { return complete(requestID, .rejected(.transferInProgress)) }
         guard target != id else { return complete(requestID, .rejected(.alreadyLeader)) }
-        guard config.isVoter(target), progress[target] != nil else {
+        guard config.isVoter(target), progress.contains(target) else {
             return complete(requestID, .rejected(.unknownNode(target)))
         }
         // One election timeout to catch up and win, as the thesis suggests.

@@ -53,8 +53,14 @@ extension RaftNode: CustomDebugStringConvertible {
         var s = "\(id) \(role) t=\(term) leader=\(leaderID ?? "-") commit=\(commitIndex) applied=\(appliedIndex) last=\(log.lastIndex)/\(log.lastTerm) first=\(log.firstIndex) voters=\(config.voterIDs) learners=\(config.members.filter { !$0.isVoter }.map(\.id))"
         if stopped { s += " STOPPED" }
         if role == .leader {
-            for (peer, pr) in progress.sorted(by: { $0.key < $1.key }) {
-                s += "\n   \(peer): \(pr.state) match=\(pr.match) next=\(pr.next) inflight=\(pr.inflight.count) probeSent=\(pr.probeSent)"
+            for (peer, pr) in progress.entries {
+                let state: String
+                switch pr.state {
+                case .probe: state = "probe"
+                case .replicate: state = "replicate"
+                case .snapshot(let index, _): state = "snapshot(\(index))"
+                }
+                s += "\n   \(peer): \(state) match=\(pr.match) next=\(pr.next) inflight=\(pr.inflight.count) probeSent=\(pr.probeSent)"
             }
             if let a = addition { s += "\n   adding \(a.request.member.id) round \(a.round)" }
             if let t = transfer { s += "\n   transferring to \(t.target)" }

@@ -44,7 +44,7 @@ public final class RaftNode {
     var campaignAuthorized = false
 
     // Leader state.
-    var progress: [NodeID: Progress] = [:]
+    var progress = ProgressTracker()
     /// Set when new entries should go out; flushed once per `takeReady`, so proposals that
     /// arrive together share one append per follower.
     var replicationPending = false
@@ -80,7 +80,6 @@ public final class RaftNode {
     var wasMember = false
     var transfer: Transfer?
     var outgoingSnapshot: (meta: SnapshotMeta, data: [UInt8])?
-    var snapshotOffsets: [NodeID: UInt64] = [:]
     var incomingSnapshot: IncomingSnapshot?
 
     // Linearizable reads (ReadIndex).
@@ -432,5 +431,5 @@ public final class RaftNode {
     /// Voters other than this node.
     var otherVoters: [NodeID] { config.voterIDs.filter { $0 != id } }
     /// Every node the leader replicates to (voters and learners).
-    var replicationTargets: [NodeID] { progress.keys.sorted() }
+    var replicationTargets: [NodeID] { progress.ids }
 }

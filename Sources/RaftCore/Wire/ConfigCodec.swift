@@ -1,11 +1,16 @@
 /// Binary form of `ClusterConfig`, the payload of config entries, snapshot metadata and the
 /// storage metadata file. Versioned so later fields can be added.
 extension ClusterSettings {
-    /// Version 2 replaced version 1's commands-idempotent flag with the apply policy.
-    static let encodingVersion: UInt8 = 2
+    /// Version 2 replaced version 1's commands-idempotent flag with the apply policy; version 3
+    /// appends `maxInflightBytes`.
+    static let encodingVersion: UInt8 = 3
 
     public func encode(into w: inout ByteWriter) {
-        w.u8(Self.encodingVersion)
+        // Settings at version 2's values are written as version 2, byte for byte as before, so
+        // a node of the previous release still reads every config entry until someone sets a
+        // newer field.
+        let version: UInt8 = maxInflightBytes == Self.defaultMaxInflightBytes ? 2 : Self.encodingVersion
+        w.u8(version)
         w.varint(heartbeatPeriod)
         w.varint(electionTimeoutMin)
         w.varint(electionTimeoutMax)
@@ -14,11 +19,12 @@ extension ClusterSettings {
         w.bool(preVote)
         w.bool(checkQuorum)
         w.u8(applyPolicy.rawValue)
+        if version >= 3 { w.varint(maxInflightBytes) }
     }
 
     public init(from r: inout ByteReader) throws(WireError) {
         let version = try r.u8()
-        guard version == 1 || version == Self.encodingVersion else { throw .unknownVersion(version) }
+        guard (1...Self.encodingVersion).contains(version) else { throw .unknownVersion(version) }
         self.init()
         heartbeatPeriod = try r.varint()
         electionTimeoutMin = try r.varint()
@@ -39,6 +45,9 @@ extension ClusterSettings {
             let raw = try r.u8()
             guard let p = ApplyPolicy(rawValue: raw) else { throw .unknownEnumValue("apply policy", raw) }
             applyPolicy = p
+        }
+        if version >= 3 {
+            maxInflightBytes = try r.varint()
         }
     }
 }
