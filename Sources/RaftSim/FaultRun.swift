@@ -145,6 +145,15 @@ public final class FaultRun {
         case .heal:
             note(.heal)
             if !c.partitions.isEmpty { c.heal() }
+        case .linkFault:
+            let from = pick(c.ids), to = pick(c.ids)
+            note(.linkFault, from)
+            if rng.next() % 3 == 0 {
+                c.setLinkFault(from: from, to: to, nil)
+            } else {
+                c.setLinkFault(from: from, to: to, SimCluster.LinkFault(loss: Double(rng.next() % 50) / 100,
+                                                                       delay: rng.next() % 20_000_000))
+            }
         default:
             clusterOperation()
         }
@@ -193,6 +202,7 @@ public final class FaultRun {
     private func recover() -> String? {
         let c = cluster
         c.heal()
+        c.clearLinkFaults()
         for id in c.ids where c.node(id).crashed { c.restart(id) }
         c.enableTimers()
         c.filter = nil

@@ -22,11 +22,14 @@ public struct FaultRunner {
         public var heal = 25
         /// Membership changes, transfers, snapshots (only with `Options.clusterOperations`).
         public var clusterOperation = 30
+        /// Give a random link a random loss (up to 50%) and delay (up to 20 ms), or clear it;
+        /// off by default, so the default runs stay as they were.
+        public var linkFault = 0
         public init() {}
 
         var table: [(weight: Int, action: FaultAction.Kind)] {
             [(deliver, .deliver), (advance, .advance), (propose, .propose), (drop, .drop), (duplicate, .duplicate),
-             (crash, .crash), (restart, .restart), (partition, .partition), (heal, .heal), (clusterOperation, .clusterOperation)]
+             (crash, .crash), (restart, .restart), (partition, .partition), (heal, .heal), (clusterOperation, .clusterOperation), (linkFault, .linkFault)]
         }
     }
 
@@ -132,7 +135,7 @@ public struct FaultRunner {
 /// One action the fault runner took: when (its turn and the cluster step), what, and where.
 public struct FaultAction: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal
+        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault
         /// A cluster operation was drawn but none could run (no leader, or the option off).
         case clusterOperation
         case snapshot, transfer, remove, add, promote

@@ -53,6 +53,9 @@ extension SimCluster {
         linkFaults[Link(from: from, to: to)] = fault
     }
 
+    /// Ends every link fault (delayed messages already on their way still land).
+    public func clearLinkFaults() { linkFaults.removeAll() }
+
     // MARK: Held messages
 
     /// Releases the held messages that `predicate` accepts, at most `limit` of them, in

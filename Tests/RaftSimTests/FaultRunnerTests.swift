@@ -48,6 +48,19 @@ import RaftSim
         #expect(report.actions["propose", default: 0] > 0)
     }
 
+    /// Lossy and slow links in the fault mode: still safe, and recovery still commits.
+    @Test func linkFaultsRunUnderTheFaultMode() {
+        var o = FaultRunner.Options()
+        o.rates.linkFault = 60
+        var faults = 0
+        for seed in UInt64(1)...20 {
+            let r = FaultRunner(seed: seed, options: o).run()
+            #expect(r.ok, "seed \(seed): \(r.violations.prefix(2))")
+            faults += r.actions["linkFault", default: 0]
+        }
+        #expect(faults > 100)
+    }
+
     @Test func preVoteAndBatchApplyCanBeFixed() {
         for on in [true, false] {
             var o = FaultRunner.Options()
