@@ -18,6 +18,10 @@ public final class FaultRun {
     private var spares = 0
     private let table: [(weight: Int, action: FaultAction.Kind)]
     private let totalWeight: UInt64
+    /// The nodes' disks, with `Options.storageFaults`.
+    private let storage: SimStorageFaults?
+    /// With storage faults: every proposal, to check at the end that none acknowledged was lost.
+    private var proposed: [(rid: UInt64, command: String)] = []
 
     init(seed: UInt64, options: FaultRunner.Options) {
         self.seed = seed
@@ -34,18 +38,24 @@ public final class FaultRun {
         let seededBatch = rng.next() % 2 == 0
         o.batchApply = options.batchApply ?? seededBatch
         o.makeMachine = options.makeMachine
+        let storage = options.storageFaults ? SimStorageFaults() : nil
+        if let storage { o.makeLog = storage.openLog }
+        self.storage = storage
         self.rng = rng
         cluster = SimCluster(o)
         cluster.tracing = options.trace
         cluster.enableTimers()
         checker.attach(to: cluster)
         for inv in options.invariants { cluster.addInvariant(inv.name, inv.check) }
-        table = options.rates.table.filter { $0.weight > 0 }
+        table = options.rates.table(storageFaults: options.storageFaults).filter { $0.weight > 0 }
         totalWeight = UInt64(table.reduce(0) { $0 + $1.weight })
     }
 
     /// Safety violations and broken invariants so far.
-    public var violations: [Violation] { checker.found + cluster.invariantViolations }
+    public var violations: [Violation] {
+        checker.found + cluster.invariantViolations
+            + (storage?.failures ?? []).map { Violation(property: "storage", message: $0, step: cluster.step) }
+    }
 
     /// Takes up to `count` more turns; stops early at the first violation. False once the run
     /// has no turns left or found a violation.
@@ -68,6 +78,9 @@ public final class FaultRun {
         if failures.isEmpty && options.checkRecovery {
             if let failure = recover() { failures.append(failure + "\n" + cluster.stateDescription) }
             failures.append(contentsOf: violations.map(\.description))
+            if failures.isEmpty, let storage {
+                failures += storage.acknowledgedButLost(proposed, in: cluster).map { "\($0) (seed \(seed))" }
+            }
         }
         let c = cluster
         let committed = c.ids.compactMap { c.node($0).raft?.commitIndex }.max() ?? 0
@@ -114,7 +127,8 @@ public final class FaultRun {
                 // Now and then a command every replica refuses (the reject apply policy).
                 command = rng.next() % 16 == 0 ? "fail c\(seed)-\(proposals)" : "c\(seed)-\(proposals)"
             }
-            c.propose(target, command)
+            let rid = c.propose(target, command)
+            if storage != nil { proposed.append((rid, command)) }
         case .drop:
             note(.drop, dropRandom())
         case .duplicate:
@@ -129,13 +143,36 @@ public final class FaultRun {
                 note(.crash)
             }
         case .restart:
-            let down = c.ids.filter { c.node($0).crashed }
+            // With storage faults, a node stopped by a full disk is restarted too (space freed).
+            let down = c.ids.filter { c.node($0).crashed || (storage != nil && SimStorageFaults.stoppedByStorage(c.node($0))) }
             if !down.isEmpty {
                 let id = pick(down)
                 note(.restart, id)
-                c.restart(id)
+                if let storage { storage.restart(c, id, step: c.step) } else { c.restart(id) }
             } else {
                 note(.restart)
+            }
+        case .powerLoss:
+            let up = c.ids.filter { c.node($0).isUp }
+            if up.count > 1, let storage {
+                let victim = pick(up)
+                note(.powerLoss, victim)
+                storage.powerLoss(c, victim, seed: rng.next())
+            } else {
+                note(.powerLoss)
+            }
+        case .powerLossAll:
+            let up = c.ids.filter { c.node($0).isUp }
+            note(.powerLossAll)
+            if let storage { for id in up { storage.powerLoss(c, id, seed: rng.next()) } }
+        case .diskFull:
+            let up = c.ids.filter { c.node($0).isUp }
+            if !up.isEmpty, let storage {
+                let victim = pick(up)
+                note(.diskFull, victim)
+                storage.fill(victim, slack: Int(rng.next() % 2_048))
+            } else {
+                note(.diskFull)
             }
         case .partition:
             note(.partition)
@@ -203,7 +240,14 @@ public final class FaultRun {
         let c = cluster
         c.heal()
         c.clearLinkFaults()
-        for id in c.ids where c.node(id).crashed { c.restart(id) }
+        if let storage {
+            storage.freeAllSpace()
+            for id in c.ids where c.node(id).crashed || SimStorageFaults.stoppedByStorage(c.node(id)) {
+                storage.restart(c, id, step: c.step)
+            }
+        } else {
+            for id in c.ids where c.node(id).crashed { c.restart(id) }
+        }
         c.enableTimers()
         c.filter = nil
         c.releaseHeld()

@@ -25,11 +25,18 @@ public struct FaultRunner {
         /// Give a random link a random loss (up to 50%) and delay (up to 20 ms), or clear it;
         /// off by default, so the default runs stay as they were.
         public var linkFault = 0
+        /// A crash that is also a power loss, and a disk that fills up (only with
+        /// `Options.storageFaults`).
+        public var powerLoss = 15
+        public var diskFull = 4
+        /// Every running node loses power at once (a rack's power cut).
+        public var powerLossAll = 3
         public init() {}
 
-        var table: [(weight: Int, action: FaultAction.Kind)] {
+        func table(storageFaults: Bool) -> [(weight: Int, action: FaultAction.Kind)] {
             [(deliver, .deliver), (advance, .advance), (propose, .propose), (drop, .drop), (duplicate, .duplicate),
              (crash, .crash), (restart, .restart), (partition, .partition), (heal, .heal), (clusterOperation, .clusterOperation), (linkFault, .linkFault)]
+                + (storageFaults ? [(powerLoss, .powerLoss), (diskFull, .diskFull), (powerLossAll, .powerLossAll)] : [])
         }
     }
 
@@ -59,6 +66,11 @@ public struct FaultRunner {
         public var invariants: [Invariant] = []
         /// Record the trace tables (slower; for replaying one seed).
         public var trace = false
+        /// Every node keeps a real FileLog on a simulated disk (`SimDisk`): some crashes are
+        /// power losses that lose, tear or reorder unsynced writes, and now and then a disk
+        /// fills up (its node stops on ENOSPC and restarts once space is freed). A log that
+        /// does not reopen after either is a failure.
+        public var storageFaults = false
         /// The nodes' state machines; nil gives `CounterMachine`s.
         public var makeMachine: (@Sendable (NodeID) -> StateMachine)?
         /// The n-th proposal's command (n from 1); nil gives unique text commands, now and
@@ -135,7 +147,7 @@ public struct FaultRunner {
 /// One action the fault runner took: when (its turn and the cluster step), what, and where.
 public struct FaultAction: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault
+        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault, powerLoss, diskFull, powerLossAll
         /// A cluster operation was drawn but none could run (no leader, or the option off).
         case clusterOperation
         case snapshot, transfer, remove, add, promote

@@ -467,7 +467,9 @@ public final class SimCluster {
         do {
             try n.log.sync()
         } catch {
+            // Reported as the runtime reports it (HostedNode): an error, then the stop and why.
             n.events.append(.error("log sync failed: \(error)"))
+            n.events.append(.stopCommanded(reason: .storageFailed("log sync failed: \(error)")))
             raft.stop()
             return false
         }

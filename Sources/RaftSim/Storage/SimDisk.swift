@@ -175,6 +175,9 @@ public final class SimDisk: FileSystem {
         inode.pending = []
     }
 
+    /// Bytes the files hold now (as calls see them).
+    public var usedBytes: Int { inodes.values.reduce(0) { $0 + $1.cache.count } }
+
     /// A file's content as calls see it now (nil when missing).
     public func content(of path: String) -> [UInt8]? { names[path].flatMap { inodes[$0]?.cache } }
 
@@ -312,8 +315,7 @@ public final class SimDisk: FileSystem {
 
     private func overCapacity(growing inode: Inode, to end: Int, path: String, call: Call) -> Int32? {
         guard let capacity, end > inode.cache.count else { return nil }
-        let used = inodes.values.reduce(0) { $0 + $1.cache.count }
-        return used + end - inode.cache.count > capacity ? injectedFailure(call, path, ENOSPC) : nil
+        return usedBytes + end - inode.cache.count > capacity ? injectedFailure(call, path, ENOSPC) : nil
     }
 
     private func file(_ fd: Int32) -> (Inode, String)? {
