@@ -1,3 +1,4 @@
+import Glibc
 import RaftCore
 
 /// One seed of the fault mode, open to the test: the cluster (and so its trace), the safety
@@ -165,6 +166,15 @@ public final class FaultRun {
             let up = c.ids.filter { c.node($0).isUp }
             note(.powerLossAll)
             if let storage { for id in up { storage.powerLoss(c, id, seed: rng.next()) } }
+        case .diskError:
+            let up = c.ids.filter { c.node($0).isUp }
+            if !up.isEmpty, let storage {
+                let victim = pick(up)
+                note(.diskError, victim)
+                storage.failOneCall(victim, within: Int(rng.next() % 20), errno: EIO)
+            } else {
+                note(.diskError)
+            }
         case .diskFull:
             let up = c.ids.filter { c.node($0).isUp }
             if !up.isEmpty, let storage {

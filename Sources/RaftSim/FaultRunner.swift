@@ -31,12 +31,14 @@ public struct FaultRunner {
         public var diskFull = 4
         /// Every running node loses power at once (a rack's power cut).
         public var powerLossAll = 3
+        /// One of a node's next file calls fails with EIO (the node stops; restarted later).
+        public var diskError = 3
         public init() {}
 
         func table(storageFaults: Bool) -> [(weight: Int, action: FaultAction.Kind)] {
             [(deliver, .deliver), (advance, .advance), (propose, .propose), (drop, .drop), (duplicate, .duplicate),
              (crash, .crash), (restart, .restart), (partition, .partition), (heal, .heal), (clusterOperation, .clusterOperation), (linkFault, .linkFault)]
-                + (storageFaults ? [(powerLoss, .powerLoss), (diskFull, .diskFull), (powerLossAll, .powerLossAll)] : [])
+                + (storageFaults ? [(powerLoss, .powerLoss), (diskFull, .diskFull), (powerLossAll, .powerLossAll), (diskError, .diskError)] : [])
         }
     }
 
@@ -147,7 +149,7 @@ public struct FaultRunner {
 /// One action the fault runner took: when (its turn and the cluster step), what, and where.
 public struct FaultAction: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault, powerLoss, diskFull, powerLossAll
+        case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault, powerLoss, diskFull, powerLossAll, diskError
         /// A cluster operation was drawn but none could run (no leader, or the option off).
         case clusterOperation
         case snapshot, transfer, remove, add, promote

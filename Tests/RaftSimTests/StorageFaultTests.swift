@@ -5,7 +5,8 @@ import RaftSim
 
 /// The fault mode with storage faults: every node on a real FileLog over a simulated disk,
 /// crashes that are power losses (unsynced writes lost, torn or reordered), disks that fill
-/// up (the node stops on ENOSPC; restarted once space is freed), plus every fault of the plain
+/// up (the node stops on ENOSPC; restarted once space is freed), file calls failing with EIO
+/// (the node stops; restarted later), plus every fault of the plain
 /// mode. The safety checker's properties hold (no committed entry lost or changed, so nothing
 /// acknowledged is lost), every log reopens after a power loss or a full disk, and the cluster
 /// recovers. Environment: RAFT_STORAGE_FAULT_SEEDS (default 150), RAFT_STORAGE_FAULT_SEED_START
@@ -35,7 +36,8 @@ import RaftSim
         let failures = sweep.failures.map { "seed \($0.seed) (\($0.nodeCount) nodes): " + $0.violations.prefix(3).joined(separator: "; ") }
         print("storage fault mode: \(sweep.seedsRun) seeds in \(String(format: "%.1f", seconds)) s, " +
               "\(String(format: "%.0f", Double(sweep.seedsRun) / max(seconds, 0.001))) seeds/s, \(failures.count) failing; " +
-              "first 20 seeds: \(actions["powerLoss"] ?? 0) power losses, \(actions["diskFull"] ?? 0) full disks, " +
+              "first 20 seeds: \(actions["powerLoss"] ?? 0) power losses, \(actions["powerLossAll"] ?? 0) of all nodes at once, " +
+              "\(actions["diskFull"] ?? 0) full disks, \(actions["diskError"] ?? 0) EIOs, " +
               "\(actions["restart"] ?? 0) restarts")
         if !failures.isEmpty {
             print("storage-fault failures (replay with RAFT_STORAGE_FAULT_SEED=<seed>):\n" + failures.prefix(20).joined(separator: "\n"))

@@ -76,6 +76,13 @@ final class SimStorageFaults {
         for d in disks.values { d.clearFaults() }
     }
 
+    /// The node's `n`-th next file call fails with `errno` (once).
+    func failOneCall(_ id: NodeID, within n: Int, errno code: Int32) {
+        let d = disk(for: id)
+        let at = d.calls + n
+        d.fault = { _, _, call in call == at ? code : nil }
+    }
+
     /// Stopped by a storage failure (not crashed, not removed): what an operator restarts
     /// after freeing space.
     static func stoppedByStorage(_ n: SimNode) -> Bool {
