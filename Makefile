@@ -104,6 +104,27 @@ bench:
 	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install -q matplotlib || echo "no matplotlib: bench/plot.py writes an SVG"
 	$(SWIFT) build $(OPT_FLAGS) --product raftengine-bench
 	./.build/release/raftengine-bench all
+	@$(MAKE) --no-print-directory bench-raft
+
+# RaftEngine next to canonical/raft: the same 3-server in-process cluster, 64-byte commands at
+# 1 / 64 / 1024 in flight, snapshots off and every 100,000 entries, trials alternating between
+# the two (bench/canonical/run.py; medians, ratios, the load average per trial). Their side is
+# bench/canonical/raft_bench.c against Debian's libraft-dev, a benchmark-only dependency
+# installed here (never by `make test`); when it cannot be installed or the harness does not
+# build, a note says so and RaftEngine's figures are printed alone. ~4 minutes after the build.
+# BENCH_RAFT_ARGS passes options, e.g. "--rounds 5 --inflight 1 --snapshots 0".
+CANONICAL_BENCH = .build/canonical/raft-bench
+BENCH_RAFT_ARGS ?=
+.PHONY: bench-raft canonical-harness
+canonical-harness:
+	@mkdir -p $(dir $(CANONICAL_BENCH))
+	@{ ./scripts/ensure-deps.sh libraft-dev libuv1-dev pkg-config && \
+	   $(CC) -std=gnu11 -O2 -Wall -Wextra -Werror bench/canonical/raft_bench.c $$(pkg-config --cflags --libs raft libuv) -lpthread -o $(CANONICAL_BENCH); } \
+	 || { rm -f $(CANONICAL_BENCH); echo "NOTE: libraft-dev could not be installed or bench/canonical/raft_bench.c did not build: no canonical/raft figures in this run"; }
+
+bench-raft: canonical-harness
+	$(SWIFT) build $(OPT_FLAGS) --product raftengine-bench
+	python3 bench/canonical/run.py $(BENCH_RAFT_ARGS)
 
 # Python: raftengine's bindings next to pysyncobj (3 processes each, loopback, a Python counter,
 # 64-byte commands; bench/python/run.py). pysyncobj is a benchmark-only dependency, installed

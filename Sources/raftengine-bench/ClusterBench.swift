@@ -283,4 +283,28 @@ enum ClusterBench {
             print("profile run failed: \(error)")
         }
     }
+
+    /// `raftengine-bench side-trial MODE SECONDS IN_FLIGHT SNAPSHOT_THRESHOLD [PAYLOAD]`: one
+    /// fresh cluster, 0.5 s of warm-up, one window; prints one RESULT line in the format of
+    /// bench/canonical/raft_bench.c, which bench/canonical/run.py alternates it with.
+    static func sideTrialMain(mode: BenchCluster.HostMode, seconds: Double, inFlight: Int, snapshotThreshold: LogIndex,
+                              payload: Int) {
+        let root = FileManager.default.temporaryDirectory
+            .appendingPathComponent("raftengine-bench-side-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let c = try BenchCluster(mode: mode, root: root, snapshotThreshold: snapshotThreshold)
+            defer { c.shutdown() }
+            try c.startAll()
+            guard let leader = c.waitReady() else { print("RESULT system=raftengine error=no-leader"); return }
+            let r = LoadDriver.run(target: { c.leader() ?? leader }, commandBytes: payload, inFlight: inFlight,
+                                   warmup: 0.5, window: seconds)
+            print(String(format: "RESULT system=raftengine inflight=%d payload=%d snapshots=%d committed=%d failed=%d seconds=%.3f commits_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f",
+                         inFlight, payload, Int(snapshotThreshold), r.committed, r.failed, r.seconds, r.commandsPerSecond,
+                         r.percentile(0.5) * 1e6, r.percentile(0.99) * 1e6, r.percentile(0.999) * 1e6))
+        } catch {
+            print("RESULT system=raftengine error=\(error)")
+        }
+    }
 }

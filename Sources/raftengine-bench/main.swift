@@ -28,6 +28,14 @@ case "cluster-profile":
     let seconds = args.count > 2 ? Double(args[2]) ?? 10 : 10
     let inFlights = args.count > 3 ? args[3...].compactMap { Int($0) } : [1024]
     ClusterBench.profileMain(mode: mode, seconds: seconds, inFlights: inFlights)
+case "side-trial":
+    // One trial for bench/canonical/run.py: side-trial MODE SECONDS IN_FLIGHT SNAPSHOT_THRESHOLD [PAYLOAD]
+    let mode = args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .perNode : .perNode
+    let seconds = args.count > 2 ? Double(args[2]) ?? 3 : 3
+    let inFlight = args.count > 3 ? Int(args[3]) ?? 1 : 1
+    let threshold = args.count > 4 ? UInt64(args[4]) ?? 0 : 0
+    let payload = args.count > 5 ? Int(args[5]) ?? 64 : 64
+    ClusterBench.sideTrialMain(mode: mode, seconds: seconds, inFlight: inFlight, snapshotThreshold: threshold, payload: payload)
 case "cluster-memory":
     // Internal: the memory row of `cluster`, run in a fresh process.
     ClusterBench.memoryMain(mode: args.count > 1 ? BenchCluster.HostMode(rawValue: args[1]) ?? .shared : .shared)
