@@ -99,6 +99,7 @@ extension RaftNode {
             return false
         }
         ready.needsSync = true
+        durableEpoch &+= 1
         if durableIndex >= index { durableIndex = index - 1 }
         if configIndex >= index {
             do { try reloadConfig() } catch { storageFailed(error); return false }

@@ -158,6 +158,7 @@ extension RaftNode {
         appliedIndex = inc.meta.index
         applyBlocked = false
         durableIndex = min(durableIndex, log.lastIndex)
+        durableEpoch &+= 1
         // Commands this node proposed as leader and that the snapshot now covers: their
         // results are unknowable here.
         for i in pending.keys.sorted() where i <= inc.meta.index {

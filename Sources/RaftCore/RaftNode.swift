@@ -21,6 +21,9 @@ public final class RaftNode {
     public internal(set) var counters = NodeCounters()
     /// Highest index this node has made durable (the leader counts itself only up to here).
     var durableIndex: LogIndex = 0
+    /// Bumped by every truncation and snapshot install: a `SyncMark` taken before one no
+    /// longer says which entries its sync covered (RaftNode+Durability).
+    var durableEpoch: UInt64 = 0
     var now: Nanos
 
     /// Membership in force: the latest config in the log, committed or not (thesis §4.1).
