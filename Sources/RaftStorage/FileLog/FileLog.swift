@@ -9,7 +9,9 @@ import RaftCore
 /// a small record, so advancing it costs no extra fsync either. Opening a directory recovers it: a torn
 /// record at the end of the last segment is cut off; any other damage is a named `LogError`.
 ///
-/// Not thread-safe: one driver thread owns it, as with every `RaftLog`.
+/// Not thread-safe: one driver thread owns it, as with every `RaftLog`. The one exception is
+/// the fdatasync of a split sync (`beginSync`, FileLog+DataSync), which may run on another
+/// thread under the rule stated there.
 public final class FileLog: RaftLog {
     public struct Options: Sendable {
         /// A segment is closed and a new one started once the next record would pass this size.

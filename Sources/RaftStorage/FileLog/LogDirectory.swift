@@ -47,6 +47,9 @@ final class LogDirectory {
         syncCount += 1
     }
 
+    /// A segment fdatasync that ran on another thread (FileLog+DataSync).
+    func countSync() { syncCount += 1 }
+
     func fullSync(_ fd: Int32, name: String) throws {
         try posix.fsync(fd, path: file(name))
         syncCount += 1

@@ -80,6 +80,14 @@ final class ActiveSegment {
     /// Written bytes were cut off and the cut is not durable yet. It must become durable
     /// before new bytes land at the same offsets, or a crash could mix old and new records.
     private var cutPending = false
+    /// The descriptor fdatasyncs on another thread go through (FileLog+DataSync), made at the
+    /// first one; dropped at close, it stays open until the last job holding it is done.
+    private var syncDescriptor: SyncDescriptor?
+    /// Such fdatasyncs handed out and not yet finished: until they are, what they cover may
+    /// not be durable, so an inline `sync()` must not skip its own.
+    private var syncsInFlight = 0
+    /// Cuts made so far: a job that began before one proves nothing about the bytes after it.
+    private var cuts = 0
 
     var size: Int { writtenSize + buffer.count }
     var holdsRecords: Bool { size > SegmentHeader.size }
@@ -193,11 +201,36 @@ final class ActiveSegment {
     /// Makes everything appended so far durable.
     func sync() throws {
         try flush()
-        guard needsDataSync || cutPending else { return }
+        guard needsDataSync || cutPending || syncsInFlight > 0 else { return }
         try directory.dataSync(fd, name: info.name)
         needsDataSync = false
         cutPending = false
         syncedSize = writtenSize
+    }
+
+    /// Hands the buffered frames to the OS and returns the fdatasync that makes them durable,
+    /// to run on another thread; nil when nothing is waiting to be made durable. A cut not yet
+    /// durable is synced here instead (rare: a follower's conflicting suffix), so a job never
+    /// has to cover one.
+    func beginDataSync() throws -> DataSync? {
+        try flush()
+        if cutPending {
+            try sync()
+            return nil
+        }
+        guard needsDataSync || syncsInFlight > 0 else { return nil }
+        if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, path: directory.file(info.name)) }
+        needsDataSync = false
+        syncsInFlight += 1
+        return DataSync(descriptor: syncDescriptor!, segment: self, covers: writtenSize, cuts: cuts)
+    }
+
+    /// A job from `beginDataSync` has finished (owner thread). A successful one proves its
+    /// bytes durable (the next `.syncedThrough` record says so), unless a cut since replaced
+    /// some of them.
+    func endDataSync(_ job: DataSync) {
+        syncsInFlight -= 1
+        if job.errorCode == 0 && job.cuts == cuts { syncedSize = max(syncedSize, job.covers) }
     }
 
     /// Drops every byte from `offset` on (the space allocated ahead too; it returns at the
@@ -215,6 +248,7 @@ final class ActiveSegment {
         // the bytes that will land here.
         syncedSize = min(syncedSize, offset)
         markedSize = min(markedSize, offset)
+        cuts += 1
         cutPending = true
     }
 
@@ -244,7 +278,10 @@ final class ActiveSegment {
         return bytes
     }
 
-    func close() { directory.posix.close(fd) }
+    func close() {
+        syncDescriptor = nil
+        directory.posix.close(fd)
+    }
 }
 
 /// Reads bytes of a segment that no longer takes appends; opened per read so a long log does

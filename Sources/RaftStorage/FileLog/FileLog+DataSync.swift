@@ -1,0 +1,99 @@
+import Glibc
+import RaftCore
+
+/// A sync split in two, for a runtime that fsyncs off its loop thread (RaftUV): the owner
+/// thread does every step of `sync()` but the active segment's fdatasync (`beginSync`), another
+/// thread runs that fdatasync (`DataSync.run`), and the owner thread takes the outcome back
+/// (`finishSync`) before it counts the entries as durable.
+///
+/// Only on the system's file system (`SystemFileSystem`); on any other `beginSync` syncs inline.
+///
+/// Thread rule: `run` touches only the job's own duplicate descriptor (a `SyncDescriptor`,
+/// closed when its last holder lets go) and its result; every FileLog and segment field stays
+/// on the owner thread. So the owner may append, roll segments, truncate, compact, install a
+/// snapshot or close the log while a job runs: the job never fdatasyncs a closed or reused
+/// descriptor, and its fdatasync of a file the owner has cut, trimmed or unlinked since is
+/// harmless. Whatever the owner itself needs durable (a finished segment before the next
+/// one, a cut before new bytes at its offsets, entries below a new prefix, the metadata) it
+/// still syncs inline, and an inline `sync()` fdatasyncs even with nothing new written while a
+/// job is out, so it never returns before what that job covers is durable.
+public final class DataSync: @unchecked Sendable {
+    let descriptor: SyncDescriptor
+    let segment: ActiveSegment
+    /// The segment's written size when the job began, and its cut count then.
+    let covers: Int
+    let cuts: Int
+    /// 0, or the errno of the failed fdatasync. Written by `run`, read by `finishSync` after
+    /// the runtime's hand-over back to the owner thread (which orders the two).
+    public private(set) var errorCode: Int32 = 0
+
+    init(descriptor: SyncDescriptor, segment: ActiveSegment, covers: Int, cuts: Int) {
+        self.descriptor = descriptor
+        self.segment = segment
+        self.covers = covers
+        self.cuts = cuts
+    }
+
+    /// Any thread, once: the fdatasync.
+    public func run() {
+        while Glibc.fdatasync(descriptor.fd) != 0 {
+            if errno != EINTR {
+                errorCode = errno
+                return
+            }
+        }
+    }
+}
+
+/// A duplicate of a segment's descriptor for syncs on another thread; it stays open while
+/// any job holds it, however the segment's own descriptor fares.
+final class SyncDescriptor: @unchecked Sendable {
+    let fd: Int32
+    init(duplicating fd: Int32, path: String) throws {
+        let copy = dup(fd)
+        guard copy >= 0 else { throw Posix.failure("dup", path) }
+        self.fd = copy
+    }
+    // Linux releases the descriptor even when close reports EINTR, so never retry.
+    deinit { _ = Glibc.close(fd) }
+}
+
+extension FileLog {
+    /// Owner thread: everything `sync()` does but the segment's fdatasync, which comes back as
+    /// a job to `run` on another thread and then hand to `finishSync`. Nil when nothing is
+    /// left to wait for: nothing needed syncing, or the metadata changed (rare: a vote, a term,
+    /// the bootstrap config), and then the whole sync ran here, as `sync()` does, because the
+    /// metadata may only be rewritten once the segment is durable. A log on a file system other
+    /// than the system's (a test's simulated disk) has no descriptor to duplicate: it syncs here.
+    public func beginSync() throws -> DataSync? {
+        try checkWritable()
+        guard directory.posix.fs is SystemFileSystem else {
+            try sync()
+            return nil
+        }
+        return try performingIO {
+            if metadata.commitIndex > recordedCommit, let active {
+                active.append(frameOf: RecordFrame.payload(of: .commit(metadata.commitIndex)))
+                recordedCommit = metadata.commitIndex
+            }
+            guard let active, !metadataChanged, metadata.commitIndex <= recordedCommit else {
+                try active?.sync()
+                if metadataChanged || metadata.commitIndex > recordedCommit { try persistMetadata() }
+                return nil
+            }
+            return try active.beginDataSync()
+        }
+    }
+
+    /// Owner thread: the job has run. A failed fdatasync leaves the log refusing every later
+    /// write (the dirty pages may be gone), as a failed `sync()` does, and throws.
+    public func finishSync(_ job: DataSync) throws {
+        job.segment.endDataSync(job)
+        directory.countSync()
+        guard job.errorCode == 0 else {
+            let error = Posix.failure("fdatasync", directory.file(job.segment.info.name), job.errorCode)
+            if failure == nil { failure = error }
+            throw error
+        }
+    }
+}
