@@ -42,6 +42,17 @@ public final class HostedNode {
     private var pumping = false
     /// Batches of submitted commands with outcomes waiting to be handed over (HostedNode+Batch).
     var batchesToFlush: [CommandBatch] = []
+    // Syncs off the loop thread (HostedNode+Sync).
+    var syncThread: SyncThread?
+    var syncInFlight: InFlightSync?
+    /// Something was written that no sync started yet covers.
+    var syncWanted = false
+    /// Messages for the wanted sync.
+    var awaitingSync: [Message] = []
+    /// A sync that failed on the sync thread, for the next pump round to report.
+    var syncFailureToReport: String?
+    /// Whether a sync was on the sync thread when the node stopped (for tests).
+    var stoppedWithSyncInFlight = false
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
     /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
@@ -139,29 +150,12 @@ public final class HostedNode {
             }
             rounds += 1
             let r = raft.takeReady()
-            if r.isEmpty && localOutcomes.isEmpty { break }
+            if r.isEmpty && localOutcomes.isEmpty && syncFailureToReport == nil { break }
             for m in r.messages { send(m) }
-            var syncFailure: String?
-            // When the core's own write already failed it has stopped and said why; a sync
-            // now would only report the same full or broken disk a second time.
-            if r.needsSync && !r.events.contains(where: \.isStorageFailure) {
-                // Appends leave before our own fsync, so the leader's and the followers' fsyncs
-                // overlap instead of adding up.
-                if !r.messages.isEmpty { for link in links.values { link.flush() } }
-                do {
-                    let started = UVLoop.now
-                    try log.sync()
-                    recordSync(micros: Int((UVLoop.now - started) / 1_000))
-                    raft.didSync()
-                } catch {
-                    recordSync(micros: nil)
-                    // As when the core's own writes fail: the node stops and says so.
-                    syncFailure = "log sync failed: \(error)"
-                    raft.stop()
-                }
-            }
-            // What waited for this sync (votes, acknowledgements) must not leave without it.
-            if syncFailure == nil { for m in r.messagesAfterSync { send(m) } }
+            // The sync, on or off the loop thread; what waits for it (votes, acknowledgements)
+            // leaves only with it.
+            let syncFailure = syncRound(r) ?? syncFailureToReport
+            syncFailureToReport = nil
             var events = r.events
             if let why = syncFailure { events += [.error(why), .stopCommanded(reason: .storageFailed(why))] }
             // A callback that reads status (another thread woken by it, say) must see the state
@@ -209,7 +203,7 @@ public final class HostedNode {
         lock.unlock()
     }
 
-    private func recordSync(micros: Int?) {
+    func recordSync(micros: Int?) {
         lock.lock()
         if let micros { syncs.record(micros: micros) } else { syncs.failures += 1 }
         lock.unlock()
@@ -428,9 +422,12 @@ public final class HostedNode {
         joinTimer = nil
         closeNetwork()
         if log != nil {
+            // Also fdatasyncs what a sync still in flight covers (FileLog never skips it then).
             try? log.sync()
             closeLog()
         }
+        stoppedWithSyncInFlight = syncInFlight != nil
+        stopSyncThread()
         publishStatus()
     }
 

@@ -30,6 +30,8 @@ public struct RuntimeNodeConfig: Sendable {
     /// Appended as ",<extra>" to this node's member address (the example node puts its client
     /// address there, so redirects can name it); the transport ignores it.
     public var addressExtra: String = ""
+    /// Where a FileLog's fsync runs (a host's own log always syncs inline on the loop thread).
+    public var syncPlacement: SyncPlacement = .offLoopWhenLeading
 
     public init(id: NodeID, dataDir: String, listenAddress: String, peers: [NodeID: String] = [:],
                 bootstrap: Bool = true, clusterID: String = "raftengine", settings: ClusterSettings = .default,
@@ -48,6 +50,21 @@ public struct RuntimeNodeConfig: Sendable {
         self.snapshotThreshold = snapshotThreshold
         self.snapshotTrailing = snapshotTrailing
     }
+}
+
+/// Where a node's fsync runs (HostedNode+Sync). Durability is the same in every placement: an
+/// acknowledgement or vote leaves only after the sync covering it, and a leader counts its own
+/// entries toward a commit only once its sync covering them completed.
+public enum SyncPlacement: String, Sendable, CaseIterable {
+    /// On the loop thread, blocking it (the node does nothing else while the disk works).
+    case inline
+    /// On the node's sync thread while it leads, so follower acknowledgements are handled, and
+    /// commands commit on two followers' acknowledgements, while its own write is in flight;
+    /// inline as a follower, whose acknowledgement has to wait for its sync anyway (one thread
+    /// hand-off fewer on the path).
+    case offLoopWhenLeading = "leader"
+    /// On the node's sync thread in every role.
+    case offLoop = "always"
 }
 
 /// Why a node could not start, as named values the C ABI maps to status codes.

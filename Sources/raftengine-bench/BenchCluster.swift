@@ -76,6 +76,10 @@ final class BenchCluster {
                                     clusterID: "bench", settings: settings, maxCommandSize: 1 << 20,
                                     commandTimeout: 10_000_000_000, snapshotThreshold: snapshotThreshold,
                                     snapshotTrailing: 1000)
+        // RAFTENGINE_BENCH_SYNC=inline|leader|always: where the fsync runs (default: leader).
+        if let p = ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_SYNC"], let placement = SyncPlacement(rawValue: p) {
+            cfg.syncPlacement = placement
+        }
         // RAFTENGINE_BENCH_AUTH=1: peer authentication on (a handshake per connection).
         if ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_AUTH"] == "1" {
             cfg.secrets = try ClusterSecrets(current: Array("raftengine benchmark cluster secret".utf8))

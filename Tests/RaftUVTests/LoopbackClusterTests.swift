@@ -43,6 +43,8 @@ final class LoopbackCluster {
     var routes: [NodeID: [NodeID: String]] = [:]
     /// Each node's cluster secrets (none: no peer authentication).
     var secrets: [NodeID: ClusterSecrets] = [:]
+    /// Where every node's fsync runs.
+    var syncPlacement = SyncPlacement.offLoopWhenLeading
 
     /// Free ports picked with the nodes' (so none is one of theirs), for proxies.
     let sparePorts: [UInt16]
@@ -63,6 +65,7 @@ final class LoopbackCluster {
         var c = RuntimeNodeConfig(id: id, dataDir: "\(dir)/\(id)", listenAddress: addresses[id]!, peers: peers,
                                   clusterID: "test", settings: settings, commandTimeout: 3_000_000_000)
         c.secrets = secrets[id]
+        c.syncPlacement = syncPlacement
         return c
     }
 

@@ -1,0 +1,140 @@
+import RaftCore
+import RaftStorage
+
+/// A sync on the node's sync thread and what waits for it.
+struct InFlightSync {
+    let job: DataSync
+    /// What the sync covers (taken as it started): the core counts only that as durable.
+    let mark: SyncMark
+    /// Acknowledgements and votes that reveal state this sync makes durable.
+    var messages: [Message]
+}
+
+/// Group commit with the fsync on or off the loop thread (`RuntimeNodeConfig.syncPlacement`).
+///
+/// Off the loop, at most one sync is in flight: rounds that write while it runs set
+/// `syncWanted`, and their acknowledgements and votes wait in `awaitingSync` for the next sync,
+/// which starts when the one in flight ends and covers them all. A round that writes nothing
+/// but sends such a message (an acknowledgement of entries written earlier) waits for the
+/// sync that covers those writes: the wanted one if any, else the one in flight. An inline sync
+/// covers every write so far, so whatever waited leaves with it. A leader's own entries count
+/// toward a commit only through `didSync(upTo:)` with the mark of the sync that covered them,
+/// so a command is acknowledged only once a majority has it durable, the leader included or not.
+extension HostedNode {
+    /// Whether this round's sync goes to the sync thread.
+    private var syncsOffLoop: Bool {
+        guard log is FileLog else { return false }
+        switch config.syncPlacement {
+        case .inline: return false
+        case .offLoopWhenLeading: return raft.role == .leader
+        case .offLoop: return true
+        }
+    }
+
+    /// One pump round's sync and the messages that wait for it (loop thread). Returns why the
+    /// node stopped when a sync failed.
+    func syncRound(_ r: Ready) -> String? {
+        // When the core's own write already failed it has stopped and said why; a sync now
+        // would only report the same full or broken disk a second time.
+        let needsSync = r.needsSync && !r.events.contains(where: \.isStorageFailure)
+        if needsSync && !syncsOffLoop {
+            // Appends leave before our own fsync, so the leader's and the followers' fsyncs
+            // overlap instead of adding up.
+            if !r.messages.isEmpty { for link in links.values { link.flush() } }
+            do {
+                let started = UVLoop.now
+                try log.sync()
+                recordSync(micros: Int((UVLoop.now - started) / 1_000))
+                raft.didSync()
+            } catch {
+                recordSync(micros: nil)
+                raft.stop()
+                return "log sync failed: \(error)"
+            }
+            syncWanted = false
+            let waiting = awaitingSync + (syncInFlight?.messages ?? [])
+            awaitingSync.removeAll()
+            syncInFlight?.messages.removeAll()
+            for m in waiting { send(m) }
+            for m in r.messagesAfterSync { send(m) }
+            return nil
+        }
+        if needsSync { syncWanted = true }
+        if syncWanted {
+            awaitingSync += r.messagesAfterSync
+            return startSync()
+        }
+        if syncInFlight != nil {
+            syncInFlight!.messages += r.messagesAfterSync
+        } else {
+            for m in r.messagesAfterSync { send(m) }
+        }
+        return nil
+    }
+
+    /// Starts the wanted sync unless one is in flight (loop thread).
+    private func startSync() -> String? {
+        guard syncWanted, syncInFlight == nil, let fileLog = log as? FileLog else { return nil }
+        syncWanted = false
+        // The appends reach the followers before the disk work starts.
+        for link in links.values { link.flush() }
+        let mark = raft.syncMark
+        let waiting = awaitingSync
+        awaitingSync.removeAll()
+        let started = UVLoop.now
+        let job: DataSync?
+        do { job = try fileLog.beginSync() } catch {
+            recordSync(micros: nil)
+            raft.stop()
+            return "log sync failed: \(error)"
+        }
+        guard let job else {
+            // Nothing left to wait for (no new bytes; or a metadata change, synced inline).
+            recordSync(micros: Int((UVLoop.now - started) / 1_000))
+            raft.didSync(upTo: mark)
+            for m in waiting { send(m) }
+            return nil
+        }
+        syncInFlight = InFlightSync(job: job, mark: mark, messages: waiting)
+        if syncThread == nil { syncThread = SyncThread() }
+        syncThread!.submit { [loop = self.loop] in
+            let t0 = UVLoop.now
+            job.run()
+            let micros = Int((UVLoop.now - t0) / 1_000)
+            // A loop already closing drops it: the node stopped and synced inline.
+            loop.post { [weak self] in self?.syncFinished(job, micros: micros) }
+        }
+        return nil
+    }
+
+    /// The sync thread finished `job` (loop thread).
+    private func syncFinished(_ job: DataSync, micros: Int) {
+        // A stopped node synced inline and closed its log: nothing waits any more.
+        guard !stopped, let inFlight = syncInFlight, inFlight.job === job, let fileLog = log as? FileLog else { return }
+        syncInFlight = nil
+        do { try fileLog.finishSync(job) } catch {
+            recordSync(micros: nil)
+            raft.stop()
+            syncFailureToReport = "log sync failed: \(error)"
+            dirty = true
+            pump()
+            return
+        }
+        recordSync(micros: micros)
+        raft.didSync(upTo: inFlight.mark)
+        for m in inFlight.messages { send(m) }
+        if let why = startSync() { syncFailureToReport = why }
+        dirty = true
+        pump()
+    }
+
+    /// Shutdown (loop thread, after the last inline sync): waits for a sync in flight to end
+    /// and ends the thread, so nothing of the node runs once `stop` returns.
+    func stopSyncThread() {
+        syncThread?.stop()
+        syncThread = nil
+        syncInFlight = nil
+        awaitingSync.removeAll()
+        syncWanted = false
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import RaftCore
+import RaftStorage
+@testable import RaftUV
+
+/// Closed-loop load at one node: `batches` batches of `size` "1" commands, each resubmitted
+/// from its completion while every command of it applied; counts every command's outcomes.
+final class BatchLoad: @unchecked Sendable {
+    private let lock = NSLock()
+    private let node: HostedNode
+    private let size: Int
+    private(set) var applied = 0
+    private(set) var otherOutcomes = 0
+    private(set) var repeatedOutcomes = 0
+    private var open = 0
+
+    init(_ node: HostedNode, size: Int) {
+        self.node = node
+        self.size = size
+    }
+
+    var outstanding: Int { lock.lock(); defer { lock.unlock() }; return open }
+    var appliedCount: Int { lock.lock(); defer { lock.unlock() }; return applied }
+
+    func start(batches: Int) { for _ in 0..<batches { submit() } }
+
+    private func submit() {
+        lock.lock(); open += 1; lock.unlock()
+        var seen = [Bool](repeating: false, count: size)
+        var left = size
+        var allApplied = true
+        let posted = node.submitBatch([[UInt8]](repeating: Array("1".utf8), count: size)) { [self] outcomes in
+            lock.lock()
+            for (k, o) in outcomes {
+                if seen[k] { repeatedOutcomes += 1; continue }
+                seen[k] = true
+                left -= 1
+                if case .applied = o { applied += 1 } else { otherOutcomes += 1; allApplied = false }
+            }
+            let done = left == 0
+            if done { open -= 1 }
+            lock.unlock()
+            if done && allApplied { submit() }
+        }
+        if !posted { lock.lock(); open -= 1; lock.unlock() }
+    }
+}
+
+/// Syncs on the node's sync thread (HostedNode+Sync): stopping with one in flight, and every
+/// acknowledged command surviving a restart in each placement.
+@Suite(.serialized) struct SyncThreadTests {
+    @Test func stopWhileASyncIsInFlight() throws {
+        let c = try LoopbackCluster()
+        c.syncPlacement = .offLoop
+        defer { c.shutdown() }
+        try c.startAll()
+        #expect(c.submit("1") != nil)
+        var sawInFlight = false
+        for _ in 0..<10 where !sawInFlight {
+            guard waitUntil(10, { c.leader != nil }), let l = c.leader, let node = c.nodes[l] else { break }
+            let load = BatchLoad(node, size: 64)
+            load.start(batches: 4)
+            #expect(waitUntil { load.appliedCount > 0 })
+            let started = Date()
+            node.stop()
+            #expect(Date().timeIntervalSince(started) < 2)
+            sawInFlight = sawInFlight || node.stoppedWithSyncInFlight
+            // Its sync thread is gone, and every command had exactly one outcome.
+            #expect(node.syncThread == nil)
+            #expect(waitUntil { load.outstanding == 0 })
+            #expect(load.repeatedOutcomes == 0)
+            // The data dir is free again and holds every entry the node had appended.
+            let last = try #require(node.status()).lastIndex
+            let reopened = try FileLog(directory: "\(c.dir)/\(l)")
+            #expect(reopened.lastIndex == last)
+            reopened.close()
+            try c.start(l)
+        }
+        #expect(sawInFlight)
+    }
+
+    @Test(arguments: SyncPlacement.allCases)
+    func acknowledgedCommandsSurviveARestart(placement: SyncPlacement) throws {
+        let c = try LoopbackCluster()
+        c.syncPlacement = placement
+        defer { c.shutdown() }
+        try c.startAll()
+        #expect(c.submit("1") != nil)
+        let l = try #require(c.leader)
+        let load = BatchLoad(c.nodes[l]!, size: 32)
+        load.start(batches: 8)
+        #expect(waitUntil { load.appliedCount >= 2_000 })
+        // Stopping every node ends the load; what was acknowledged is in the state after
+        // restarting all of them from their data dirs.
+        for id in c.ids { c.nodes[id]!.stop() }
+        #expect(waitUntil { load.outstanding == 0 })
+        #expect(load.repeatedOutcomes == 0)
+        let acknowledged = Int64(load.appliedCount + 1)
+        try c.startAll()
+        #expect(waitUntil(20) { c.machines.values.allSatisfy { $0.total >= acknowledged } })
+        #expect(c.submit("0") != nil)
+        #expect(waitUntil { Set(c.machines.values.map(\.total)).count == 1 })
+        #expect(c.machines.values.allSatisfy { $0.total >= acknowledged })
+    }
+}
