@@ -12,15 +12,21 @@ struct InFlightSync {
 
 /// Group commit with the fsync on or off the loop thread (`RuntimeNodeConfig.syncPlacement`).
 ///
-/// Off the loop, at most one sync is in flight: rounds that write while it runs set
-/// `syncWanted`, and their acknowledgements and votes wait in `awaitingSync` for the next sync,
-/// which starts when the one in flight ends and covers them all. A round that writes nothing
-/// but sends such a message (an acknowledgement of entries written earlier) waits for the
-/// sync that covers those writes: the wanted one if any, else the one in flight. An inline sync
+/// Off the loop, up to `maxSyncsInFlight` syncs are out, run in order by the sync thread: a
+/// round that writes starts one at once (its fsync begins as soon as the one before ends,
+/// with no loop wake-up in between); beyond the limit, rounds that write set `syncWanted`,
+/// and their acknowledgements and votes wait in `awaitingSync` for the next sync, which
+/// starts when one in flight ends and covers them all. A round that writes nothing but sends
+/// such a message (an acknowledgement of entries written earlier) waits for the sync that
+/// covers those writes: the wanted one if any, else the newest in flight. An inline sync
 /// covers every write so far, so whatever waited leaves with it. A leader's own entries count
 /// toward a commit only through `didSync(upTo:)` with the mark of the sync that covered them,
 /// so a command is acknowledged only once a majority has it durable, the leader included or not.
 extension HostedNode {
+    /// Two: the next fsync is queued behind the running one instead of waiting for the loop to
+    /// learn of its end; more would only split group commits into more fsyncs.
+    static let maxSyncsInFlight = 2
+
     /// Whether this round's sync goes to the sync thread.
     private var syncsOffLoop: Bool {
         guard log is FileLog else { return false }
@@ -52,9 +58,9 @@ extension HostedNode {
                 return "log sync failed: \(error)"
             }
             syncWanted = false
-            let waiting = awaitingSync + (syncInFlight?.messages ?? [])
+            let waiting = syncsInFlight.flatMap(\.messages) + awaitingSync
             awaitingSync.removeAll()
-            syncInFlight?.messages.removeAll()
+            for i in syncsInFlight.indices { syncsInFlight[i].messages.removeAll() }
             for m in waiting { send(m) }
             for m in r.messagesAfterSync { send(m) }
             return nil
@@ -64,17 +70,17 @@ extension HostedNode {
             awaitingSync += r.messagesAfterSync
             return startSync()
         }
-        if syncInFlight != nil {
-            syncInFlight!.messages += r.messagesAfterSync
+        if !syncsInFlight.isEmpty {
+            syncsInFlight[syncsInFlight.count - 1].messages += r.messagesAfterSync
         } else {
             for m in r.messagesAfterSync { send(m) }
         }
         return nil
     }
 
-    /// Starts the wanted sync unless one is in flight (loop thread).
+    /// Starts the wanted sync unless the most are in flight (loop thread).
     private func startSync() -> String? {
-        guard syncWanted, syncInFlight == nil, let fileLog = log as? FileLog else { return nil }
+        guard syncWanted, syncsInFlight.count < Self.maxSyncsInFlight, let fileLog = log as? FileLog else { return nil }
         syncWanted = false
         // The appends reach the followers before the disk work starts.
         for link in links.values { link.flush() }
@@ -95,7 +101,7 @@ extension HostedNode {
             for m in waiting { send(m) }
             return nil
         }
-        syncInFlight = InFlightSync(job: job, mark: mark, messages: waiting)
+        syncsInFlight.append(InFlightSync(job: job, mark: mark, messages: waiting))
         if syncThread == nil { syncThread = SyncThread() }
         syncThread!.submit { [loop = self.loop] in
             let t0 = UVLoop.now
@@ -110,8 +116,9 @@ extension HostedNode {
     /// The sync thread finished `job` (loop thread).
     private func syncFinished(_ job: DataSync, micros: Int) {
         // A stopped node synced inline and closed its log: nothing waits any more.
-        guard !stopped, let inFlight = syncInFlight, inFlight.job === job, let fileLog = log as? FileLog else { return }
-        syncInFlight = nil
+        // The thread runs them in order and posts their ends in order: this is the oldest.
+        guard !stopped, let inFlight = syncsInFlight.first, inFlight.job === job, let fileLog = log as? FileLog else { return }
+        syncsInFlight.removeFirst()
         do { try fileLog.finishSync(job) } catch {
             recordSync(micros: nil)
             raft.stop()
@@ -133,7 +140,7 @@ extension HostedNode {
     func stopSyncThread() {
         syncThread?.stop()
         syncThread = nil
-        syncInFlight = nil
+        syncsInFlight.removeAll()
         awaitingSync.removeAll()
         syncWanted = false
     }

@@ -44,7 +44,8 @@ public final class HostedNode {
     var batchesToFlush: [CommandBatch] = []
     // Syncs off the loop thread (HostedNode+Sync).
     var syncThread: SyncThread?
-    var syncInFlight: InFlightSync?
+    /// Oldest first.
+    var syncsInFlight: [InFlightSync] = []
     /// Something was written that no sync started yet covers.
     var syncWanted = false
     /// Messages for the wanted sync.
@@ -426,7 +427,7 @@ public final class HostedNode {
             try? log.sync()
             closeLog()
         }
-        stoppedWithSyncInFlight = syncInFlight != nil
+        stoppedWithSyncInFlight = !syncsInFlight.isEmpty
         stopSyncThread()
         publishStatus()
     }

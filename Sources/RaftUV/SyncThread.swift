@@ -2,14 +2,16 @@
 import Glibc
 #endif
 
-/// A node's sync thread: runs one job at a time (an fdatasync, HostedNode+Sync) off the loop
-/// thread, which learns of the end through `UVLoop.post`. Started at the node's first such
-/// sync, stopped by the node's shutdown, which waits for a job in flight to end.
+/// A node's sync thread: runs jobs (fdatasyncs, HostedNode+Sync) one after another in the
+/// order given, off the loop thread, which learns of each end through `UVLoop.post`. A job
+/// handed over while another runs starts the moment that one ends, with no wake-up of the
+/// loop in between. Started at the node's first such sync, stopped by the node's shutdown,
+/// which waits for a job in flight to end and drops those not started.
 final class SyncThread {
     private let lock = Lock()
     private let wake = Semaphore()
     private let exited = Semaphore()
-    private var job: (() -> Void)?
+    private var jobs: [() -> Void] = []
     private var stopping = false
 
     init() {
@@ -18,28 +20,29 @@ final class SyncThread {
             while true {
                 wake.wait()
                 lock.lock()
-                let next = job
-                job = nil
-                let done = stopping
+                if stopping {
+                    jobs.removeAll()
+                    lock.unlock()
+                    break
+                }
+                let next = jobs.isEmpty ? nil : jobs.removeFirst()
                 lock.unlock()
                 next?()
-                if done { break }
             }
             exited.signal()
         }
     }
 
-    /// Runs `work` on the thread. At most one job at a time: the node waits for the end of
-    /// one before it hands over the next.
+    /// Runs `work` on the thread after the jobs given before it.
     func submit(_ work: @escaping () -> Void) {
         lock.lock()
-        precondition(job == nil && !stopping, "one sync at a time, none after stop")
-        job = work
+        precondition(!stopping, "no sync after stop")
+        jobs.append(work)
         lock.unlock()
         wake.signal()
     }
 
-    /// Lets a job in flight finish, then ends the thread and waits for it.
+    /// Lets a job in flight finish, drops the rest, ends the thread and waits for it.
     func stop() {
         lock.lock()
         stopping = true
