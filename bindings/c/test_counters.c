@@ -31,7 +31,9 @@ int main(void) {
     CHECK(counter_of(c.nodes[l], "leader_changes") >= 1);
     CHECK_EQ(counter_of(c.nodes[l], "snapshots_taken"), 1);
     CHECK_EQ(counter_of(c.nodes[l], "apply_failures"), 0);
-    CHECK(counter_of(c.nodes[l], "log_syncs") >= 5);
+    /* A leader's fsyncs run on its sync thread: one may cover several commands, and the last
+     * may still be in flight once its command committed on the followers' copies. */
+    CHECK(counter_of(c.nodes[l], "log_syncs") >= 1);
     CHECK(counter_of(c.nodes[l], "log_sync_micros_total") > 0);
     CHECK_EQ(counter_of(c.nodes[l], "log_sync_failures"), 0);
     CHECK_EQ(counter_of(c.nodes[f], "proposals"), 0);

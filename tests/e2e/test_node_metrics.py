@@ -67,8 +67,10 @@ def test_metrics_show_roles_progress_counters_and_sync_latency(cluster):
             assert s[("raftengine_follower_match_index", '{follower="%s"}' % f)] >= 0
             assert ("raftengine_follower_lag_entries", '{follower="%s"}' % f) in s
             assert 0 <= s[("raftengine_follower_last_contact_seconds", '{follower="%s"}' % f)] < 5
+    # A leader's fsyncs run on its sync thread: one may cover several SETs, and the last may still
+    # be in flight once its SET committed on the followers' copies.
     count = s[("raftengine_log_sync_duration_seconds_count", "")]
-    assert count >= 20 and s[("raftengine_log_sync_duration_seconds_bucket", '{le="+Inf"}')] == count
+    assert count >= 1 and s[("raftengine_log_sync_duration_seconds_bucket", '{le="+Inf"}')] == count
     assert s[("raftengine_log_sync_duration_seconds_sum", "")] > 0
     assert s[("raftengine_peer_connections", '{direction="outbound"}')] == 2
     assert s[("raftengine_client_connections", "")] >= 1

@@ -76,6 +76,8 @@ def test_counters_count_proposals_refusals_snapshots_and_syncs(cluster):
     cluster.nodes[leader].take_snapshot()
     lc = cluster.nodes[leader].counters()
     assert lc["proposals"] >= 5 and lc["elections_started"] >= 1 and lc["snapshots_taken"] == 1
-    assert lc["log_syncs"] >= 5 and lc["log_sync_micros_total"] > 0 and lc["log_sync_failures"] == 0
+    # A leader's fsyncs run on its sync thread: one may cover several commands, and the last may
+    # still be in flight when the command it covers has committed on the followers' copies.
+    assert lc["log_syncs"] >= 1 and lc["log_sync_micros_total"] > 0 and lc["log_sync_failures"] == 0
     fc = cluster.nodes[follower].counters()
     assert fc["proposals"] == 0 and fc["refused_proposals"] == 1 and fc["frames_received"] > 0
