@@ -447,7 +447,7 @@ final class ResultBox<T> {
     var value: T?
 }
 
-private extension RaftEvent {
+extension RaftEvent {
     var isStorageFailure: Bool {
         if case .stopCommanded(reason: .storageFailed) = self { return true }
         return false
