@@ -401,6 +401,11 @@ uint64_t re_status_last_index(const re_status_snapshot *status);
 uint64_t re_status_first_index(const re_status_snapshot *status); /* first entry kept (after compaction) */
 const char *re_status_leader_id(const re_status_snapshot *status);      /* NULL when unknown or stopped */
 const char *re_status_leader_address(const re_status_snapshot *status); /* NULL when unknown */
+/* Why the node stopped itself, as RE_EVENT_STOPPED reported it: "REMOVED", "APPLY_HALTED" or
+ * "STORAGE_FAILURE" (e.g. a full disk), and the detail ("storage failure: ... No space left on
+ * device"). NULL while it runs, and when re_node_stop() stopped it. Since 0.3.0. */
+const char *re_status_stop_reason(const re_status_snapshot *status);
+const char *re_status_stop_detail(const re_status_snapshot *status);
 /* Members of the configuration in force: voters and learners, in configuration order. */
 size_t re_status_member_count(const re_status_snapshot *status);
 size_t re_status_voter_count(const re_status_snapshot *status);

@@ -14,6 +14,9 @@ public struct NodeStatus: Equatable, Sendable {
     public var config: ClusterConfig
     public var settings: ClusterSettings
     public var counters = NodeCounters()
+    /// Why the node stopped itself (removed, apply halted, storage failure); nil while it runs
+    /// or when its host stopped it. Filled in by the runtime, which sees every stop.
+    public var stopReason: StopReason?
 }
 
 /// How a follower's replication stands, as its leader sees it.

@@ -127,3 +127,15 @@ public func re_status_member_progress(_ s: OpaquePointer?, _ i: Int, _ match: Un
     msSinceContact?.pointee = p.lastContact.map { Int64((b.now &- $0) / 1_000_000) } ?? -1
     return 0
 }
+
+@_cdecl("re_status_stop_reason")
+public func re_status_stop_reason(_ s: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guard let b = snapshot(s), let why = b.status?.stopReason else { return nil }
+    return b.keep(why.code)
+}
+
+@_cdecl("re_status_stop_detail")
+public func re_status_stop_detail(_ s: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guard let b = snapshot(s), let why = b.status?.stopReason else { return nil }
+    return b.keep(why.description)
+}

@@ -159,6 +159,7 @@ public final class HostedNode {
             syncFailureToReport = nil
             var events = r.events
             if let why = syncFailure { events += [.error(why), .stopCommanded(reason: .storageFailed(why))] }
+            for case .stopCommanded(let reason) in events where stopReason == nil { stopReason = reason }
             // A callback that reads status (another thread woken by it, say) must see the state
             // that produced it, not the one before this round.
             if !events.isEmpty || !r.completions.isEmpty || !localOutcomes.isEmpty { publishStatus() }
@@ -198,11 +199,15 @@ public final class HostedNode {
     }
 
     private func publishStatus() {
-        let s = raft.status
+        var s = raft.status
+        s.stopReason = stopReason
         lock.lock()
         statusSnapshot = s
         lock.unlock()
     }
+
+    /// The first reason the node stopped itself, for the published status.
+    private var stopReason: StopReason?
 
     func recordSync(micros: Int?) {
         lock.lock()

@@ -87,6 +87,15 @@ int main(void) {
     node_info st;
     CHECK_EQ(get_info(c.nodes[0], &st), RE_OK);
     CHECK_EQ(st.role, RE_ROLE_STOPPED);
+    /* The status says why, as the event did. */
+    re_status_snapshot *snap = NULL;
+    CHECK_EQ(re_node_get_status(c.nodes[0], &snap), RE_OK);
+    CHECK_STR(re_status_stop_reason(snap), "STORAGE_FAILURE");
+    CHECK(re_status_stop_detail(snap) && strstr(re_status_stop_detail(snap), "No space left on device"));
+    re_status_free(snap);
+    CHECK_EQ(re_node_get_status(c.nodes[1], &snap), RE_OK);
+    CHECK(re_status_stop_reason(snap) == NULL && re_status_stop_detail(snap) == NULL);
+    re_status_free(snap);
     memset(&w, 0, sizeof w);
     CHECK_EQ(re_node_submit(c.nodes[0], (const uint8_t *)"1", 1, on_op, &w), RE_ESTOPPED);
 

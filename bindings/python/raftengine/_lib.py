@@ -181,7 +181,7 @@ def _declare(lib):
     for name in ("re_status_term", "re_status_commit_index", "re_status_applied_index", "re_status_last_index",
                  "re_status_first_index"):
         _fn(lib, name, u64, p)
-    for name in ("re_status_leader_id", "re_status_leader_address"):
+    for name in ("re_status_leader_id", "re_status_leader_address", "re_status_stop_reason", "re_status_stop_detail"):
         _fn(lib, name, cp, p)
     _fn(lib, "re_status_member_count", sz, p)
     _fn(lib, "re_status_voter_count", sz, p)

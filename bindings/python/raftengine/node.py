@@ -471,7 +471,8 @@ class Node:
             return Status(role, L.re_status_term(snap), _s(L.re_status_leader_id(snap)),
                           _s(L.re_status_leader_address(snap)), L.re_status_commit_index(snap),
                           L.re_status_applied_index(snap), L.re_status_last_index(snap), role == "stopped",
-                          voters, len(members) - voters, tuple(members))
+                          voters, len(members) - voters, tuple(members),
+                          _s(L.re_status_stop_reason(snap)), _s(L.re_status_stop_detail(snap)))
         finally:
             L.re_status_free(snap)
 

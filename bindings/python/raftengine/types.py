@@ -90,6 +90,10 @@ class Status:
     voters: int
     learners: int
     members: Tuple[Member, ...] = ()
+    #: Why the node stopped itself: "REMOVED", "APPLY_HALTED" or "STORAGE_FAILURE" (None while
+    #: it runs, or when close() stopped it), and the detail, e.g. the disk's error.
+    stop_reason: Optional[str] = None
+    stop_detail: Optional[str] = None
 
     @property
     def is_leader(self) -> bool:

@@ -52,6 +52,9 @@ def test_a_node_whose_disk_fills_stops_with_the_reason_and_recovers(tmpdir_path)
         assert len(stopped) == 1 and stopped[0].value == "STORAGE_FAILURE", stopped
         assert "No space left on device" in stopped[0].detail
         assert any("No space left on device" in (e.detail or "") for e in c.events_of("n1", raftengine.EventKind.ERROR))
+        st = n1.status()
+        assert st.stop_reason == "STORAGE_FAILURE" and "No space left on device" in st.stop_detail
+        assert c.nodes["n2"].status().stop_reason is None
         with pytest.raises(raftengine.NodeStopped):
             n1.submit(b"1")
 
