@@ -46,8 +46,8 @@ public struct FollowerProgress: Equatable, Sendable {
 extension RaftNode {
     /// The leader's view of every node it replicates to, sorted by id; empty unless leading.
     public var followers: [FollowerProgress] {
-        guard role == .leader else { return [] }
-        return progress.entries.map { id, pr in
+        guard let l = leadership else { return [] }
+        return l.progress.entries.map { id, pr in
             let state: ReplicationState
             switch pr.state {
             case .probe: state = .probe
@@ -60,5 +60,5 @@ extension RaftNode {
     }
 
     /// The catch-up round of a server being added (thesis §4.2.1), if one is.
-    public var catchUpRound: Int? { addition?.round }
+    public var catchUpRound: Int? { leadership?.addition?.round }
 }

@@ -177,10 +177,10 @@ extension RaftNode {
         config = c
         configIndex = index
         if c.contains(id) { wasMember = true }
-        guard role == .leader else { return }
-        for m in c.members where m.id != id { progress.insert(m.id, next: log.lastIndex + 1) }
-        for peer in progress.ids where !c.contains(peer) && !keepsProgress(peer) {
-            progress.remove(peer)
+        guard let l = leadership else { return }
+        for m in c.members where m.id != id { l.progress.insert(m.id, next: log.lastIndex + 1) }
+        for peer in l.progress.ids where !c.contains(peer) && !keepsProgress(peer) {
+            l.progress.remove(peer)
         }
     }
 }

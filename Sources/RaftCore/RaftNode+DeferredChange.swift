@@ -29,16 +29,16 @@ extension RaftNode {
     /// Defers `kind` when this leader may not change the configuration yet. True when deferred:
     /// the caller must not start the change now.
     func deferIfTermUncommitted(_ kind: DeferredChangeKind) -> Bool {
-        guard role == .leader, !hasCommittedInTerm else { return false }
-        assert(deferredChange == nil, "one change at a time: the caller checks changeInProgress first")
-        deferredChange = DeferredChange(kind: kind, deadline: now &+ options.commandTimeout)
+        guard let l = leadership, !hasCommittedInTerm else { return false }
+        assert(l.deferredChange == nil, "one change at a time: the caller checks changeInProgress first")
+        l.deferredChange = DeferredChange(kind: kind, deadline: now &+ options.commandTimeout)
         return true
     }
 
     /// Starts the deferred change once the term has a committed entry. Called after every commit.
     func startDeferredChangeIfAllowed() {
-        guard let d = deferredChange, hasCommittedInTerm else { return }
-        deferredChange = nil
+        guard let l = leadership, let d = l.deferredChange, hasCommittedInTerm else { return }
+        l.deferredChange = nil
         switch d.kind {
         case .membership(let request):
             if request.op == .remove { startRemoval(request) } else { startAddition(request) }
@@ -50,8 +50,13 @@ extension RaftNode {
     /// Answers a deferred change that will not run: `local` for this node's caller, `error` for
     /// a remote requester. The change never entered the log, so nothing of it can commit later.
     func dropDeferredChange(local: CommandOutcome, error: RaftError) {
-        guard let d = deferredChange else { return }
-        deferredChange = nil
+        guard let l = leadership, let d = l.deferredChange else { return }
+        l.deferredChange = nil
+        answerDroppedChange(d, local: local, error: error)
+    }
+
+    /// Answers the asker of deferred change `d`, which will not run.
+    func answerDroppedChange(_ d: DeferredChange, local: CommandOutcome, error: RaftError) {
         switch d.kind {
         case .membership(let r):
             emit(.membershipChangeAborted(r.op, r.member.id, reason: error.description))
@@ -70,7 +75,7 @@ extension RaftNode {
     }
 
     func expireDeferredChange() {
-        guard let d = deferredChange, now >= d.deadline else { return }
+        guard let d = leadership?.deferredChange, now >= d.deadline else { return }
         dropDeferredChange(local: .rejected(.termNotCommitted), error: .termNotCommitted)
     }
 }

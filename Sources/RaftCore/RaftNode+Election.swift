@@ -3,9 +3,16 @@ extension RaftNode {
     /// True while this follower has heard from a live leader within the minimum election
     /// timeout; it then refuses to help unseat that leader (thesis §9.6 / etcd's lease).
     var inLeaderLease: Bool {
-        if role == .leader { return true }
-        guard let l = leaderID, l != id, let last = lastLeaderContact else { return false }
-        return now < last &+ settings.electionTimeoutMin
+        switch roleState {
+        case .leader:
+            return true
+        case .follower(let f):
+            guard let l = leaderID, l != id, let last = f.leaderContact else { return false }
+            return now < last &+ settings.electionTimeoutMin
+        case .candidate:
+            // A candidate follows nobody.
+            return false
+        }
     }
 
     /// Handles a message whose term is above ours. Returns false when the message must be
@@ -55,21 +62,16 @@ extension RaftNode {
     }
 
     func becomeFollower(term newTerm: Term, leader: NodeID?) {
-        let wasLeader = role == .leader
+        let pastLeadership = leadership
         let higherTerm = newTerm > term
         if newTerm != term {
             setTerm(newTerm)
             _ = saveHardState()
         }
-        preVoting = false
-        votes = [:]
-        campaignAuthorized = false
-        setRole(.follower)
+        become(.follower(Follower(electionDeadline: now &+ randomElectionTimeout(), leaderContact: leader != nil ? now : nil)))
         setLeader(leader)
         // After the role change, so what it fails is redirected to the new leader if known.
-        if wasLeader { leaveLeadership(higherTerm: higherTerm) }
-        if leader != nil { lastLeaderContact = now }
-        resetElectionTimer()
+        if let pastLeadership { settle(pastLeadership, higherTerm: higherTerm) }
     }
 
     func electionTimerFired() {
@@ -93,7 +95,6 @@ extension RaftNode {
             resetElectionTimer()
             return
         }
-        campaignAuthorized = authorized
         if settings.preVote {
             startPreVote(authorized: authorized)
         } else {
@@ -111,13 +112,11 @@ extension RaftNode {
     }
 
     func startPreVote(authorized: Bool) {
-        if role == .leader { leaveLeadership() }
-        setRole(.candidate)
+        if let l = leadership { settle(l, higherTerm: false) }
+        become(.candidate(Candidate(electionDeadline: now &+ randomElectionTimeout(), preVote: true, votes: [id: true],
+                                    authorized: authorized)))
         setLeader(nil)
-        preVoting = true
-        votes = [id: true]
         emit(.election(.preVoteStarted))
-        resetElectionTimer()
         let req = VoteRequest(lastIndex: log.lastIndex, lastTerm: log.lastTerm, authorized: authorized)
         for peer in otherVoters {
             send(peer, .preVote(req), term: term + 1)
@@ -126,16 +125,16 @@ extension RaftNode {
     }
 
     func startElection(authorized: Bool) {
-        if role == .leader { leaveLeadership() }
-        setRole(.candidate)
+        if let l = leadership { settle(l, higherTerm: false) }
+        // The timeout is drawn before the term's hard state is saved; if that save fails the
+        // node stops, and a stopped node draws nothing more.
+        become(.candidate(Candidate(electionDeadline: now &+ randomElectionTimeout(), preVote: false, votes: [id: true],
+                                    authorized: authorized)))
         setLeader(nil)
-        preVoting = false
         setTerm(term + 1)
         votedFor = id
         guard saveHardState() else { return }
-        votes = [id: true]
         emit(.election(.electionStarted))
-        resetElectionTimer()
         let req = VoteRequest(lastIndex: log.lastIndex, lastTerm: log.lastTerm, authorized: authorized)
         for peer in otherVoters {
             // Our own vote and new term must be durable before anyone can count on them.
@@ -172,24 +171,26 @@ extension RaftNode {
     }
 
     func handleVoteResponse(from: NodeID, granted: Bool, preVote: Bool, term msgTerm: Term) {
-        guard role == .candidate, preVote == preVoting else { return }
+        guard case .candidate(var c) = roleState, preVote == c.preVote else { return }
         if preVote && granted && msgTerm != term + 1 { return }
         guard config.isVoter(from) else { return }
-        votes[from] = granted
+        c.votes[from] = granted
+        roleState = .candidate(c)
         tallyVotes()
     }
 
     func tallyVotes() {
-        switch Quorum.voteResult(config.members.lazy.filter(\.isVoter), { votes[$0.id] }) {
+        guard case .candidate(let c) = roleState else { return }
+        switch Quorum.voteResult(config.members.lazy.filter(\.isVoter), { c.votes[$0.id] }) {
         case .won:
-            if preVoting {
+            if c.preVote {
                 emit(.election(.preVoteWon))
-                startElection(authorized: campaignAuthorized)
+                startElection(authorized: c.authorized)
             } else {
                 becomeLeader()
             }
         case .lost:
-            emit(.election(preVoting ? .preVoteLost : .electionLost))
+            emit(.election(c.preVote ? .preVoteLost : .electionLost))
             // Wait out a fresh randomized timeout as a follower, then try again.
             becomeFollower(term: term, leader: nil)
         case .pending:
@@ -197,55 +198,44 @@ extension RaftNode {
         }
     }
 
+    /// Takes leadership of the current term (after winning its election).
     func becomeLeader() {
-        preVoting = false
-        votes = [:]
-        campaignAuthorized = false
-        setRole(.leader)
+        let last = log.lastIndex
+        let leadership = Leadership(progress: ProgressTracker(peers: config.memberIDs.filter { $0 != id }, next: last + 1),
+                                    heartbeatDeadline: now &+ settings.heartbeatPeriod,
+                                    checkQuorumDeadline: now &+ settings.electionTimeoutMax)
+        become(.leader(leadership))
         setLeader(id)
         emit(.election(.electionWon))
-        electionDeadline = nil
-        lastLeaderContact = nil
-        let last = log.lastIndex
-        progress = ProgressTracker(peers: config.memberIDs.filter { $0 != id }, next: last + 1)
-        heartbeatDeadline = now &+ settings.heartbeatPeriod
-        checkQuorumDeadline = now &+ settings.electionTimeoutMax
         // Raft §5.4.2: a leader commits entries of earlier terms only through one of its own.
         emit(.election(.broadcastingTermStart))
         appendLocal([Entry(index: last + 1, term: term, kind: .termStart, data: [])])
-        replicationPending = true
+        leadership.replicationPending = true
     }
 
-    /// Clears leader-only state when leadership ends. Pending commands stay: their entries may
-    /// still commit under the next leader, and are resolved when applied or truncated.
-    func leaveLeadership(higherTerm: Bool = false) {
-        failReads()
-        // A transfer succeeded when the target's election unseated us.
-        finishTransfer(succeeded: higherTerm && transfer?.timeoutNowSent == true, error: .leaderSteppedDown)
+    /// Answers what a leadership that just ended still owed. Pending commands stay: their
+    /// entries may still commit under the next leader, and are resolved when applied or
+    /// truncated. Everything else of it goes with it.
+    func settle(_ past: Leadership, higherTerm: Bool) {
+        failReads(past.reads)
+        if let t = past.transfer {
+            // A transfer succeeded when the target's election unseated us.
+            answerTransfer(t, succeeded: higherTerm && t.timeoutNowSent, error: .leaderSteppedDown)
+        }
         // Neither an addition still catching up nor a deferred change entered the log: the
         // asker may go to the next leader.
-        abortAddition(notLeaderError)
-        dropDeferredChange(local: notLeaderOutcome(), error: notLeaderError)
-        if let sr = settingsRequest {
-            settingsRequest = nil
-            complete(sr.requestID, .rejected(.leaderSteppedDown))
-        }
-        if let c = changeAwaitingCommit {
-            changeAwaitingCommit = nil
-            answer(c.request, error: .leaderSteppedDown)
-        }
-        progress = ProgressTracker()
-        outgoingSnapshot = nil
-        heartbeatDeadline = nil
-        checkQuorumDeadline = nil
-        replicationPending = false
+        if let add = past.addition { answerAbortedAddition(add, notLeaderError) }
+        if let d = past.deferredChange { answerDroppedChange(d, local: notLeaderOutcome(), error: notLeaderError) }
+        if let sr = past.settingsRequest { complete(sr.requestID, .rejected(.leaderSteppedDown)) }
+        if let c = past.changeAwaitingCommit { answer(c.request, error: .leaderSteppedDown) }
     }
 
     /// Leader: step down when a majority has not been heard from within an election timeout.
     func checkQuorum() {
-        checkQuorumDeadline = now &+ settings.electionTimeoutMax
+        guard let l = leadership else { return }
+        l.checkQuorumDeadline = now &+ settings.electionTimeoutMax
         guard settings.checkQuorum else { return }
-        if !progress.takeRecentActivity(voters: config.voterIDs, leader: id) {
+        if !l.progress.takeRecentActivity(voters: config.voterIDs, leader: id) {
             // The same majority rule as commit (the seed library used ceil(n/2)).
             emit(.election(.leaderLost))
             becomeFollower(term: term, leader: nil)

@@ -2,19 +2,15 @@
 extension RaftNode {
     /// Accepts the sender as leader of our (equal) term.
     func followLeader(_ leader: NodeID) {
-        if role != .follower {
-            // A candidate that hears from a leader of its own term steps back (Raft §5.2).
-            preVoting = false
-            votes = [:]
-            if role == .leader { leaveLeadership() }
-            setRole(.follower)
-        }
+        // Callers never pass a leader here (it refuses appends and snapshots of its own term).
+        if let l = leadership { settle(l, higherTerm: false) }
+        // A candidate that hears from a leader of its own term steps back (Raft §5.2); a
+        // follower takes a fresh timer and the contact time.
+        become(.follower(Follower(electionDeadline: now &+ randomElectionTimeout(), leaderContact: now)))
         if leaderID != leader {
             setLeader(leader)
             emit(.election(.joinedLeader))
         }
-        lastLeaderContact = now
-        resetElectionTimer()
     }
 
     func handleAppendEntries(from leader: NodeID, _ ae: AppendEntries) {

@@ -7,7 +7,7 @@ extension RaftNode {
     /// inflight window when replicating.
     func sendAppends(to peer: NodeID) {
         guard !pausedForTransfer(peer) else { return }
-        while let pr = progress[peer], !pr.isPaused(maxInflight: maxInflight, maxInflightBytes: settings.maxInflightBytes),
+        while let pr = leadership?.progress[peer], !pr.isPaused(maxInflight: maxInflight, maxInflightBytes: settings.maxInflightBytes),
               pr.next <= log.lastIndex {
             guard sendAppend(to: peer, heartbeat: false) else { break }
         }
@@ -17,7 +17,7 @@ extension RaftNode {
     /// entries. Returns false when nothing could be sent.
     @discardableResult
     func sendAppend(to peer: NodeID, heartbeat: Bool) -> Bool {
-        guard let next = progress[peer]?.next, !pausedForTransfer(peer) else { return false }
+        guard let next = leadership?.progress[peer]?.next, !pausedForTransfer(peer) else { return false }
         let prevIndex = next - 1
         guard let prevTerm = log.term(at: prevIndex) else {
             // The entries this follower needs were compacted: it needs the snapshot.
@@ -43,33 +43,33 @@ extension RaftNode {
         send(peer, .appendEntries(ae))
         var bytes: UInt64 = 0
         for e in entries { bytes &+= UInt64(e.data.count) }
-        progress.update(peer) { $0.sentAppend(lastIndex: entries.last?.index, bytes: bytes) }
+        leadership?.progress.update(peer) { $0.sentAppend(lastIndex: entries.last?.index, bytes: bytes) }
         return true
     }
 
     func broadcastHeartbeat() {
-        heartbeatDeadline = now &+ settings.heartbeatPeriod
+        leadership?.heartbeatDeadline = now &+ settings.heartbeatPeriod
         for peer in replicationTargets { sendHeartbeat(to: peer) }
     }
 
     /// A heartbeat asserts leadership and carries the commit index. Its prev is the follower's
     /// `next - 1`, so a follower that lost appends rejects it and is probed from its last index.
     func sendHeartbeat(to peer: NodeID) {
-        guard let pr = progress[peer], !pausedForTransfer(peer) else { return }
+        guard let pr = leadership?.progress[peer], !pausedForTransfer(peer) else { return }
         if case .snapshot = pr.state {
             // Chunks carry the leader's term; resend the current one in case it was lost.
             sendSnapshot(to: peer)
             return
         }
         // A heartbeat also reopens a probe whose answer may have been lost.
-        progress.update(peer) { $0.probeSent = false }
+        leadership?.progress.update(peer) { $0.probeSent = false }
         sendAppend(to: peer, heartbeat: true)
     }
 
     func handleAppendResponse(from peer: NodeID, _ r: AppendResponse) {
-        guard role == .leader, progress.contains(peer) else { return }
+        guard leadership?.progress.contains(peer) == true else { return }
         let now = self.now
-        progress.update(peer) {
+        leadership?.progress.update(peer) {
             $0.recentActive = true
             $0.lastContact = now
         }
@@ -78,7 +78,7 @@ extension RaftNode {
         if r.success {
             let lastIndex = log.lastIndex
             var catchingUp = false
-            let updated = progress.update(peer) { pr -> Bool in
+            let updated = leadership?.progress.update(peer) { pr -> Bool in
                 let updated = pr.acknowledge(r.index)
                 switch pr.state {
                 case .probe:
@@ -102,7 +102,7 @@ extension RaftNode {
             onFollowerProgress(peer)
             if role == .leader { sendAppends(to: peer) }
         } else {
-            guard let pr = progress[peer] else { return }
+            guard let pr = leadership?.progress[peer] else { return }
             // Stale rejections (for an index already matched, or not the probe we are waiting
             // on) carry no news.
             if r.index <= pr.match { return }
@@ -114,10 +114,10 @@ extension RaftNode {
                 next = findConflictByTerm(index: r.hintIndex, term: r.hintTerm) + 1
             }
             next = min(next, r.index)
-            progress.update(peer) { $0.becomeProbe(next: next) }
+            leadership?.progress.update(peer) { $0.becomeProbe(next: next) }
             emit(.resync(.sendingBackdown, peer: peer))
             sendAppends(to: peer)
-            if let p = progress[peer], p.state == .probe, !p.probeSent, p.next > log.lastIndex {
+            if let p = leadership?.progress[peer], p.state == .probe, !p.probeSent, p.next > log.lastIndex {
                 // Nothing left to send as entries: confirm with an empty append.
                 sendAppend(to: peer, heartbeat: true)
             }
@@ -141,7 +141,7 @@ extension RaftNode {
         guard role == .leader else { return }
         let durable = durableIndex
         guard let candidate = Quorum.agreedValue(config.members.lazy.filter(\.isVoter), {
-            $0.id == id ? durable : progress.match(of: $0.id)
+            $0.id == id ? durable : leadership?.progress.match(of: $0.id) ?? 0
         }) else { return }
         guard candidate > commitIndex, log.term(at: candidate) == term else { return }
         advanceCommit(to: candidate)

@@ -28,8 +28,8 @@ extension RaftNode {
     /// True while a configuration change is not yet committed, a server is being caught up, or
     /// a change waits for this new leader's first commit (see RaftNode+DeferredChange).
     public var changeInProgress: Bool {
-        configIndex > commitIndex || addition != nil || changeAwaitingCommit != nil || settingsRequest != nil
-            || deferredChange != nil
+        configIndex > commitIndex || leadership?.addition != nil || leadership?.changeAwaitingCommit != nil || leadership?.settingsRequest != nil
+            || leadership?.deferredChange != nil
     }
 
     /// True once this node has been in a configuration (bootstrapped, or its join committed).
@@ -54,14 +54,14 @@ extension RaftNode {
     /// Replicates new cluster settings; every node switches when the entry commits.
     public func updateSettings(_ newSettings: ClusterSettings, requestID: UInt64) {
         guard !stopped else { return complete(requestID, .stopped) }
-        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
+        guard leadership != nil else { return complete(requestID, notLeaderOutcome()) }
         if let why = newSettings.validationError() { return complete(requestID, .rejected(.invalidSettings(why))) }
         guard !changeInProgress else { return complete(requestID, .rejected(.changeInProgress)) }
         if deferIfTermUncommitted(.settings(newSettings, requestID: requestID)) { return }
         var next = config
         next.settings = newSettings
         appendConfigChange(next, request: nil)
-        settingsRequest = (requestID, log.lastIndex)
+        leadership?.settingsRequest = (requestID, log.lastIndex)
     }
 
     // MARK: Node API
@@ -149,7 +149,7 @@ extension RaftNode {
     // MARK: Leader internals
 
     func startAddition(_ request: ChangeRequest) {
-        guard role == .leader else { return answer(request, error: notLeaderError) }
+        guard let l = leadership else { return answer(request, error: notLeaderError) }
         guard !changeInProgress else { return answer(request, error: .changeInProgress) }
         if request.op == .promote {
             guard config.contains(request.member.id) else { return answer(request, error: .unknownNode(request.member.id)) }
@@ -160,9 +160,9 @@ extension RaftNode {
         guard !request.member.id.isEmpty else { return answer(request, error: .emptyNodeID) }
         if deferIfTermUncommitted(.membership(request)) { return }
         let peer = request.member.id
-        addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
-                            deadline: now &+ options.addServerTimeout)
-        progress.insert(peer, next: log.lastIndex + 1)
+        l.addition = Addition(request: request, round: 1, roundTarget: log.lastIndex, roundStart: now,
+                              deadline: now &+ options.addServerTimeout)
+        l.progress.insert(peer, next: log.lastIndex + 1)
         sendHeartbeat(to: peer)
         onFollowerProgress(peer)
     }
@@ -195,14 +195,14 @@ extension RaftNode {
         let index = log.lastIndex + 1
         // Recorded before the append: adopting the new membership asks `keepsProgress` whether
         // to keep replicating to a server the change removes.
-        if let request { changeAwaitingCommit = (request, index) }
+        if let request { leadership?.changeAwaitingCommit = (request, index) }
         guard appendLocal([Entry(index: index, term: term, kind: .config, data: next.encoded())]) else { return }
-        replicationPending = true
+        leadership?.replicationPending = true
     }
 
     /// Called whenever a follower's match index may have moved.
     func onFollowerProgress(_ peer: NodeID) {
-        if let add = addition, add.request.member.id == peer, let pr = progress[peer] {
+        if let add = leadership?.addition, add.request.member.id == peer, let pr = leadership?.progress[peer] {
             advanceAddition(add, match: pr.match)
         }
         if transferTarget == peer { maybeSendTimeoutNow() }
@@ -214,7 +214,7 @@ extension RaftNode {
         // Thesis §4.2.1: a round that finishes within an election timeout means the new server
         // is close enough that adding it will not stall commits.
         if match >= log.lastIndex || now - add.roundStart <= settings.electionTimeoutMin {
-            addition = nil
+            leadership?.addition = nil
             var next = config
             if add.request.op == .promote {
                 if let i = next.members.firstIndex(where: { $0.id == add.request.member.id }) { next.members[i].isVoter = true }
@@ -230,20 +230,25 @@ extension RaftNode {
         add.round += 1
         add.roundTarget = log.lastIndex
         add.roundStart = now
-        addition = add
+        leadership?.addition = add
     }
 
     func abortAddition(_ error: RaftError) {
-        guard let add = addition else { return }
-        addition = nil
-        if !config.contains(add.request.member.id) { progress.remove(add.request.member.id) }
+        guard let l = leadership, let add = l.addition else { return }
+        l.addition = nil
+        if !config.contains(add.request.member.id) { l.progress.remove(add.request.member.id) }
+        answerAbortedAddition(add, error)
+    }
+
+    /// Reports addition `add` aborted and answers its asker.
+    func answerAbortedAddition(_ add: Addition, _ error: RaftError) {
         emit(.membershipChangeAborted(add.request.op, add.request.member.id, reason: error.description))
         answer(add.request, error: error)
     }
 
     /// Leader-side expiry of an addition that takes too long.
     func expireAddition() {
-        if let add = addition, now >= add.deadline {
+        if let add = leadership?.addition, now >= add.deadline {
             abortAddition(.additionTimedOut(add.request.member.id))
         }
     }
@@ -260,8 +265,8 @@ extension RaftNode {
     /// The leader keeps replicating to a server it is adding, and to one it is removing until
     /// the removal commits (so that server learns of it).
     func keepsProgress(_ peer: NodeID) -> Bool {
-        if addition?.request.member.id == peer { return true }
-        if let c = changeAwaitingCommit, c.request.op == .remove, c.request.member.id == peer { return true }
+        if leadership?.addition?.request.member.id == peer { return true }
+        if let c = leadership?.changeAwaitingCommit, c.request.op == .remove, c.request.member.id == peer { return true }
         return false
     }
 
@@ -282,20 +287,20 @@ extension RaftNode {
 
     /// A config entry committed (on any node).
     func onConfigCommitted(index: LogIndex, config committed: ClusterConfig) {
-        if let sr = settingsRequest, sr.index == index {
-            settingsRequest = nil
+        if let sr = leadership?.settingsRequest, sr.index == index {
+            leadership?.settingsRequest = nil
             complete(sr.requestID, .applied([]))
         }
         var reported = false
-        if role == .leader, let c = changeAwaitingCommit, c.index == index {
-            changeAwaitingCommit = nil
+        if role == .leader, let c = leadership?.changeAwaitingCommit, c.index == index {
+            leadership?.changeAwaitingCommit = nil
             emit(.membershipChangeComplete(c.request.op, c.request.member.id))
             reported = c.request.member.id == id
             answer(c.request, error: nil)
             if c.request.op == .remove && c.request.member.id != id {
                 // Tell the removed server the commit so it can stop, then forget it.
                 sendHeartbeat(to: c.request.member.id)
-                progress.remove(c.request.member.id)
+                leadership?.progress.remove(c.request.member.id)
             }
         }
         // A node asking to join is not a member yet: a committed removal it replays while
@@ -321,8 +326,8 @@ extension RaftNode {
     private func removedFromCluster(alreadyReported: Bool) {
         if role == .leader {
             // Hand over at once instead of leaving the rest to wait out an election timeout.
-            if let best = config.voterIDs.filter({ $0 != id }).max(by: { progress.match(of: $0) < progress.match(of: $1) }),
-               let pr = progress[best], pr.match == log.lastIndex {
+            if let best = config.voterIDs.filter({ $0 != id }).max(by: { leadership?.progress.match(of: $0) ?? 0 < leadership?.progress.match(of: $1) ?? 0 }),
+               let pr = leadership?.progress[best], pr.match == log.lastIndex {
                 send(best, .timeoutNow(TimeoutNow(lastIndex: log.lastIndex, lastTerm: log.lastTerm)))
             }
         }

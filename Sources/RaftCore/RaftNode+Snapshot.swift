@@ -28,7 +28,7 @@ extension RaftNode {
         }
         ready.needsSync = true
         baseConfig = try configAt(log.prefix.index, fallback: meta.config)
-        outgoingSnapshot = nil
+        leadership?.outgoingSnapshot = nil
         emit(.snapshotTaken(index: index))
         return meta
     }
@@ -44,7 +44,7 @@ extension RaftNode {
             // Keep what the furthest-behind follower still lacks, up to one threshold more, so
             // a follower a few milliseconds behind a busy leader gets entries, not a whole
             // snapshot; a dead follower pins at most a threshold's worth of log.
-            let floor = progress.minimumMatch ?? appliedIndex
+            let floor = leadership?.progress.minimumMatch ?? appliedIndex
             let lag = appliedIndex - min(appliedIndex, floor)
             keep = max(keep, min(lag, options.snapshotThreshold))
         }
@@ -66,11 +66,11 @@ extension RaftNode {
     // MARK: Leader side
 
     func sendSnapshot(to peer: NodeID) {
-        guard let pr = progress[peer] else { return }
-        if outgoingSnapshot == nil {
-            do { outgoingSnapshot = try log.loadSnapshot() } catch { return storageFailed(error) }
+        guard let pr = leadership?.progress[peer] else { return }
+        if leadership?.outgoingSnapshot == nil {
+            do { leadership?.outgoingSnapshot = try log.loadSnapshot() } catch { return storageFailed(error) }
         }
-        guard let snap = outgoingSnapshot else {
+        guard let snap = leadership?.outgoingSnapshot else {
             emit(.error("follower \(peer) needs compacted entries but no snapshot is stored"))
             return
         }
@@ -79,40 +79,40 @@ extension RaftNode {
             // Resend from the last acknowledged offset.
             offset = acknowledged
         } else {
-            progress.update(peer) { $0.becomeSnapshot(index: snap.meta.index) }
+            leadership?.progress.update(peer) { $0.becomeSnapshot(index: snap.meta.index) }
             emit(.resync(.sendingSnapshot, peer: peer))
         }
         offset = min(offset, UInt64(snap.data.count))
-        progress.update(peer) { $0.state = .snapshot(index: snap.meta.index, offset: offset) }
+        leadership?.progress.update(peer) { $0.state = .snapshot(index: snap.meta.index, offset: offset) }
         let end = min(snap.data.count, Int(offset) + options.snapshotChunkSize)
         let chunk = Array(snap.data[Int(offset)..<end])
         send(peer, .installSnapshot(InstallSnapshot(meta: snap.meta, offset: offset, data: chunk, done: end == snap.data.count)))
     }
 
     func handleInstallSnapshotResponse(from peer: NodeID, _ r: InstallSnapshotResponse) {
-        guard role == .leader, progress.contains(peer) else { return }
+        guard leadership?.progress.contains(peer) == true else { return }
         let now = self.now
-        progress.update(peer) {
+        leadership?.progress.update(peer) {
             $0.recentActive = true
             $0.lastContact = now
         }
-        guard let pr = progress[peer], case .snapshot(let idx, _) = pr.state, idx == r.index, let snap = outgoingSnapshot else {
+        guard let pr = leadership?.progress[peer], case .snapshot(let idx, _) = pr.state, idx == r.index, let snap = leadership?.outgoingSnapshot else {
             return
         }
         if r.success && r.offset >= UInt64(snap.data.count) {
             // Installed: continue with the entries after it.
-            progress.update(peer) {
+            leadership?.progress.update(peer) {
                 _ = $0.acknowledge(snap.meta.index)
                 $0.becomeProbe(next: snap.meta.index + 1)
             }
             maybeCommit()
             onFollowerProgress(peer)
             sendAppends(to: peer)
-            if let p = progress[peer], p.state == .probe, !p.probeSent { sendAppend(to: peer, heartbeat: true) }
+            if let p = leadership?.progress[peer], p.state == .probe, !p.probeSent { sendAppend(to: peer, heartbeat: true) }
             return
         }
         // Next chunk, or a resend from where the follower says it is.
-        progress.update(peer) { $0.state = .snapshot(index: idx, offset: r.offset) }
+        leadership?.progress.update(peer) { $0.state = .snapshot(index: idx, offset: r.offset) }
         sendSnapshot(to: peer)
     }
 

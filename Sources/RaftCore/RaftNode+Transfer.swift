@@ -8,27 +8,27 @@ extension RaftNode {
         var timeoutNowSent = false
     }
 
-    var transferTarget: NodeID? { transfer?.target }
+    var transferTarget: NodeID? { leadership?.transfer?.target }
 
     public func transferLeadership(to target: NodeID, requestID: UInt64) {
         guard !stopped else { return complete(requestID, .stopped) }
-        guard role == .leader else { return complete(requestID, notLeaderOutcome()) }
-        guard transfer == nil else { return complete(requestID, .rejected(.transferInProgress)) }
+        guard let l = leadership else { return complete(requestID, notLeaderOutcome()) }
+        guard l.transfer == nil else { return complete(requestID, .rejected(.transferInProgress)) }
         guard target != id else { return complete(requestID, .rejected(.alreadyLeader)) }
-        guard config.isVoter(target), progress.contains(target) else {
+        guard config.isVoter(target), l.progress.contains(target) else {
             return complete(requestID, .rejected(.unknownNode(target)))
         }
         // One election timeout to catch up and win, as the thesis suggests.
-        transfer = Transfer(target: target, requestID: requestID, deadline: now &+ settings.electionTimeoutMax)
+        l.transfer = Transfer(target: target, requestID: requestID, deadline: now &+ settings.electionTimeoutMax)
         maybeSendTimeoutNow()
-        if transfer?.timeoutNowSent == false { sendAppends(to: target) }
+        if leadership?.transfer?.timeoutNowSent == false { sendAppends(to: target) }
     }
 
     func maybeSendTimeoutNow() {
-        guard role == .leader, var t = transfer, !t.timeoutNowSent, let pr = progress[t.target],
+        guard let l = leadership, var t = l.transfer, !t.timeoutNowSent, let pr = l.progress[t.target],
               pr.match == log.lastIndex else { return }
         t.timeoutNowSent = true
-        transfer = t
+        l.transfer = t
         send(t.target, .timeoutNow(TimeoutNow(lastIndex: log.lastIndex, lastTerm: log.lastTerm)))
     }
 
@@ -45,13 +45,18 @@ extension RaftNode {
 
     /// Ends a transfer: success when leadership passed on, otherwise the old leader resumes.
     func finishTransfer(succeeded: Bool, error: RaftError) {
-        guard let t = transfer else { return }
-        transfer = nil
+        guard let l = leadership, let t = l.transfer else { return }
+        l.transfer = nil
+        answerTransfer(t, succeeded: succeeded, error: error)
+    }
+
+    /// Answers whoever asked for transfer `t`, which has ended.
+    func answerTransfer(_ t: Transfer, succeeded: Bool, error: RaftError) {
         if let rid = t.requestID { complete(rid, succeeded ? .applied([]) : .rejected(error)) }
     }
 
     func expireTransfer() {
-        if let t = transfer, now >= t.deadline {
+        if let t = leadership?.transfer, now >= t.deadline {
             finishTransfer(succeeded: false, error: .transferTimedOut(t.target))
             // Resume replicating to the target, which the transfer had paused.
             if role == .leader { sendHeartbeat(to: t.target) }
@@ -60,7 +65,7 @@ extension RaftNode {
 
     /// After TimeoutNow the leader sends the target nothing: it has handed over.
     func pausedForTransfer(_ peer: NodeID) -> Bool {
-        guard let t = transfer else { return false }
+        guard let t = leadership?.transfer else { return false }
         return t.timeoutNowSent && t.target == peer
     }
 

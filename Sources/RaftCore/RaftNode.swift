@@ -13,7 +13,11 @@ public final class RaftNode {
     public internal(set) var votedFor: NodeID?
 
     // Volatile state.
-    public internal(set) var role: Role = .follower
+    /// What this node holds in its role (RoleState): a follower's and a candidate's election
+    /// timer, a candidate's votes, a leader's followers, reads and changes. Until `init` arms
+    /// the timer, a follower that knows no leader.
+    var roleState: RoleState = .follower(Follower(electionDeadline: 0, leaderContact: nil))
+    public var role: Role { roleState.role }
     public internal(set) var leaderID: NodeID?
     public internal(set) var commitIndex: LogIndex = 0
     public internal(set) var appliedIndex: LogIndex = 0
@@ -33,24 +37,6 @@ public final class RaftNode {
     var baseConfig: ClusterConfig
     /// Settings in force: those of the latest committed config.
     public internal(set) var settings: ClusterSettings
-
-    // Timers (absolute deadlines in driver time).
-    var electionDeadline: Nanos?
-    var heartbeatDeadline: Nanos?
-    var checkQuorumDeadline: Nanos?
-    /// When this follower last heard from a leader of its term (for the leader lease).
-    var lastLeaderContact: Nanos?
-
-    // Candidate state.
-    var preVoting = false
-    var votes: [NodeID: Bool] = [:]
-    var campaignAuthorized = false
-
-    // Leader state.
-    var progress = ProgressTracker()
-    /// Set when new entries should go out; flushed once per `takeReady`, so proposals that
-    /// arrive together share one append per follower.
-    var replicationPending = false
 
     /// Proposals waiting for their entry to apply, by log index. Kept across role changes: an
     /// entry appended as leader may still commit under the next leader.
@@ -72,26 +58,18 @@ public final class RaftNode {
         var delay: Nanos
     }
 
-    // Cluster operations.
-    var addition: Addition?
-    var changeAwaitingCommit: (request: ChangeRequest, index: LogIndex)?
-    var settingsRequest: (requestID: UInt64, index: LogIndex)?
+    // Cluster operations (a leader's own are in `Leadership`).
+    /// This node's own join or exit request.
     var localChange: LocalChange?
-    /// A change asked of this leader before it committed an entry of its term.
-    var deferredChange: DeferredChange?
     /// Set once this node has been in the configuration, so a later removal stops it.
     var wasMember = false
-    var transfer: Transfer?
-    var outgoingSnapshot: (meta: SnapshotMeta, data: [UInt8])?
+    /// Snapshot chunks received so far. Kept across role changes, so a transfer that an
+    /// election interrupted continues where it was if the same leader resumes it.
     var incomingSnapshot: IncomingSnapshot?
 
-    // Linearizable reads (ReadIndex).
-    var readsAwaitingTermCommit: [ReadRequest] = []
-    var readsAwaitingQuorum: [ReadRequest] = []
-    var readsConfirmed: [ReadRequest] = []
-    var readAcks: [NodeID: UInt64] = [:]
+    /// The latest ReadIndex round's context. It grows over the node's whole life, not per
+    /// leadership, so no two rounds of this node ever share a context.
     var readContext: UInt64 = 0
-    var readRoundPending = false
 
     var ready = Ready()
 
@@ -167,12 +145,14 @@ public final class RaftNode {
         expireTransfer()
         expireReads()
         retryApplyIfDue()
-        switch role {
-        case .leader:
-            if let d = checkQuorumDeadline, self.now >= d { checkQuorum() }
-            if role == .leader, let d = heartbeatDeadline, self.now >= d { broadcastHeartbeat() }
-        case .follower, .candidate:
-            if let d = electionDeadline, self.now >= d { electionTimerFired() }
+        switch roleState {
+        case .leader(let l):
+            if self.now >= l.checkQuorumDeadline { checkQuorum() }
+            if let l = leadership, self.now >= l.heartbeatDeadline { broadcastHeartbeat() }
+        case .follower(let f):
+            if self.now >= f.electionDeadline { electionTimerFired() }
+        case .candidate(let c):
+            if self.now >= c.electionDeadline { electionTimerFired() }
         }
     }
 
@@ -180,18 +160,20 @@ public final class RaftNode {
     public var nextDeadline: Nanos? {
         guard !stopped else { return nil }
         var d: [Nanos] = []
-        switch role {
-        case .leader:
-            if let h = heartbeatDeadline { d.append(h) }
-            if let c = checkQuorumDeadline { d.append(c) }
-        case .follower, .candidate:
-            if let e = electionDeadline { d.append(e) }
+        switch roleState {
+        case .leader(let l):
+            d.append(l.heartbeatDeadline)
+            d.append(l.checkQuorumDeadline)
+        case .follower(let f):
+            d.append(f.electionDeadline)
+        case .candidate(let c):
+            d.append(c.electionDeadline)
         }
         if let c = earliestPendingDeadline() { d.append(c) }
-        if let a = addition { d.append(a.deadline) }
+        if let a = leadership?.addition { d.append(a.deadline) }
         if let l = localChange { d.append(l.deadline) }
-        if let dc = deferredChange { d.append(dc.deadline) }
-        if let t = transfer { d.append(t.deadline) }
+        if let dc = leadership?.deferredChange { d.append(dc.deadline) }
+        if let t = leadership?.transfer { d.append(t.deadline) }
         if let r = earliestReadDeadline { d.append(r) }
         if applyBlocked, let a = applyRetryAt { d.append(a) }
         return d.min()
@@ -232,7 +214,7 @@ public final class RaftNode {
     /// Submits a command. The outcome arrives as a `Completion` with the same `id`.
     public func propose(_ command: [UInt8], id requestID: UInt64) {
         guard !stopped else { return refuse(requestID, .stopped) }
-        guard role == .leader else { return refuse(requestID, notLeaderOutcome()) }
+        guard let l = leadership else { return refuse(requestID, notLeaderOutcome()) }
         guard acceptingCommands else { return refuse(requestID, .retry) }
         guard command.count <= options.maxCommandSize else {
             return refuse(requestID, .rejected(.commandTooLarge(size: command.count, max: options.maxCommandSize)))
@@ -245,7 +227,7 @@ public final class RaftNode {
         let deadline = now &+ options.commandTimeout
         pending[index] = PendingCommand(id: requestID, term: term, deadline: deadline)
         pendingOrder.append((index, deadline))
-        replicationPending = true
+        l.replicationPending = true
     }
 
     /// Whether the next `takeReady` holds command outcomes (a driver may take it early, so
@@ -254,9 +236,9 @@ public final class RaftNode {
 
     /// Collects everything the driver must do now. See `Ready` for the order.
     public func takeReady() -> Ready {
-        if role == .leader && replicationPending {
-            replicationPending = false
-            for peer in replicationTargets { sendAppends(to: peer) }
+        if let l = leadership, l.replicationPending {
+            l.replicationPending = false
+            for peer in l.progress.ids { sendAppends(to: peer) }
             // A lone voter commits as soon as its own write is durable.
             maybeCommit()
         }
@@ -293,14 +275,25 @@ public final class RaftNode {
             localChange = nil
             complete(lc.requestID, .stopped)
         }
-        electionDeadline = nil
-        heartbeatDeadline = nil
-        checkQuorumDeadline = nil
+        // Its timers stay as they are: a stopped node has no deadlines and ignores ticks.
     }
 
     // MARK: - Shared helpers
 
     var acceptingCommands: Bool { transferTarget == nil }
+
+    /// The leader's state; nil unless leading.
+    var leadership: Leadership? {
+        if case .leader(let l) = roleState { return l }
+        return nil
+    }
+
+    /// Enters `next`, built whole by the caller, and reports a change of role.
+    func become(_ next: RoleState) {
+        let before = role
+        roleState = next
+        if role != before { emit(.roleChanged(role)) }
+    }
 
     func emit(_ e: RaftEvent) {
         counters.count(e)
@@ -339,8 +332,20 @@ public final class RaftNode {
         return lo + (hi > lo ? UInt64.random(in: 0...(hi - lo), using: &rng) : 0)
     }
 
+    /// A fresh election deadline for a follower or candidate. A leader has none; the draw is
+    /// made all the same, so a seed always draws the same sequence of timeouts.
     func resetElectionTimer() {
-        electionDeadline = now &+ randomElectionTimeout()
+        let deadline = now &+ randomElectionTimeout()
+        switch roleState {
+        case .follower(var f):
+            f.electionDeadline = deadline
+            roleState = .follower(f)
+        case .candidate(var c):
+            c.electionDeadline = deadline
+            roleState = .candidate(c)
+        case .leader:
+            break
+        }
     }
 
     func saveHardState() -> Bool {
@@ -365,12 +370,6 @@ public final class RaftNode {
         guard l != leaderID else { return }
         leaderID = l
         emit(.leaderChanged(l))
-    }
-
-    func setRole(_ r: Role) {
-        guard r != role else { return }
-        role = r
-        emit(.roleChanged(r))
     }
 
     /// Appends entries to the local log; on storage failure the node stops.
@@ -433,6 +432,6 @@ public final class RaftNode {
 
     /// Voters other than this node.
     var otherVoters: [NodeID] { config.voterIDs.filter { $0 != id } }
-    /// Every node the leader replicates to (voters and learners).
-    var replicationTargets: [NodeID] { progress.ids }
+    /// Every node the leader replicates to (voters and learners); none unless leading.
+    var replicationTargets: [NodeID] { leadership?.progress.ids ?? [] }
 }
