@@ -83,6 +83,7 @@ public final class HostedNode {
     // MARK: Start (loop thread)
 
     func start() throws {
+        loop.assertOnLoopThread()
         guard !config.id.isEmpty else { throw StartError.invalidConfig("empty node id") }
         // A host transport binds nothing: its listen address is only the advertised member address.
         if customSend == nil && splitHostPort(config.listenAddress) == nil {
@@ -135,6 +136,7 @@ public final class HostedNode {
     /// Collects the node's outputs until there are none: messages out, one sync, the messages
     /// that need it, callbacks; then flushes the links and re-arms the timer.
     func pump() {
+        loop.assertOnLoopThread()
         guard dirty, !pumping, !stopped || raft != nil else { return }
         dirty = false
         guard let raft else { return }
@@ -225,6 +227,7 @@ public final class HostedNode {
 
     /// Completes request `rid` from the next pump (loop thread).
     private func finishLater(_ rid: UInt64, _ outcome: CommandOutcome) {
+        loop.assertOnLoopThread()
         localOutcomes.append((rid, outcome))
         dirty = true
     }
@@ -410,6 +413,7 @@ public final class HostedNode {
 
     /// Loop thread: everything `stop` does.
     func shutdownOnLoop() {
+        loop.assertOnLoopThread()
         guard !stopped else { return }
         if let raft {
             raft.stop()

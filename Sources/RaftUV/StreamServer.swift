@@ -56,7 +56,7 @@ public final class StreamServer {
             conn.close()
             return
         }
-        let client = ClientStream(conn: conn)
+        let client = ClientStream(conn: conn, loop: loop)
         client.peerAddress = Self.peerName(conn.handle)
         clients[ObjectIdentifier(client)] = client
         conn.onClose = { [weak self, weak client] _ in
@@ -117,11 +117,27 @@ public final class ClientStream {
     /// "host:port" of the client (empty if the socket could not tell).
     public internal(set) var peerAddress = ""
 
-    init(conn: TCPConnection) { self.conn = conn }
+    private let loop: UVLoop
 
-    public func write(_ bytes: [UInt8]) { conn.write(bytes) }
-    public func close() { conn.close() }
+    init(conn: TCPConnection, loop: UVLoop) {
+        self.conn = conn
+        self.loop = loop
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        loop.assertOnLoopThread()
+        conn.write(bytes)
+    }
+
+    public func close() {
+        loop.assertOnLoopThread()
+        conn.close()
+    }
+
     /// Closes once what was written has been sent.
-    public func closeAfterWrites() { conn.closeAfterWrites() }
+    public func closeAfterWrites() {
+        loop.assertOnLoopThread()
+        conn.closeAfterWrites()
+    }
     public var isClosed: Bool { conn.isClosed }
 }

@@ -28,6 +28,7 @@ final class UVLoop {
 
     /// Installs (or, with nil, removes) the turn hook for `key`. Loop thread only.
     func setHook(_ key: ObjectIdentifier, order: Int = 0, _ body: (() -> Void)?) {
+        assertOnLoopThread()
         hooks.removeAll { $0.key == key }
         guard let body else { return }
         let at = hooks.firstIndex { $0.order > order } ?? hooks.count
@@ -90,9 +91,18 @@ final class UVLoop {
         return pthread_equal(pthread_self(), id) != 0
     }
 
+    /// The loop-thread rule every type here documents, checked: a debug build stops at once
+    /// when a loop-only function runs on another thread (where it would race the loop). An
+    /// `assert`, so release builds compile it away, the test of the thread included.
+    @inline(__always)
+    func assertOnLoopThread(_ function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {
+        assert(isLoopThread, "\(function) runs on the loop thread only", file: file, line: line)
+    }
+
     /// Makes the coming poll return at once, so the `beforePoll` hooks run again next turn
     /// after reading whatever I/O is ready. Loop thread only.
     func requestAnotherTurn() {
+        assertOnLoopThread()
         uv_idle_start(idle) { _ in }
     }
 
@@ -155,20 +165,14 @@ final class UVLoop {
     static var now: UInt64 { uv_hrtime() }
 }
 
+/// A libuv call that failed where no `StartError` applies (creating a loop). Starting a node
+/// reports its own failures as `StartError`.
 public enum RuntimeError: Error, Equatable, CustomStringConvertible {
     case libuv(String, Int32)
-    case invalidAddress(String)
-    case addressInUse(String)
-    case duplicateNode(String)
-    case stopped
 
     public var description: String {
         switch self {
         case .libuv(let call, let rc): return "\(call) failed: \(String(cString: uv_strerror(rc)))"
-        case .invalidAddress(let a): return "invalid address \(a)"
-        case .addressInUse(let a): return "cannot listen on \(a): address in use"
-        case .duplicateNode(let id): return "a node with id \(id) already runs on this host"
-        case .stopped: return "stopped"
         }
     }
 }
