@@ -43,7 +43,8 @@ final class BenchCluster {
 
     let mode: HostMode
     let dir: String
-    let ids: [NodeID] = ["n1", "n2", "n3"]
+    /// n1...n3, or as many as RAFTENGINE_BENCH_NODES says (the side-by-side 5-node runs).
+    let ids: [NodeID] = (1...max(1, Int(ProcessInfo.processInfo.environment["RAFTENGINE_BENCH_NODES"] ?? "") ?? 3)).map { "n\($0)" }
     let addresses: [NodeID: String]
     let settings: ClusterSettings
     let snapshotThreshold: LogIndex

@@ -300,8 +300,8 @@ enum ClusterBench {
             guard let leader = c.waitReady() else { print("RESULT system=raftengine error=no-leader"); return }
             let r = LoadDriver.run(target: { c.leader() ?? leader }, commandBytes: payload, inFlight: inFlight,
                                    warmup: 0.5, window: seconds)
-            print(String(format: "RESULT system=raftengine inflight=%d payload=%d snapshots=%d committed=%d failed=%d seconds=%.3f commits_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f",
-                         inFlight, payload, Int(snapshotThreshold), r.committed, r.failed, r.seconds, r.commandsPerSecond,
+            print(String(format: "RESULT system=raftengine servers=%d inflight=%d payload=%d snapshots=%d committed=%d failed=%d seconds=%.3f commits_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f",
+                         c.ids.count, inFlight, payload, Int(snapshotThreshold), r.committed, r.failed, r.seconds, r.commandsPerSecond,
                          r.percentile(0.5) * 1e6, r.percentile(0.99) * 1e6, r.percentile(0.999) * 1e6))
         } catch {
             print("RESULT system=raftengine error=\(error)")

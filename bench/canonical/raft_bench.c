@@ -5,8 +5,9 @@
  * thread). One trial per process; prints one RESULT line, as `raftengine-bench side-trial`
  * does. A benchmark, never a test: bench/canonical/run.py runs the two side by side.
  *
- *   raft-bench DIR IN_FLIGHT SECONDS SNAPSHOT_THRESHOLD [PAYLOAD_BYTES] [WARMUP_SECONDS]
+ *   raft-bench DIR IN_FLIGHT SECONDS SNAPSHOT_THRESHOLD [PAYLOAD_BYTES] [WARMUP_SECONDS] [SERVERS]
  *
+ * SERVERS is 3 unless given (at most 7).
  * SNAPSHOT_THRESHOLD 0 turns snapshots off; otherwise a snapshot every that many entries,
  * keeping 1,000 trailing (raftengine-bench's setting). Everything else is raft's default
  * (election timeout 1 s, heartbeat 100 ms, segment size, block size probed on the disk). */
@@ -28,7 +29,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define N_SERVERS 3
+#define MAX_SERVERS 7
+static int nServers = 3;
 
 static uint64_t nowNanos(void)
 {
@@ -219,7 +221,7 @@ static double percentileMicros(double p)
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: raft-bench DIR IN_FLIGHT SECONDS SNAPSHOT_THRESHOLD [PAYLOAD_BYTES] [WARMUP_SECONDS]\n");
+        fprintf(stderr, "usage: raft-bench DIR IN_FLIGHT SECONDS SNAPSHOT_THRESHOLD [PAYLOAD_BYTES] [WARMUP_SECONDS] [SERVERS]\n");
         return 2;
     }
     const char *root = argv[1];
@@ -228,13 +230,15 @@ int main(int argc, char **argv)
     unsigned threshold = (unsigned)strtoul(argv[4], NULL, 10);
     load.payload = argc > 5 ? (size_t)atoi(argv[5]) : 64;
     double warmup = argc > 6 ? atof(argv[6]) : 0.5;
+    nServers = argc > 7 ? atoi(argv[7]) : 3;
+    if (nServers < 1 || nServers > MAX_SERVERS) die("the number of servers (1-7)", nServers);
     load.capLatencies = 1 << 20;
     load.latencies = malloc(load.capLatencies * sizeof *load.latencies);
     atomic_store(&load.running, 1);
 
-    static struct Server servers[N_SERVERS];
+    static struct Server servers[MAX_SERVERS];
     mkdir(root, 0755);
-    for (int i = 0; i < N_SERVERS; i++) {
+    for (int i = 0; i < nServers; i++) {
         struct Server *s = &servers[i];
         s->id = (raft_id)(i + 1);
         snprintf(s->address, sizeof s->address, "127.0.0.1:%u", freePort());
@@ -243,11 +247,11 @@ int main(int argc, char **argv)
     }
     struct raft_configuration conf;
     raft_configuration_init(&conf);
-    for (int i = 0; i < N_SERVERS; i++) {
+    for (int i = 0; i < nServers; i++) {
         int rv = raft_configuration_add(&conf, servers[i].id, servers[i].address, RAFT_VOTER);
         if (rv != 0) die("raft_configuration_add", rv);
     }
-    for (int i = 0; i < N_SERVERS; i++) {
+    for (int i = 0; i < nServers; i++) {
         struct Server *s = &servers[i];
         int rv;
         if ((rv = uv_loop_init(&s->loop)) != 0) die("uv_loop_init", rv);
@@ -272,7 +276,7 @@ int main(int argc, char **argv)
     /* A leader, then the load at it. */
     uint64_t deadline = nowNanos() + 20000000000ull;
     while (load.at == NULL && nowNanos() < deadline) {
-        for (int i = 0; i < N_SERVERS; i++)
+        for (int i = 0; i < nServers; i++)
             if (atomic_load(&servers[i].state) == RAFT_LEADER) load.at = &servers[i];
         if (load.at == NULL) usleep(2000);
     }
@@ -300,9 +304,9 @@ int main(int argc, char **argv)
     }
     qsort(load.latencies, load.nLatencies, sizeof *load.latencies, compareU64);
     double elapsed = (double)(end - start) / 1e9;
-    printf("RESULT system=canonical inflight=%u payload=%zu snapshots=%u committed=%ld failed=%ld seconds=%.3f "
+    printf("RESULT system=canonical servers=%d inflight=%u payload=%zu snapshots=%u committed=%ld failed=%ld seconds=%.3f "
            "commits_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f\n",
-           load.inFlight, load.payload, threshold, load.committed, load.failed, elapsed,
+           nServers, load.inFlight, load.payload, threshold, load.committed, load.failed, elapsed,
            (double)load.committed / elapsed, percentileMicros(0.5), percentileMicros(0.99),
            percentileMicros(0.999));
     fflush(stdout);

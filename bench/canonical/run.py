@@ -13,6 +13,7 @@ count.
     python3 bench/canonical/run.py                          # what `make bench-raft` runs
     python3 bench/canonical/run.py --rounds 5 --inflight 1 --snapshots 0
     python3 bench/canonical/run.py --ours inline,leader    # our fsync placements side by side
+    python3 bench/canonical/run.py --nodes 5 --payload 65536 --inflight 64 --snapshots 0
 """
 
 import argparse
@@ -21,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WORK = os.path.join(ROOT, ".build", "bench-raft")
@@ -44,7 +46,23 @@ def parse_result(out):
     return None, "no RESULT line"
 
 
-def trial(system, exe, inflight, snapshots, seconds, payload, n):
+def disk_bandwidth(path, total=256 << 20, chunk=1 << 20):
+    """This disk's sequential write bandwidth in MB/s: 1 MiB writes of a new file, then one
+    fdatasync (what a log that appends large commands asks of it)."""
+    buf = os.urandom(chunk)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        t0 = time.monotonic()
+        for _ in range(total // chunk):
+            os.write(fd, buf)
+        os.fdatasync(fd)
+        return total / (time.monotonic() - t0) / 1e6
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
+def trial(system, exe, inflight, snapshots, seconds, payload, n, nodes):
     data = os.path.join(WORK, f"{n}")
     shutil.rmtree(data, ignore_errors=True)
     env = dict(os.environ)
@@ -54,9 +72,10 @@ def trial(system, exe, inflight, snapshots, seconds, payload, n):
         # raftengine-bench makes and removes its own temporary directory: under WORK too, so
         # both systems write the same file system.
         env["TMPDIR"] = WORK
+        env["RAFTENGINE_BENCH_NODES"] = str(nodes)
         cmd = [exe, "side-trial", "host-per-node", str(seconds), str(inflight), str(snapshots), str(payload)]
     else:
-        cmd = [exe, data, str(inflight), str(seconds), str(snapshots), str(payload)]
+        cmd = [exe, data, str(inflight), str(seconds), str(snapshots), str(payload), "0.5", str(nodes)]
     before = loadavg()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 90, env=env)
@@ -84,6 +103,9 @@ def main():
     ap.add_argument("--inflight", default="1,64,1024")
     ap.add_argument("--snapshots", default="0,100000", help="snapshot thresholds; 0 = snapshots off")
     ap.add_argument("--payload", type=int, default=64)
+    ap.add_argument("--nodes", type=int, default=3, help="servers per cluster (both systems)")
+    ap.add_argument("--disk-bandwidth", action="store_true",
+                    help="measure the disk's sequential write bandwidth at the start and the end, and show MB/s against it")
     ap.add_argument("--raftengine", default=os.path.join(ROOT, ".build", "release", "raftengine-bench"))
     ap.add_argument("--canonical", default=os.path.join(ROOT, ".build", "canonical", "raft-bench"))
     ap.add_argument("--ours", default="", help="comma-separated fsync placements (inline, leader, always), each "
@@ -99,7 +121,11 @@ def main():
         log(f"NOTE: no canonical/raft harness at {a.canonical} (libraft-dev could not be installed or the harness "
             "did not build): RaftEngine's figures only, no side-by-side table.")
     os.makedirs(WORK, exist_ok=True)
-    log(f"side by side: {a.rounds} rounds, {a.seconds:.1f} s per trial, {a.payload}-byte commands, "
+    bandwidths = []
+    if a.disk_bandwidth:
+        bandwidths.append(disk_bandwidth(os.path.join(WORK, "bandwidth-probe")))
+        log(f"disk sequential write bandwidth (256 MiB in 1 MiB writes + fdatasync): {bandwidths[-1]:.0f} MB/s")
+    log(f"side by side: {a.nodes} servers, {a.rounds} rounds, {a.seconds:.1f} s per trial, {a.payload}-byte commands, "
         f"in flight {inflights}, snapshot thresholds {thresholds} (0 = off), {os.cpu_count()} cores, "
         f"load average at start {loadavg():.2f}")
     results = {}  # (system, threshold, inflight) -> [result]
@@ -110,10 +136,11 @@ def main():
             for inf in inflights:
                 for name, exe in order:
                     n += 1
-                    r = trial(name, exe, inf, th, a.seconds, a.payload, n)
+                    r = trial(name, exe, inf, th, a.seconds, a.payload, n, a.nodes)
                     if r is None:
                         continue
                     results.setdefault((name, th, inf), []).append(r)
+                    r["mb_per_s"] = r["commits_per_s"] * a.payload / 1e6
                     log(f"  round {rnd + 1} {name:10s} snapshots {th or 'off':>6} in flight {inf:5d}: "
                         f"{fmt_rate(r['commits_per_s']):>9}/s  p50 {r['p50_us']:8.1f} us  p99 {r['p99_us']:8.1f} us  "
                         f"p999 {r['p999_us']:8.1f} us  failed {int(r['failed'])}  load {r['load']:.2f}")
@@ -142,12 +169,26 @@ def main():
     log("|---" * (4 + 2 * len(names)) + "|")
     for th in thresholds:
         for inf in inflights:
-            for key, label, rate in (("commits_per_s", "commits/s", True), ("p50_us", "p50", False),
-                                     ("p99_us", "p99", False), ("p999_us", "p999", False)):
+            rows = [("commits_per_s", "commits/s", True)]
+            if a.payload >= 1024:
+                rows.append(("mb_per_s", "MB/s", False))
+            rows += [("p50_us", "p50", False), ("p99_us", "p99", False), ("p999_us", "p999", False)]
+            for key, label, rate in rows:
                 c = med("canonical", th, inf, key)
                 os_ = [med(n, th, inf, key) for n in names]
                 log(f"| {'every ' + format(th, ',') if th else 'off'} | {inf:,} | {label} | {cell(c, rate)} | "
                     + " | ".join(cell(o, rate) for o in os_) + " | " + " | ".join(ratio(o, c) for o in os_) + " |")
+    if a.disk_bandwidth:
+        bandwidths.append(disk_bandwidth(os.path.join(WORK, "bandwidth-probe")))
+        bw = statistics.median(bandwidths)
+        log(f"\ndisk sequential write bandwidth: {bandwidths[0]:.0f} MB/s at the start, {bandwidths[-1]:.0f} at the end")
+        for name, _ in systems:
+            for th in thresholds:
+                for inf in inflights:
+                    m = med(name, th, inf, "mb_per_s")
+                    if m is not None:
+                        log(f"{name}: {a.payload}-byte commands, {inf} in flight, snapshots {th or 'off'}: "
+                            f"{m:.1f} MB/s = {m / bw:.2f} x the disk's sequential bandwidth")
     loads = [r["load"] for rs in results.values() for r in rs]
     if loads:
         log(f"\nload average over the trials: {min(loads):.2f}–{max(loads):.2f} (median {statistics.median(loads):.2f})")
