@@ -7,7 +7,10 @@ import RaftCore
 public final class FaultRun {
     public let seed: UInt64
     public let options: FaultRunner.Options
+    /// The cluster under test: its nodes, network, `trace` (recorded when `options.trace`).
     public let cluster: SimCluster
+    /// Election safety, log matching, leader completeness and state machine safety, checked
+    /// after every turn.
     public let checker = SafetyChecker()
     /// Every action taken so far, in order.
     public private(set) var actionLog: [FaultAction] = []
@@ -63,7 +66,7 @@ public final class FaultRun {
     @discardableResult
     public func runTurns(_ count: Int = .max) -> Bool {
         var left = count
-        while left > 0, turns < options.steps, violations.isEmpty {
+        while left > 0, turns < options.steps, checker.found.isEmpty, cluster.invariantViolations.isEmpty {
             turn()
             checker.check(cluster)
             left -= 1
