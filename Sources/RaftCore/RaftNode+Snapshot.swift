@@ -24,6 +24,9 @@ extension RaftNode {
         let meta = SnapshotMeta(index: index, term: t, config: try configAt(index))
         let through = index > keepTrailing ? index - keepTrailing : 0
         do { try log.saveSnapshot(meta, data: data, compactThrough: max(through, log.prefix.index)) } catch {
+            // As every failed write of the log: the node stops (found by the storage fault mode:
+            // a leader whose snapshot write failed went on leading with a log refusing writes).
+            storageFailed(error)
             throw RaftError.storage("\(error)")
         }
         ready.needsSync = true

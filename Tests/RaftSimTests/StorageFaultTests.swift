@@ -1,7 +1,9 @@
 import Foundation
+import Glibc
 import Testing
 import RaftCore
 import RaftSim
+import RaftStorage
 
 /// The fault mode with storage faults: every node on a real FileLog over a simulated disk,
 /// crashes that are power losses (unsynced writes lost, torn or reordered), disks that fill
@@ -45,5 +47,33 @@ import RaftSim
         #expect(failures.isEmpty, "\(failures.count) failing seeds; first: \(failures.first ?? "")")
         #expect((actions["powerLoss"] ?? 0) > 0 && (actions["diskFull"] ?? 0) > 0)
         #expect(sweep.committed > LogIndex(sweep.seedsRun))
+    }
+}
+
+/// A leader whose snapshot write fails stops, as for every failed write of its log (the
+/// storage fault mode found it leading on with a log that refused every write).
+@Suite struct SnapshotWriteFailureTests {
+    @Test func aFailedSnapshotWriteStopsTheNodeAndSaysWhy() throws {
+        var disks: [NodeID: SimDisk] = [:]
+        let c = SimCluster.elected { o in
+            o.makeLog = { id in
+                let d = disks[id] ?? { let d = SimDisk(); d.makeDurableDirectory("/raft"); disks[id] = d; return d }()
+                return try FileLog(directory: "/raft/\(id.count)-\(id.hashValue & 0xFFFF)", fileSystem: d)
+            }
+        }
+        for i in 1...5 { #expect(c.runCommand("add \(i)") != nil) }
+        let leader = try #require(c.leader)
+        disks[leader.id]!.fault = { call, path, _ in call == .write && path.contains("snapshot") ? EIO : nil }
+        var thrown: Error?
+        c.with(leader.id) { raft in
+            do { _ = try raft.takeSnapshot() } catch { thrown = error }
+        }
+        #expect(thrown != nil)
+        #expect(!leader.isUp)
+        #expect(leader.events.contains { if case .stopCommanded(reason: .storageFailed(let why)) = $0 { return why.contains("Input/output error") } else { return false } })
+        // The others elect a new leader and go on.
+        c.enableTimers()
+        c.run(for: 2_000_000_000)
+        #expect(c.leader != nil && c.leader?.id != leader.id)
     }
 }

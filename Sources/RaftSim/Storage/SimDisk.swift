@@ -154,6 +154,25 @@ public final class SimDisk: FileSystem {
         inodes = inodes.filter { live.contains($0.key) }
     }
 
+    /// The machine restarts cleanly: the page cache is written back first (every unsynced
+    /// write and directory operation becomes durable), then dropped — so pages a failed fsync
+    /// dropped from the write-back (see the type) are gone, as after a real reboot.
+    public func reboot() {
+        for inode in inodes.values {
+            for change in inode.pending { Self.apply(change, to: &inode.durable) }
+            inode.pending = []
+            inode.cache = inode.durable
+        }
+        for change in pendingNames { Self.apply(change, to: &durableNames) }
+        pendingNames = []
+        names = durableNames
+        descriptors = [:]
+        locked = []
+        powerCutAt = nil
+        let live = Set(names.values)
+        inodes = inodes.filter { live.contains($0.key) }
+    }
+
     /// Ends every fault (the power back on, no injected errors, no capacity limit).
     public func clearFaults() {
         fault = nil

@@ -12,6 +12,8 @@ final class SimStorageFaults {
     private(set) var disks: [NodeID: SimDisk] = [:]
     /// Failures the storage caused that no node may show: a log that would not reopen.
     private(set) var failures: [String] = []
+    /// How many injected failures of each disk the last restart already dealt with.
+    private var ioErrorsSeen: [NodeID: Int] = [:]
 
     func disk(for id: NodeID) -> SimDisk {
         if let d = disks[id] { return d }
@@ -93,7 +95,16 @@ final class SimStorageFaults {
     /// Space freed (faults cleared), then the node restarts on its log; a log that does not
     /// reopen after a power loss or a full disk is a failure of the storage.
     func restart(_ c: SimCluster, _ id: NodeID, step: Int) {
-        disk(for: id).clearFaults()
+        let d = disk(for: id)
+        d.clearFaults()
+        // After an I/O error the operator reboots the machine before restarting the node
+        // (docs/operations.md): Linux keeps the pages a failed fsync dropped in its cache, and
+        // a restarted process would read them as if they were on the disk.
+        if d.injected.count > ioErrorsSeen[id, default: 0], d.injected.dropFirst(ioErrorsSeen[id, default: 0]).contains(where: { $0.errno == EIO }) {
+            if !c.node(id).crashed { c.crash(id) }
+            d.reboot()
+        }
+        ioErrorsSeen[id] = d.injected.count
         c.restart(id)
         if c.node(id).crashed {
             let why = c.node(id).events.reversed().compactMap { e -> String? in
