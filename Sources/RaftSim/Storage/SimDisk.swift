@@ -145,13 +145,7 @@ public final class SimDisk: FileSystem {
         }
         let kept = min(pendingNames.count, max(0, keepingNameChanges(pendingNames.count)))
         for change in pendingNames.prefix(kept) { Self.apply(change, to: &durableNames) }
-        pendingNames = []
-        names = durableNames
-        descriptors = [:]
-        locked = []
-        powerCutAt = nil
-        let live = Set(names.values)
-        inodes = inodes.filter { live.contains($0.key) }
+        comeBackUp()
     }
 
     /// The machine restarts cleanly: the page cache is written back first (every unsynced
@@ -164,6 +158,12 @@ public final class SimDisk: FileSystem {
             inode.cache = inode.durable
         }
         for change in pendingNames { Self.apply(change, to: &durableNames) }
+        comeBackUp()
+    }
+
+    /// After a power loss or a reboot: the names as they are durable, no descriptor or lock
+    /// left, the power on, and files no name reaches forgotten.
+    private func comeBackUp() {
         pendingNames = []
         names = durableNames
         descriptors = [:]
