@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "RaftUV", dependencies: ["RaftCore", "RaftStorage", "CLibUV", "CLibCrypto"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(name: "CRaftEngineABI"),
-        .target(name: "RaftEngineC", dependencies: ["RaftUV", "RaftCore", "CRaftEngineABI"],
+        .target(name: "RaftEngineC", dependencies: ["RaftUV", "RaftCore", "RaftSim", "CRaftEngineABI"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         // raftengine-node's replicated key-value store and its Redis-protocol codec.
         .target(name: "RaftKV", dependencies: ["RaftCore"], exclude: ["COMMANDS.md"]),

@@ -700,6 +700,172 @@ int re_data_dir_is_broken(const char *data_dir);
  */
 int re_data_dir_force_sole_voter(const char *data_dir, const char *id);
 
+/* ---- Deterministic simulator ---------------------------------------------------------- */
+
+/*
+ * A simulated cluster of N nodes in one process, for testing a state machine under Raft's
+ * faults step by step: virtual time, an in-memory network the caller drives message by
+ * message, crashes, partitions, and a trace of every step as the seed document's tables.
+ * Nothing runs on its own: no thread, no timer, no socket, no file (but the trace files asked
+ * for). The same calls with the same seed give the same run.
+ *
+ * Threading: a cluster is single-threaded. Every re_sim_* call on one cluster must come from
+ * one thread at a time; the state machine callbacks run inside those calls, on the caller's
+ * thread, and must not call re_sim_* on their own cluster. Different clusters are independent.
+ *
+ * Nodes are numbered 1..N (their ids in the trace are "sim://1" ...). A call naming a node
+ * outside 1..N fails with RE_EINVAL; getters return 0 (re_sim_role: -1). Timers are off
+ * until re_sim_enable_timers(): elections happen through re_sim_elect() / re_sim_campaign().
+ */
+typedef struct re_sim re_sim;
+
+/*
+ * The nodes' state machines: the callbacks of re_config_set_state_machine (same contract;
+ * they run inside re_sim_* calls) plus a factory. `create(factory, node)` makes the machine of
+ * node `node` when the node is created and again at each restart (a crash loses the volatile
+ * machine; the new one is rebuilt from the node's snapshot and log) and returns the `user`
+ * pointer its callbacks get. `destroy` (optional, NULL: none) is called once for each machine
+ * the simulator no longer uses: replaced at a restart, or at re_sim_free().
+ */
+typedef struct re_sim_machine {
+    re_apply_fn apply;
+    re_snapshot_fn snapshot;
+    re_restore_fn restore;
+    void *(*create)(void *factory, int node);
+    void (*destroy)(void *factory, int node, void *user);
+} re_sim_machine;
+
+/*
+ * Creates a cluster of `nodes` voters (1 to 15), its randomness drawn from `seed`, pre-vote
+ * on when `pre_vote` is non-zero (heartbeat 10 ms, election timeout 150-300 ms, 10 entries
+ * per message). `machine` is copied; `factory` must outlive the cluster. No node leads yet.
+ * Free with re_sim_free().
+ */
+int re_sim_new(int nodes, uint64_t seed, int pre_vote, const re_sim_machine *machine, void *factory, re_sim **out);
+/* Frees the cluster (NULL is ignored); `destroy` runs for every machine still in use. */
+void re_sim_free(re_sim *sim);
+int re_sim_node_count(const re_sim *sim);
+
+/* -- Commands -- */
+
+/* Proposes a copy of `command` at `node` (any role: a follower answers RE_ENOTLEADER).
+ * *request receives the id to ask re_sim_outcome() about. Fails (RE_ESTOPPED) if the node
+ * is down. */
+int re_sim_propose(re_sim *sim, int node, const uint8_t *command, size_t len, uint64_t *request);
+/*
+ * The outcome of a proposal: 1 when known (*status: RE_OK, RE_ENOTLEADER, RE_EAPPLY, ...),
+ * 0 while still pending, a negative status on a bad argument. *result / *result_len receive
+ * the state machine's result when *status is RE_OK, else the outcome's message (UTF-8, no
+ * NUL); the buffer belongs to the cluster and stays valid until the next re_sim_* call on it.
+ */
+int re_sim_outcome(re_sim *sim, uint64_t request, int *status, const uint8_t **result, size_t *result_len);
+
+/* -- Messages. A node's output waits in its outbox until moved onto the network (every
+ * delivering call does that first); there it lands in the receiver's inbox, is held, or is
+ * lost (receiver down, partition, cut). -- */
+
+/* Moves every outbox onto the network. */
+int re_sim_transmit(re_sim *sim);
+/* `node` handles the message at `position` (0: the oldest) of its inbox; 1 if it did, 0 if
+ * there was none there. Its replies stay in its outbox. */
+int re_sim_deliver(re_sim *sim, int node, size_t position);
+/* Transmits and handles messages, each node in turn, until none is left or `max_steps`
+ * messages were handled; *steps (may be NULL) receives how many. Returns 1 when the network
+ * went quiet, 0 when the cap stopped it. */
+int re_sim_deliver_all(re_sim *sim, size_t max_steps, size_t *steps);
+size_t re_sim_inbox_count(const re_sim *sim, int node);
+/* Loses / duplicates the message at `position` of `node`'s inbox (RE_ENOTFOUND: none). */
+int re_sim_drop(re_sim *sim, int node, size_t position);
+int re_sim_duplicate(re_sim *sim, int node, size_t position);
+/* From now on, messages sent from `from` to `to` (0 for either: any node) are held instead
+ * of delivered (`hold` non-zero), or no longer (0). */
+int re_sim_hold(re_sim *sim, int from, int to, int hold);
+size_t re_sim_held_count(const re_sim *sim);
+/* Releases up to `limit` held messages from `from` to `to` (0: any), oldest first, as if sent
+ * now (lost if the receiver is down or cut off); *released (may be NULL): how many reached an
+ * inbox. re_sim_drop_held loses them instead. */
+int re_sim_release_held(re_sim *sim, int from, int to, size_t limit, size_t *released);
+int re_sim_drop_held(re_sim *sim, int from, int to);
+
+/* -- Faults -- */
+
+/* Splits the network: groups[i] is the group of node i + 1 (any int; `count` must be the
+ * node count). Messages between groups are lost, including those already in inboxes. */
+int re_sim_partition(re_sim *sim, const int *groups, size_t count);
+/* Ends every partition and one-way cut. */
+int re_sim_heal(re_sim *sim);
+/* One-way: messages from `from` to `to` are lost (re_sim_uncut ends it). */
+int re_sim_cut(re_sim *sim, int from, int to);
+int re_sim_uncut(re_sim *sim, int from, int to);
+/* Crash: the node's volatile state (Raft state, machine, queues) is lost; its log stays. */
+int re_sim_crash(re_sim *sim, int node);
+/* Restarts a node (a running one is shut down cleanly first) with a new machine from
+ * `create`, rebuilt from its log. */
+int re_sim_restart(re_sim *sim, int node);
+
+/* -- Time and elections -- */
+
+/* Advances virtual time by `ms`, firing the timers that fall due on nodes with timers on.
+ * re_sim_advance_node moves one node's clock ahead alone (its due timers fire at the next
+ * re_sim_advance). */
+int re_sim_advance(re_sim *sim, uint64_t ms);
+int re_sim_advance_node(re_sim *sim, int node, uint64_t ms);
+/* Timers (heartbeats, elections, command timeouts) on or off for every node; off at start. */
+int re_sim_enable_timers(re_sim *sim, int enabled);
+/* Advances `ms` with timers firing, delivering every message after each simulated 1 ms. */
+int re_sim_run(re_sim *sim, uint64_t ms);
+/* `node` starts an election now (re_sim_elect: then delivers until quiet). */
+int re_sim_campaign(re_sim *sim, int node);
+int re_sim_elect(re_sim *sim, int node);
+/* The leader sends a heartbeat now (followers learn its commit index). */
+int re_sim_heartbeat(re_sim *sim, int node);
+
+/* -- Status: one node's state now (node down: role RE_ROLE_STOPPED, the rest as its log
+ * says). -- */
+
+int re_sim_role(const re_sim *sim, int node);                /* enum re_role; -1 bad node */
+uint64_t re_sim_term(const re_sim *sim, int node);
+uint64_t re_sim_commit_index(const re_sim *sim, int node);
+uint64_t re_sim_applied_index(const re_sim *sim, int node);
+uint64_t re_sim_last_index(const re_sim *sim, int node);
+int re_sim_leader_of(const re_sim *sim, int node);           /* whom `node` follows; 0: none */
+int re_sim_leader(const re_sim *sim);                        /* the live leader of the highest term; 0: none */
+
+/* -- Trace -- */
+
+enum re_sim_trace_format { RE_SIM_TRACE_RST = 0, RE_SIM_TRACE_CSV = 1, RE_SIM_TRACE_PLANTUML = 2 };
+
+/* Starts a titled section of the trace (the rows before the first form an untitled one). */
+int re_sim_section(re_sim *sim, const char *title);
+size_t re_sim_section_count(const re_sim *sim);
+/*
+ * The trace as text: section `section` (from 1), or with 0 every section (RST: one document
+ * with a heading per section; CSV and PlantUML: the sections one after another). *out
+ * receives a NUL-terminated malloc()ed string the caller frees with free().
+ * RE_ENOTFOUND: no such section. re_sim_write_trace writes the same text to `path` (created
+ * or replaced whole; RE_EIO when it cannot be written).
+ */
+int re_sim_trace(const re_sim *sim, int format, size_t section, char **out);
+int re_sim_write_trace(const re_sim *sim, int format, size_t section, const char *path);
+
+/* -- Fault mode -- */
+
+/*
+ * Randomized fault testing: runs seeds first_seed .. first_seed + count - 1 (first_seed >= 1),
+ * each a cluster of node_counts[seed % n_counts] nodes (node_counts NULL: 3, 5, 7 in turn)
+ * through random delivery order, loss, duplication, crashes, restarts, partitions,
+ * proposals and cluster operations, checking Raft's safety properties after every action
+ * and recovery at the end. `machine` NULL runs the library's counter machine; otherwise
+ * yours (proposals are unique text commands "c<n>"). Stops at the first failing seed when
+ * `stop_at_failure` is non-zero. *seeds_run: how many ran; *first_failing: the first failing
+ * seed, 0 if none; *violation (may be NULL): NULL if none, else a malloc()ed text saying what
+ * failed (free it). The same seed always replays the same run. Calls the machine callbacks
+ * on this thread.
+ */
+int re_sim_fault_sweep(uint64_t first_seed, uint64_t count, const int *node_counts, size_t n_counts,
+                       const re_sim_machine *machine, void *factory, int stop_at_failure,
+                       uint64_t *seeds_run, uint64_t *first_failing, char **violation);
+
 #ifdef __cplusplus
 }
 #endif

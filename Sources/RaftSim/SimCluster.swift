@@ -531,10 +531,16 @@ public final class SimCluster {
     /// Proposes a command at `id`; the outcome appears in `node.outcomes[requestID]`.
     @discardableResult
     public func propose(_ id: NodeID, _ command: String) -> UInt64 {
+        propose(id, bytes: Array(command.utf8))
+    }
+
+    /// Proposes a command of any bytes at `id` (as `propose(_:_:)`).
+    @discardableResult
+    public func propose(_ id: NodeID, bytes command: [UInt8]) -> UInt64 {
         let rid = nextRequestID
         nextRequestID += 1
         record(.event(node: id, op: "CMD START"))
-        with(id) { $0.propose(Array(command.utf8), id: rid) }
+        with(id) { $0.propose(command, id: rid) }
         return rid
     }
 

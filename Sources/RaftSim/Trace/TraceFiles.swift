@@ -33,6 +33,14 @@ extension TraceRecorder {
     }
 }
 
+extension TraceRecorder {
+    /// Writes `text` (a rendered table or document) to `path` whole: under a temporary name,
+    /// then renamed.
+    public static func save(_ text: String, to path: String) throws(TraceFileError) {
+        try TraceFiles.save(text, to: path)
+    }
+}
+
 enum TraceFiles {
     /// `mkdir -p`.
     static func makeDirectories(_ path: String) throws(TraceFileError) {
