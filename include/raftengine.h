@@ -760,14 +760,14 @@ int re_sim_propose(re_sim *sim, int node, const uint8_t *command, size_t len, ui
  */
 int re_sim_outcome(re_sim *sim, uint64_t request, int *status, const uint8_t **result, size_t *result_len);
 
-/* -- Messages. A node's output waits in its outbox until moved onto the network (every
- * delivering call does that first); there it lands in the receiver's inbox, is held, or is
+/* -- Messages. A node's output waits in its outbox until moved onto the network
+ * (re_sim_transmit, or re_sim_deliver_all as it goes); there it lands in the receiver's inbox, is held, or is
  * lost (receiver down, partition, cut). -- */
 
-/* Moves every outbox onto the network. */
-int re_sim_transmit(re_sim *sim);
+/* Moves `node`'s outbox onto the network (0: every node's, in node order). */
+int re_sim_transmit(re_sim *sim, int node);
 /* `node` handles the message at `position` (0: the oldest) of its inbox; 1 if it did, 0 if
- * there was none there. Its replies stay in its outbox. */
+ * there was none there. Nothing is transmitted first, and its replies stay in its outbox. */
 int re_sim_deliver(re_sim *sim, int node, size_t position);
 /* Transmits and handles messages, each node in turn, until none is left or `max_steps`
  * messages were handled; *steps (may be NULL) receives how many. Returns 1 when the network

@@ -5,18 +5,21 @@ import RaftSim
 // The C simulator's messages, faults, time and elections: each a thin call into SimCluster.
 
 @_cdecl("re_sim_transmit")
-public func re_sim_transmit(_ sim: OpaquePointer?) -> Int32 {
-    guard let b = simBox(sim) else { return fail(.einval, "sim is NULL") }
-    for id in b.cluster.ids { b.cluster.transmit(id) }
-    return 0
+public func re_sim_transmit(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
+    if node == 0 {
+        guard let b = simBox(sim) else { return fail(.einval, "sim is NULL") }
+        for id in b.cluster.ids { b.cluster.transmit(id) }
+        return 0
+    }
+    return withSimNode(sim, node) { b, id in
+        b.cluster.transmit(id)
+        return 0
+    }
 }
 
 @_cdecl("re_sim_deliver")
 public func re_sim_deliver(_ sim: OpaquePointer?, _ node: Int32, _ position: Int) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        for other in b.cluster.ids { b.cluster.transmit(other) }
-        return b.cluster.handle(id, at: position) ? 1 : 0
-    }
+    withSimNode(sim, node) { b, id in b.cluster.handle(id, at: position) ? 1 : 0 }
 }
 
 @_cdecl("re_sim_deliver_all")

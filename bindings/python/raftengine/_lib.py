@@ -41,6 +41,16 @@ class BatchResult(ctypes.Structure):
                 ("leader_id", ctypes.c_char_p), ("leader_address", ctypes.c_char_p), ("message", ctypes.c_char_p)]
 
 
+# The simulator's machine table (re_sim_machine): the state machine callbacks plus a factory.
+SIM_CREATE_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+SIM_DESTROY_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+
+
+class SimMachine(ctypes.Structure):
+    _fields_ = [("apply", APPLY_FN), ("snapshot", SNAPSHOT_FN), ("restore", RESTORE_FN),
+                ("create", SIM_CREATE_FN), ("destroy", SIM_DESTROY_FN)]
+
+
 # The batch callbacks take raw addresses: their arrays are read and written whole (struct,
 # memmove) rather than through one ctypes proxy per element.
 APPLY_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
@@ -197,7 +207,50 @@ def _declare(lib):
     _fn(lib, "re_node_transfer_leadership", i, p, cp, DONE_FN, p)
     _fn(lib, "re_node_take_snapshot", i, p, DONE_FN, p)
     _fn(lib, "re_node_update_settings", i, p, u32, u32, u32, u32, DONE_FN, p)
+    _declare_sim(lib)
     return lib
+
+
+def _declare_sim(lib):
+    """The deterministic simulator (re_sim_*)."""
+    i, p, cp, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint64, ctypes.c_size_t
+    pp = ctypes.POINTER(ctypes.c_void_p)
+    sz_p, u64_p, i_p = ctypes.POINTER(sz), ctypes.POINTER(u64), ctypes.POINTER(i)
+    _fn(lib, "re_sim_new", i, i, u64, i, ctypes.POINTER(SimMachine), p, pp)
+    _fn(lib, "re_sim_free", None, p)
+    _fn(lib, "re_sim_node_count", i, p)
+    _fn(lib, "re_sim_propose", i, p, i, ctypes.c_char_p, sz, u64_p)
+    _fn(lib, "re_sim_outcome", i, p, u64, i_p, ctypes.POINTER(c_u8_p), sz_p)
+    _fn(lib, "re_sim_transmit", i, p)
+    _fn(lib, "re_sim_deliver", i, p, i, sz)
+    _fn(lib, "re_sim_deliver_all", i, p, sz, sz_p)
+    _fn(lib, "re_sim_inbox_count", sz, p, i)
+    _fn(lib, "re_sim_drop", i, p, i, sz)
+    _fn(lib, "re_sim_duplicate", i, p, i, sz)
+    _fn(lib, "re_sim_hold", i, p, i, i, i)
+    _fn(lib, "re_sim_held_count", sz, p)
+    _fn(lib, "re_sim_release_held", i, p, i, i, sz, sz_p)
+    _fn(lib, "re_sim_drop_held", i, p, i, i)
+    _fn(lib, "re_sim_partition", i, p, i_p, sz)
+    _fn(lib, "re_sim_heal", i, p)
+    _fn(lib, "re_sim_transmit", i, p, i)
+    for name in ("re_sim_cut", "re_sim_uncut"):
+        _fn(lib, name, i, p, i, i)
+    for name in ("re_sim_crash", "re_sim_restart", "re_sim_campaign", "re_sim_elect", "re_sim_heartbeat", "re_sim_role",
+                 "re_sim_leader_of"):
+        _fn(lib, name, i, p, i)
+    for name in ("re_sim_advance", "re_sim_run"):
+        _fn(lib, name, i, p, u64)
+    _fn(lib, "re_sim_advance_node", i, p, i, u64)
+    _fn(lib, "re_sim_enable_timers", i, p, i)
+    for name in ("re_sim_term", "re_sim_commit_index", "re_sim_applied_index", "re_sim_last_index"):
+        _fn(lib, name, u64, p, i)
+    _fn(lib, "re_sim_leader", i, p)
+    _fn(lib, "re_sim_section", i, p, cp)
+    _fn(lib, "re_sim_section_count", sz, p)
+    _fn(lib, "re_sim_trace", i, p, i, sz, pp)
+    _fn(lib, "re_sim_write_trace", i, p, i, sz, cp)
+    _fn(lib, "re_sim_fault_sweep", i, u64, u64, i_p, sz, ctypes.POINTER(SimMachine), p, i, u64_p, u64_p, pp)
 
 
 _libc = ctypes.CDLL(None)
