@@ -856,7 +856,8 @@ int re_sim_write_trace(const re_sim *sim, int format, size_t section, const char
  * through random delivery order, loss, duplication, crashes, restarts, partitions,
  * proposals and cluster operations, checking Raft's safety properties after every action
  * and recovery at the end. `machine` NULL runs the library's counter machine; otherwise
- * yours (proposals are unique text commands "c<n>"). Stops at the first failing seed when
+ * yours (proposals are unique text commands "c<n>"; `create` gets node 0 for the spare nodes
+ * the fault mode adds to a cluster). Stops at the first failing seed when
  * `stop_at_failure` is non-zero. *seeds_run: how many ran; *first_failing: the first failing
  * seed, 0 if none; *violation (may be NULL): NULL if none, else a malloc()ed text saying what
  * failed (free it). The same seed always replays the same run. Calls the machine callbacks

@@ -431,7 +431,8 @@ def fault_sweep(seeds, node_counts: Sequence[int] = (3, 5, 7), machine: Optional
     """Runs the randomized fault mode for every seed of `seeds` (a range with step 1 of seeds
     from 1, or a count: seeds 1..count), seed s on a cluster of node_counts[s % len] nodes,
     checking Raft's safety properties after every action and recovery at the end. With
-    `machine` the nodes run your machines (proposals are text commands "c<n>"); without, the
+    `machine` the nodes run your machines (proposals are text commands "c<n>"; the spare nodes
+    the fault mode adds get node 0); without, the
     library's counter machine. The same seed always replays the same run."""
     if isinstance(seeds, int):
         seeds = range(1, seeds + 1)

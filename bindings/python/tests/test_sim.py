@@ -5,12 +5,20 @@ step by step, as Tests/RaftSimTests/SeedCommandTests.swift does, and compares th
 with the seed's tables: exactly, with the differences the Swift suite documents written out.
 """
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from raftengine import InvalidArgument, NotLeader, NodeStopped, Role
 from raftengine.sim import Cluster, FaultFound, fault_sweep
 
 from seed_tables import SECTION_1, SECTION_2, SECTION_3, SECTION_4
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 class Counter:
@@ -273,3 +281,38 @@ def test_fault_mode_finds_a_broken_machine_and_names_the_replay_seed():
     # The replay fails the same way.
     again = fault_sweep(range(seed, seed + 1), node_counts=(3,), machine=lambda node: NoRestore())
     assert again.first_failing_seed == seed and again.violation == report.violation
+
+
+def _doc_block(lang: str, heading: str) -> str:
+    text = open(os.path.join(REPO, "docs", "simulator.md")).read()
+    section = text[text.index(heading):]
+    return re.search(r"```" + lang + r"\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_python_example_of_docs_simulator_md_runs(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "bindings", "python"),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", _doc_block("python", "## From Python")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "redirected:" in r.stdout and "CRASH" in r.stdout
+
+
+def test_the_c_example_of_docs_simulator_md_runs(tmp_path):
+    library = os.environ.get("RAFTENGINE_LIBRARY")
+    if not library or not shutil.which("cc"):
+        pytest.skip("needs RAFTENGINE_LIBRARY and a C compiler")
+    source = tmp_path / "example_sim.c"
+    source.write_text(_doc_block("c", "## From C"))
+    libdir = os.path.dirname(os.path.abspath(library))
+    build = subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-I", os.path.join(REPO, "include"), str(source),
+                            "-L", libdir, "-l:" + os.path.basename(library), "-Wl,-rpath," + libdir,
+                            "-o", str(tmp_path / "example_sim")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    r = subprocess.run([str(tmp_path / "example_sim")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "minority: pending"
+    assert lines[1] == "majority: 5, leader 2, term 2"
+    assert lines[2].endswith("bytes of CSV trace")
+    assert lines[3] == "fault mode: 50 seeds, first failing 0"
