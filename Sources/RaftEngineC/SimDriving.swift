@@ -34,6 +34,14 @@ public func re_sim_deliver_all(_ sim: OpaquePointer?, _ maxSteps: Int, _ steps: 
     return quiet ? 1 : 0
 }
 
+@_cdecl("re_sim_deliver_until")
+public func re_sim_deliver_until(_ sim: OpaquePointer?, _ until: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?,
+                                 _ user: UnsafeMutableRawPointer?, _ maxSteps: Int) -> Int32 {
+    guard let b = simBox(sim) else { return fail(.einval, "sim is NULL") }
+    guard let until else { return fail(.einval, "until is NULL") }
+    return b.cluster.deliverUntil(maxSteps: maxSteps) { until(user) != 0 } ? 1 : 0
+}
+
 @_cdecl("re_sim_inbox_count")
 public func re_sim_inbox_count(_ sim: OpaquePointer?, _ node: Int32) -> Int {
     guard let b = simBox(sim), let id = b.id(node) else { return 0 }

@@ -100,6 +100,13 @@ static int outcome_is(re_sim *sim, uint64_t rid, int status, const char *want) {
     return want == NULL || (len == strlen(want) && memcmp(res, want, len) == 0);
 }
 
+/* re_sim_deliver_until's condition: node 1 applied something beyond what was seen last. */
+static uint64_t applied_seen;
+static int leader_applied(void *user) {
+    re_sim *sim = user;
+    return re_sim_applied_index(sim, 1) > applied_seen;
+}
+
 static void settle(re_sim *sim, int leader) {
     CHECK_EQ(re_sim_deliver_all(sim, 10000, NULL), 1);
     CHECK_EQ(re_sim_heartbeat(sim, leader), RE_OK);
@@ -160,6 +167,18 @@ static void test_cluster(void) {
         CHECK_EQ(re_sim_applied_index(sim, n), base + 2);
         CHECK_EQ(f.current[n]->total, 8);
     }
+    /* Deliver until a condition holds: here until the leader has applied the command, before
+     * the followers learn it is committed. */
+    applied_seen = re_sim_applied_index(sim, 1);
+    uint64_t r2b = propose(sim, 1, "0");
+    CHECK_EQ(re_sim_deliver_until(sim, leader_applied, sim, 10000), 1);
+    CHECK_EQ(re_sim_applied_index(sim, 1), base + 3);
+    CHECK(re_sim_commit_index(sim, 2) < base + 3);
+    CHECK(outcome_is(sim, r2b, RE_OK, "8"));
+    settle(sim, 1);
+    applied_seen = re_sim_applied_index(sim, 1);
+    CHECK_EQ(re_sim_deliver_until(sim, leader_applied, sim, 10000), 0);   /* quiet: never true again */
+    base += 1;
     uint64_t r3 = propose(sim, 2, "1");
     CHECK(outcome_is(sim, r3, RE_ENOTLEADER, NULL));
 

@@ -773,6 +773,11 @@ int re_sim_deliver(re_sim *sim, int node, size_t position);
  * messages were handled; *steps (may be NULL) receives how many. Returns 1 when the network
  * went quiet, 0 when the cap stopped it. */
 int re_sim_deliver_all(re_sim *sim, size_t max_steps, size_t *steps);
+/* Delivers one message at a time (as re_sim_deliver_all) until `until(user)` returns non-zero,
+ * asked before each message; 1 when it did, 0 when the network went quiet or `max_steps`
+ * messages were handled first. `until` runs on this thread and may read the cluster (status
+ * getters, re_sim_outcome) but not change it. */
+int re_sim_deliver_until(re_sim *sim, int (*until)(void *user), void *user, size_t max_steps);
 size_t re_sim_inbox_count(const re_sim *sim, int node);
 /* Loses / duplicates the message at `position` of `node`'s inbox (RE_ENOTFOUND: none). */
 int re_sim_drop(re_sim *sim, int node, size_t position);

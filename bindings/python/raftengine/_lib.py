@@ -44,6 +44,7 @@ class BatchResult(ctypes.Structure):
 # The simulator's machine table (re_sim_machine): the state machine callbacks plus a factory.
 SIM_CREATE_FN = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
 SIM_DESTROY_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+SIM_UNTIL_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
 
 class SimMachine(ctypes.Structure):
@@ -224,6 +225,7 @@ def _declare_sim(lib):
     _fn(lib, "re_sim_transmit", i, p)
     _fn(lib, "re_sim_deliver", i, p, i, sz)
     _fn(lib, "re_sim_deliver_all", i, p, sz, sz_p)
+    _fn(lib, "re_sim_deliver_until", i, p, SIM_UNTIL_FN, p, sz)
     _fn(lib, "re_sim_inbox_count", sz, p, i)
     _fn(lib, "re_sim_drop", i, p, i, sz)
     _fn(lib, "re_sim_duplicate", i, p, i, sz)

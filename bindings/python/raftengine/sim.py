@@ -257,6 +257,25 @@ class Cluster:
             raise RuntimeError(f"still not idle after {steps.value} steps")
         return steps.value
 
+    def deliver_until(self, condition: Callable[[], bool], max_steps: int = 100_000) -> bool:
+        """Delivers one message at a time until `condition()` holds (asked before each); False
+        when the network went quiet or the cap was reached first. `condition` may read the
+        cluster (state, outcome) but not change it."""
+        raised = []
+
+        def until(user):
+            try:
+                return 1 if condition() else 0
+            except BaseException as e:  # stop, and raise it once back in Python
+                raised.append(e)
+                return 1
+
+        fn = _lib.SIM_UNTIL_FN(until)
+        met = self._call(self._L.re_sim_deliver_until(self._handle(), fn, None, max_steps), "deliver_until") == 1
+        if raised:
+            raise raised[0]
+        return met
+
     def inbox_count(self, node: int) -> int:
         return self._L.re_sim_inbox_count(self._handle(), node)
 

@@ -157,6 +157,16 @@ def test_crash_partition_and_messages():
             return rid
 
         assert c.result(run(1, "add 5")) == b"5"
+        # Deliver until a condition holds: the leader has the outcome before the followers
+        # learn the commit.
+        rid = c.propose(1, "add 0")
+        assert c.deliver_until(lambda: c.outcome(rid) is not None)
+        assert c.result(rid) == b"5" and c.state(2).commit_index < c.state(1).commit_index
+        c.heartbeat(1)
+        assert not c.deliver_until(lambda: False)  # the network goes quiet first
+        with pytest.raises(ZeroDivisionError):
+            c.deliver_until(lambda: 1 / 0)
+        base += 1
         # A crashed follower misses a command; restarted, its new machine is rebuilt from the log.
         old = c.machine(3)
         c.crash(3)
