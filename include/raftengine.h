@@ -273,6 +273,11 @@ enum re_apply_policy { RE_APPLY_REJECT = 0, RE_APPLY_RETRY = 1, RE_APPLY_HALT = 
 int re_config_set_apply_policy(re_config *config, int policy);
 /* Default 20; 1 to 100000 entries per append message. */
 int re_config_set_max_entries_per_message(re_config *config, uint32_t count);
+/* Flow control toward each follower: at most this many append messages unacknowledged
+ * (default 64; 1 to 100000) and at most this many bytes of entries in them (default 32 MiB;
+ * 1 byte to 2^40; a soft cap: one larger append still goes out alone). Since 0.3.0. */
+int re_config_set_max_inflight(re_config *config, uint32_t messages);
+int re_config_set_max_inflight_bytes(re_config *config, uint64_t bytes);
 /* Node options (not replicated). */
 /* Default 1 MiB; 1 byte to 64 MiB. A larger command is refused with RE_ETOOBIG. */
 int re_config_set_max_command_size(re_config *config, size_t bytes);

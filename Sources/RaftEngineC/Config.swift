@@ -255,6 +255,22 @@ public func re_config_set_max_entries_per_message(_ config: OpaquePointer?, _ co
     }
 }
 
+@_cdecl("re_config_set_max_inflight")
+public func re_config_set_max_inflight(_ config: OpaquePointer?, _ messages: UInt32) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in
+        try inRange("max inflight", messages, 1...100_000)
+        c.settings.maxInflight = messages
+    }
+}
+
+@_cdecl("re_config_set_max_inflight_bytes")
+public func re_config_set_max_inflight_bytes(_ config: OpaquePointer?, _ bytes: UInt64) -> Int32 {
+    withConfig(config) { c throws(ConfigRefusal) in
+        try inRange("max inflight bytes", bytes, 1...(1 << 40))
+        c.settings.maxInflightBytes = bytes
+    }
+}
+
 @_cdecl("re_config_set_max_command_size")
 public func re_config_set_max_command_size(_ config: OpaquePointer?, _ bytes: Int) -> Int32 {
     withConfig(config) { c throws(ConfigRefusal) in

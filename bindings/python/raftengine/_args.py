@@ -12,6 +12,8 @@ RANGES = {
     "snapshot_threshold": (0, 1 << 40),
     "snapshot_trailing": (0, 1 << 40),
     "max_entries_per_message": (1, 100_000),
+    "max_inflight": (1, 100_000),
+    "max_inflight_bytes": (1, 1 << 40),
 }
 
 

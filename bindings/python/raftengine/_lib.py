@@ -166,6 +166,8 @@ def _declare(lib):
     _fn(lib, "re_node_counter", i, p, cp, ctypes.POINTER(ctypes.c_uint64))
     _fn(lib, "re_config_errmsg", cp, p)
     _fn(lib, "re_config_set_max_entries_per_message", i, p, u32)
+    _fn(lib, "re_config_set_max_inflight", i, p, u32)
+    _fn(lib, "re_config_set_max_inflight_bytes", i, p, u64)
     _fn(lib, "re_config_set_max_command_size", i, p, sz)
     _fn(lib, "re_config_set_max_frame_size", i, p, sz)
     _fn(lib, "re_config_set_command_timeout_ms", i, p, u32)

@@ -71,6 +71,9 @@ class Node:
     default: only on take_snapshot()); `snapshot_trailing` (default 1000) is how many entries a
     snapshot keeps before its index, so a follower slightly behind gets entries, not the snapshot.
 
+    `max_inflight` (default 64 messages) and `max_inflight_bytes` (default 32 MiB; a soft cap)
+    bound what a leader has unacknowledged toward each follower.
+
     `log` keeps the node's Raft log in any object implementing raftengine.Log (SQLiteLog, or
     the host's own) instead of a FileLog in `data_dir`; `data_dir` is then optional (and
     unused). The node keeps `log` for its lifetime and calls it on its loop thread.
@@ -85,7 +88,7 @@ class Node:
                  max_command_size: Optional[int] = None, command_timeout_ms: Optional[int] = None,
                  snapshot_threshold: Optional[int] = None,
                  snapshot_trailing: Optional[int] = None, on_event: Optional[Callable[[Event], None]] = None,
-                 log=None):
+                 log=None, max_inflight: Optional[int] = None, max_inflight_bytes: Optional[int] = None):
         for name, value in (("id", id), ("listen", listen)):
             _args.text(name, value)
         if data_dir is not None or log is None:
@@ -108,7 +111,8 @@ class Node:
         if hb >= et[0]:
             raise InvalidArgument(f"heartbeat_ms ({hb}) must be below the election timeout minimum ({et[0]})")
         for name, value in (("command_timeout_ms", command_timeout_ms), ("max_command_size", max_command_size),
-                            ("snapshot_threshold", snapshot_threshold), ("snapshot_trailing", snapshot_trailing)):
+                            ("snapshot_threshold", snapshot_threshold), ("snapshot_trailing", snapshot_trailing),
+                            ("max_inflight", max_inflight), ("max_inflight_bytes", max_inflight_bytes)):
             if value is not None:
                 _args.integer(name, value)
         if on_event is not None and not callable(on_event):
@@ -183,6 +187,10 @@ class Node:
                 _check_config(L.re_config_set_snapshot_threshold(cfg, int(snapshot_threshold)), cfg, "snapshot_threshold")
             if snapshot_trailing is not None:
                 _check_config(L.re_config_set_snapshot_trailing(cfg, int(snapshot_trailing)), cfg, "snapshot_trailing")
+            if max_inflight is not None:
+                _check_config(L.re_config_set_max_inflight(cfg, int(max_inflight)), cfg, "max_inflight")
+            if max_inflight_bytes is not None:
+                _check_config(L.re_config_set_max_inflight_bytes(cfg, int(max_inflight_bytes)), cfg, "max_inflight_bytes")
             _check_config(L.re_config_set_state_machine(cfg, self._c_apply, self._c_snapshot, self._c_restore, None), cfg, "state_machine")
             # Always the batch path: one crossing per run of commands, even for a machine with
             # only apply() (called command by command on the Python side).
