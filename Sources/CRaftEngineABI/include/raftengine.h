@@ -680,31 +680,6 @@ int re_data_dir_is_broken(const char *data_dir);
  */
 int re_data_dir_force_sole_voter(const char *data_dir, const char *id);
 
-/* ---- Repairs of a stopped node's data directory --------------------------------------- */
-
-/*
- * For an operator, on a data dir no running node holds (RE_ELOCKED otherwise). Both sync
- * before returning and never create a data dir (RE_EIO when `data_dir` holds no node data).
- * Any thread; no host needed. On failure re_errmsg() says why.
- */
-
-/* Clears the broken mark a halted apply (RE_APPLY_HALT) left, after the state machine has been
- * fixed: the next start replays the snapshot and the log into it. */
-int re_data_dir_clear_broken(const char *data_dir);
-
-/* 1 when the log in `data_dir` is marked broken, 0 when not, a negative status on failure. */
-int re_data_dir_is_broken(const char *data_dir);
-
-/*
- * Quorum loss: makes node `id` the only voter of the membership stored in `data_dir`, by
- * appending a configuration entry naming only it. Started again, the node elects itself and
- * commits its whole log; add the others back as new, empty nodes that join. UNSAFE BY NATURE,
- * for a majority lost for good: entries the lost majority committed but this log lacks are
- * gone, and the removed members must never run again on their old data (a majority of the old
- * membership would elect a second leader). RE_ENOTFOUND when `id` is not in that membership.
- */
-int re_data_dir_force_sole_voter(const char *data_dir, const char *id);
-
 /* ---- Deterministic simulator ---------------------------------------------------------- */
 
 /*
