@@ -178,6 +178,17 @@ public final class HostedNode {
             flushBatches()
             deliveringCallbacks = false
         }
+        // The core stopped itself (a storage failure, its removal, a halted apply): what it
+        // will never answer now — a read, a membership change, a transfer, a settings change —
+        // ends here with .stopped rather than never.
+        if raft.stopped && !completions.isEmpty {
+            let waiting = completions
+            completions.removeAll()
+            deliveringCallbacks = true
+            for (_, cb) in waiting { cb(.stopped) }
+            flushBatches()
+            deliveringCallbacks = false
+        }
         for link in links.values { link.flush() }
         armTimer()
         publishStatus()

@@ -116,3 +116,43 @@ final class ScriptedLog: ClosableRaftLog, @unchecked Sendable {
         n.stop()
     }
 }
+
+/// A node whose core stops itself answers every request still waiting (here a read it could
+/// not confirm) with `.stopped`, instead of never calling back.
+@Suite(.serialized) struct SelfStopAnswersTests {
+    final class Outcomes: @unchecked Sendable {
+        let lock = NSLock()
+        var read: CommandOutcome?
+        func set(_ f: (Outcomes) -> Void) { lock.lock(); f(self); lock.unlock() }
+        func get<T>(_ f: (Outcomes) -> T) -> T { lock.lock(); defer { lock.unlock() }; return f(self) }
+    }
+
+    @Test func requestsWaitingWhenTheCoreStopsItselfAreAnswered() throws {
+        let c = try LoopbackCluster()
+        defer { c.shutdown() }
+        var logs: [NodeID: ScriptedLog] = [:]
+        for id in c.ids {
+            let log = ScriptedLog()
+            logs[id] = log
+            let m = LockedCounter()
+            c.machines[id] = m
+            c.nodes[id] = try c.host.startNode(c.config(id), stateMachine: m, log: { log })
+        }
+        #expect(waitUntil { c.leader != nil })
+        #expect(c.submit("1") == .applied(Array("1".utf8)))
+        let l = try #require(c.leader)
+        // Its followers gone, the leader can confirm no read.
+        for f in c.ids where f != l { c.nodes[f]!.stop() }
+        let out = Outcomes()
+        let leader = c.nodes[l]!
+        leader.linearizableRead { o in out.set { $0.read = o } }
+        usleep(100_000)
+        #expect(out.get { $0.read } == nil)
+        // Its disk fails: the next command's sync stops the node.
+        logs[l]!.failSync = true
+        _ = leader.submit(Array("2".utf8)) { _ in }
+        #expect(waitUntil { out.get { $0.read != nil } })
+        #expect(out.get { $0.read } == .stopped)
+        #expect(leader.status()?.stopped == true)
+    }
+}
