@@ -13,7 +13,7 @@ RELEASE_FLAGS = $(OPT_FLAGS) -Xswiftc -static-stdlib
 LIBDIR = .build/release
 BUILD_C = .build/c
 
-.PHONY: all build lib node test test-swift test-c test-python test-install test-wheel test-node wheel deps demo bench install clean
+.PHONY: all build lib node test test-swift test-c test-python test-install test-wheel test-node test-demo wheel deps demo bench install clean
 
 all: lib
 
@@ -42,7 +42,7 @@ demo:
 deps:
 	@./scripts/ensure-deps.sh libuv1-dev libssl-dev pkg-config valgrind python3 redis-tools iproute2 nftables
 
-test: deps test-swift test-c test-python test-install test-wheel test-node
+test: deps test-swift test-c test-python test-install test-wheel test-node test-demo
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -95,6 +95,13 @@ test-wheel: lib
 
 # raftengine-node end to end: real processes on loopback, Redis-protocol clients; the
 # partition tests put each node in a network namespace (they skip, saying why, without root).
+# `make demo`'s script, run as a test so the README's main command cannot break unseen
+# (it did once: INFO gained Redis's replication `role` line before the Raft one).
+test-demo: node
+	@mkdir -p $(BUILD_C)
+	./scripts/demo.sh > $(BUILD_C)/demo.log 2>&1 || { tail -n 30 $(BUILD_C)/demo.log; exit 1; }
+	@echo "make demo's script: ok"
+
 test-node:
 	$(SWIFT) build --product raftengine-node
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest

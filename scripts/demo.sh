@@ -10,7 +10,9 @@ declare -A PIDS
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
-field() { redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"; }
+# The last line of a name wins: INFO has Redis's replication `role` (master/slave) first and
+# the Raft `role` (leader/follower/candidate) after it.
+field() { redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p" | tail -n 1; }
 
 start_node() {
   local i=$1 peers=() j
