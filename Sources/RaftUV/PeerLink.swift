@@ -159,7 +159,12 @@ final class PeerLink {
               PeerAuth.verify(proof, .server, secrets: auth.secrets, clusterID: auth.clusterID, clientID: auth.selfID,
                               serverID: serverID, clientNonce: nonce, serverNonce: serverNonce) else {
             stats(.authFailed)
-            c.close()
+            // Say so before hanging up (an empty proof, which never verifies): the server then
+            // counts the refusal, and counts nothing for a peer that merely hangs up mid-way.
+            var out: [UInt8] = []
+            Frame.append(AuthFrame.proof([]).encoded, to: &out)
+            c.write(out)
+            c.closeAfterWrites()
             return
         }
         clientNonce = nil
