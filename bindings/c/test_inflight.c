@@ -1,7 +1,8 @@
-/* Flow-control settings from C: max inflight messages and bytes toward each follower. Bad
- * values are refused with a message naming the setting; a cluster with the tightest caps (one
- * message, one byte: every append goes out alone) still commits every command and agrees.
- * Run under valgrind by `make test`. */
+/* Flow-control and election settings from C: max inflight messages and bytes toward each
+ * follower (bad values refused with a message naming the setting; the tightest caps — one
+ * message, one byte: every append alone — still commit every command), and pre-vote off with
+ * check-quorum on (a leader that loses its followers steps down). Run under valgrind by
+ * `make test`. */
 #define _GNU_SOURCE
 #include "test_support.h"
 
@@ -9,6 +10,28 @@ static void tight(re_config *c, int i) {
     (void)i;
     CHECK_EQ(re_config_set_max_inflight(c, 1), RE_OK);
     CHECK_EQ(re_config_set_max_inflight_bytes(c, 1), RE_OK);
+}
+
+static void quorum_checked(re_config *c, int i) {
+    (void)i;
+    CHECK_EQ(re_config_set_pre_vote(c, 0), RE_OK);
+    CHECK_EQ(re_config_set_check_quorum(c, 1), RE_OK);
+}
+
+/* With check-quorum a leader that hears from no majority for an election timeout steps down. */
+static void test_check_quorum(void) {
+    cluster c;
+    CHECK_EQ(cluster_init(&c, 3, quorum_checked), RE_OK);
+    CHECK_EQ(cluster_start_all(&c), RE_OK);
+    op_wait w;
+    CHECK_EQ(cluster_submit(&c, "1", &w, 10000), RE_OK);
+    int l = cluster_leader(&c);
+    CHECK(l >= 0);
+    for (int i = 0; i < 3; i++)
+        if (i != l) { re_node_free(c.nodes[i]); c.nodes[i] = NULL; }
+    node_info st;
+    CHECK(WAIT_UNTIL_MS(get_info(c.nodes[l], &st) == RE_OK && st.role != RE_ROLE_LEADER, 10000));
+    cluster_free(&c);
 }
 
 int main(void) {
@@ -41,5 +64,6 @@ int main(void) {
     CHECK_STR(w[39].result, "40");
     CHECK(cluster_wait_totals(&c, 40, 10000, -1));
     cluster_free(&c);
+    test_check_quorum();
     return test_report();
 }

@@ -302,6 +302,37 @@ static void test_cluster(void) {
     CHECK_EQ(f.destroyed, f.made);
 }
 
+/* Step by step: a campaign's requests wait in the candidate's outbox until transmitted; one
+ * node's clock run ahead alone makes only its election timer fire. */
+static void test_step_by_step(void) {
+    factory f = {0};
+    re_sim *sim = NULL;
+    CHECK_EQ(re_sim_new(3, 11, 0, &counter_table, &f, &sim), RE_OK);
+    CHECK_EQ(re_sim_campaign(sim, 2), RE_OK);
+    CHECK_EQ(re_sim_role(sim, 2), RE_ROLE_CANDIDATE);
+    CHECK_EQ(re_sim_inbox_count(sim, 1), 0);
+    CHECK_EQ(re_sim_transmit(sim, 2), RE_OK);
+    CHECK_EQ(re_sim_inbox_count(sim, 1), 1);
+    CHECK_EQ(re_sim_inbox_count(sim, 3), 1);
+    CHECK_EQ(re_sim_deliver(sim, 1, 0), 1);
+    CHECK_EQ(re_sim_transmit(sim, 1), RE_OK);
+    CHECK_EQ(re_sim_deliver(sim, 2, 0), 1);  /* n1's vote: a majority with its own */
+    CHECK_EQ(re_sim_role(sim, 2), RE_ROLE_LEADER);
+    settle(sim, 2);
+    CHECK_EQ(re_sim_leader_of(sim, 3), 2);
+    uint64_t term = re_sim_term(sim, 3);
+    CHECK_EQ(re_sim_enable_timers(sim, 1), RE_OK);
+    CHECK_EQ(re_sim_advance_node(sim, 3, 5000), RE_OK);
+    CHECK_EQ(re_sim_advance(sim, 1), RE_OK);
+    CHECK(re_sim_term(sim, 3) > term);             /* n3 alone timed out and campaigned */
+    CHECK_EQ(re_sim_term(sim, 1), term);
+    CHECK_EQ(re_sim_campaign(sim, 9), RE_EINVAL);
+    CHECK_EQ(re_sim_transmit(sim, 9), RE_EINVAL);
+    CHECK_EQ(re_sim_advance_node(sim, 0, 1), RE_EINVAL);
+    re_sim_free(sim);
+    CHECK_EQ(f.destroyed, f.made);
+}
+
 static void test_fault_sweep(void) {
     factory f = {0};
     uint64_t run = 0, failing = 99;
@@ -320,6 +351,7 @@ static void test_fault_sweep(void) {
 int main(void) {
     test_arguments();
     test_cluster();
+    test_step_by_step();
     test_fault_sweep();
     printf("test_sim: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;

@@ -471,6 +471,9 @@ int re_node_update_settings(re_node *node, uint32_t heartbeat_ms, uint32_t elect
                             re_done_fn done, void *user);
 
 /* ---- Host-provided transport -------------------------------------------------------- */
+/* Not bound in the Python package on purpose: the transport callback runs on the loop thread
+ * for every frame, and a Python callback there would hold the GIL per frame on the hot path;
+ * Python hosts use the built-in TCP transport (with peer authentication). */
 
 /*
  * Sends one frame to node `to_id` (loop thread), for every frame the node sends. `frame` is
