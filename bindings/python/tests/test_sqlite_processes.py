@@ -12,23 +12,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
-
-class Items:
-    """State machine: an ordered list of the commands applied."""
-
-    def __init__(self):
-        self.items = []
-
-    def apply(self, command: bytes) -> bytes:
-        self.items.append(command.decode())
-        return str(len(self.items)).encode()
-
-    def snapshot(self) -> bytes:
-        return json.dumps(self.items).encode()
-
-    def restore(self, data: bytes) -> None:
-        self.items = json.loads(data.decode()) if data else []
+from node_proc import Items  # noqa: E402  (the same ordered-list machine)
 
 
 def child(nid, path, addrs_json):
