@@ -10,13 +10,20 @@ extension SimCluster {
     @discardableResult
     public func propose<M: LinearizabilityModel>(_ command: String, at node: NodeID, as input: M.Input, in history: ClientHistory<M>,
                            client: String = "c", output: @escaping ([UInt8]) -> M.Output) -> UInt64 {
+        propose(bytes: Array(command.utf8), at: node, as: input, in: history, client: client, output: output)
+    }
+
+    /// As `propose(_:at:as:in:client:output:)` with a command of any bytes (C and Python hosts').
+    @discardableResult
+    public func propose<M: LinearizabilityModel>(bytes command: [UInt8], at node: NodeID, as input: M.Input, in history: ClientHistory<M>,
+                           client: String = "c", output: @escaping ([UInt8]) -> M.Output) -> UInt64 {
         let op = history.invoke(input, client: client, step: step)
         let rid = newRequestID()
         hooks.awaiting[rid] = { [unowned self] outcome in
             self.completeClientOperation(outcome, of: op, in: history) { output($0) }
         }
         record(.event(node: node, op: "CMD START"))
-        with(node) { $0.propose(Array(command.utf8), id: rid) }
+        with(node) { $0.propose(command, id: rid) }
         return rid
     }
 

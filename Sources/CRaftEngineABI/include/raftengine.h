@@ -855,6 +855,168 @@ int re_sim_fault_sweep(uint64_t first_seed, uint64_t count, const int *node_coun
                        const re_sim_machine *machine, void *factory, int stop_at_failure,
                        uint64_t *seeds_run, uint64_t *first_failing, char **violation);
 
+/* -- Simulator: fault mode and client histories -- */
+
+/* The fault mode's random actions and their relative weights, on any scale (the defaults add
+ * up to 1000); 0 turns an action off. */
+typedef struct re_sim_fault_rates {
+    uint32_t deliver, advance, propose, drop, duplicate, crash, restart, partition, heal;
+    uint32_t cluster_operation;   /* membership changes, transfers, snapshots (with cluster_operations) */
+    uint32_t link_fault;          /* a random loss and delay on a link, or clearing it; default 0 */
+    /* A crash that is also a power loss, a full disk, every node's power at once, an EIO:
+     * only with storage_faults. */
+    uint32_t power_loss, disk_full, power_loss_all, disk_error;
+} re_sim_fault_rates;
+
+/*
+ * A property of yours that must hold after every step of a fault run: return 0 when it holds;
+ * otherwise non-zero, having written why into `why` (why_len bytes with the NUL; what does
+ * not fit is cut; empty is allowed). `sim` is the cluster under test: read it with the re_sim_*
+ * getters (re_sim_role, re_sim_term, re_sim_commit_index, re_sim_leader, re_sim_node_count...,
+ * nodes the fault mode added are numbered on from N + 1) and change nothing. It runs inside
+ * the fault mode's call, on its thread; `sim` is valid only during the call.
+ */
+typedef int (*re_sim_invariant_fn)(void *user, const re_sim *sim, char *why, size_t why_len);
+
+typedef struct re_sim_invariant {
+    const char *name;             /* names its violations (NUL-terminated; copied) */
+    re_sim_invariant_fn check;
+    void *user;                   /* handed to check; must outlive the call */
+} re_sim_invariant;
+
+/*
+ * The fault mode's options. Fill them with re_sim_fault_options_init(), which writes the
+ * defaults (those re_sim_fault_sweep runs with) and `size`, then change what you need. `size`
+ * is sizeof(re_sim_fault_options) as the host was compiled: fields are only ever appended, and
+ * the library reads those that fit in `size` (the others keep their defaults). The options and
+ * the invariant array are copied during the call; `machine`'s table too, `factory` and the
+ * invariants' `user` must outlive it.
+ */
+typedef struct re_sim_fault_options {
+    size_t size;
+    int nodes;                    /* node count, 1 to 15 (default 3); a sweep's node_counts override it */
+    size_t steps;                 /* turns (random actions) per seed before recovery (default 400) */
+    re_sim_fault_rates rates;
+    int pre_vote;                 /* 1 on, 0 off, -1 (default): the seed chooses */
+    int cluster_operations;       /* membership changes, transfers, snapshots (default 1) */
+    int check_recovery;           /* at the end heal, restart, require a final command everywhere (default 1) */
+    int storage_faults;           /* real logs on simulated disks: power losses, full disks, EIO (default 0) */
+    int trace;                    /* record the trace for re_sim_trace (slower; default 0) */
+    const re_sim_machine *machine;  /* NULL (default): the library's counter machine; otherwise
+                                     * yours, proposals being the text commands "c1", "c2", ... and
+                                     * the added nodes' machines made with node 0 */
+    void *factory;
+    const re_sim_invariant *invariants;  /* n_invariants of them (default none) */
+    size_t n_invariants;
+} re_sim_fault_options;
+
+/* Writes the defaults and size into *options. */
+void re_sim_fault_options_init(re_sim_fault_options *options);
+
+/* As re_sim_fault_sweep with every option of `options` (NULL: the defaults); node_counts NULL
+ * (or n_counts 0) runs every seed with options->nodes nodes. */
+int re_sim_fault_sweep_with(uint64_t first_seed, uint64_t count, const int *node_counts, size_t n_counts,
+                            const re_sim_fault_options *options, int stop_at_failure,
+                            uint64_t *seeds_run, uint64_t *first_failing, char **violation);
+
+/*
+ * One seed of the fault mode, run to its end (recovery included when check_recovery), kept
+ * for reading: the replay of a failing seed of a sweep (same seed, options and node count give
+ * the same run). *out receives the run; free it with re_sim_fault_run_free(). Strings the
+ * getters give belong to the run and live until it is freed.
+ */
+typedef struct re_sim_fault_run re_sim_fault_run;
+int re_sim_fault_run_seed(uint64_t seed, const re_sim_fault_options *options, re_sim_fault_run **out);
+void re_sim_fault_run_free(re_sim_fault_run *run);   /* NULL is ignored */
+/* Turns taken (at most `steps`: fewer when a violation stopped the run) and the highest commit index. */
+size_t re_sim_fault_run_turns(const re_sim_fault_run *run);
+uint64_t re_sim_fault_run_committed(const re_sim_fault_run *run);
+/*
+ * What failed, safety violations first: violation i (from 0) of the count. *property: the
+ * broken property ("election safety", "state machine safety", ..., an invariant's name, or
+ * "recovery" for the end's liveness check); *message: the text; *step: the cluster step after
+ * which it was seen (any pointer may be NULL). RE_ENOTFOUND: no violation i.
+ */
+size_t re_sim_fault_run_violation_count(const re_sim_fault_run *run);
+int re_sim_fault_run_violation(const re_sim_fault_run *run, size_t i, const char **property, const char **message,
+                               uint64_t *step);
+/*
+ * The action log: action i (from 0) the fault mode took, in order. *turn: its turn; *step: the
+ * cluster step before it; *kind: "deliver", "advance", "propose", "drop", "duplicate", "crash",
+ * "restart", "partition", "heal", "linkFault", "powerLoss", "diskFull", "powerLossAll",
+ * "diskError", "clusterOperation" (none could run), "snapshot", "transfer", "remove", "add",
+ * "promote"; *node: the node acted on, 0 for none. RE_ENOTFOUND: no action i.
+ */
+size_t re_sim_fault_run_action_count(const re_sim_fault_run *run);
+int re_sim_fault_run_action(const re_sim_fault_run *run, size_t i, size_t *turn, uint64_t *step, const char **kind,
+                            int *node);
+/* The run's cluster as it ended, for the re_sim_* getters and re_sim_trace (recorded with
+ * options->trace). It belongs to the run: never re_sim_free it, and change nothing. */
+const re_sim *re_sim_fault_run_sim(const re_sim_fault_run *run);
+
+/*
+ * A history of client operations on one object, for a linearizability check (Wing & Gong's
+ * search with Lowe's memo; exponential at worst: meant for a test's small histories). The
+ * model says what the object does: a register (write v; read gives the last write, `initial`
+ * before any) or a counter (add n answers the total after it; read gives the total). Values
+ * are int64_t. A history is single-threaded, like a cluster.
+ */
+typedef struct re_sim_history re_sim_history;
+enum re_sim_model { RE_SIM_MODEL_REGISTER = 0, RE_SIM_MODEL_COUNTER = 1 };
+/* An operation: read (either model), write (register), add (counter). */
+enum re_sim_op { RE_SIM_OP_READ = 0, RE_SIM_OP_WRITE = 1, RE_SIM_OP_ADD = 2 };
+/* An operation's completion: no answer yet or one that leaves open whether it took effect (a
+ * timeout, a leader that stepped down); answered; known not to have taken effect. */
+enum re_sim_completion { RE_SIM_PENDING = 0, RE_SIM_COMPLETED = 1, RE_SIM_FAILED = 2 };
+enum re_sim_linearizability { RE_SIM_NOT_LINEARIZABLE = 0, RE_SIM_LINEARIZABLE = 1, RE_SIM_UNDECIDED = 2 };
+
+int re_sim_history_new(int model, int64_t initial, re_sim_history **out);
+void re_sim_history_free(re_sim_history *history);   /* NULL is ignored */
+
+/*
+ * Through a cluster. re_sim_history_propose proposes `command` at `node` as operation `op`
+ * with argument `arg` (a read: 0) of client `client` (NULL: "c"): invoked now, completed when
+ * its outcome comes (inside a later re_sim_* call): applied, with the machine's result as the
+ * output (for add and read a decimal integer; anything else is a wrong answer); refused or
+ * redirected: failed; a timeout or a stepped-down leader: left pending. *id (may be NULL): the
+ * operation's id in the history; *request (may be NULL): the request for re_sim_outcome.
+ * RE_ESTOPPED when the node is down, RE_EINVAL for an op the model lacks.
+ */
+int re_sim_history_propose(re_sim_history *history, re_sim *sim, int node, const uint8_t *command, size_t len, int op,
+                           int64_t arg, const char *client, size_t *id, uint64_t *request);
+/* The value of a read: node `node`'s state as your machine holds it, into *value; 0, or non-zero
+ * when it cannot say (the read's answer is then wrong). May read `sim`, not change it. */
+typedef int (*re_sim_value_fn)(void *user, const re_sim *sim, int node, int64_t *value);
+/* A linearizable read (ReadIndex) at `node`: once the node confirms it still leads and has
+ * applied up to the read's index, `value` is asked (inside that later re_sim_* call; `user`
+ * must stay valid until then). A redirect fails it. */
+int re_sim_history_read(re_sim_history *history, re_sim *sim, int node, re_sim_value_fn value, void *user,
+                        const char *client, size_t *id, uint64_t *request);
+/* A read of `node`'s local state with no check that it still leads: invoked and answered now
+ * (`value` is asked during the call). It can be stale. */
+int re_sim_history_read_locally(re_sim_history *history, re_sim *sim, int node, re_sim_value_fn value, void *user,
+                                const char *client, size_t *id);
+
+/* By hand: invoke an operation (*id receives its id), then complete it with its output, or fail
+ * it; never completed, it stays pending. RE_EINVAL: an op the model lacks, no such id, or an
+ * operation already completed or failed. */
+int re_sim_history_invoke(re_sim_history *history, int op, int64_t arg, const char *client, size_t *id);
+int re_sim_history_complete(re_sim_history *history, size_t id, int64_t output);
+int re_sim_history_fail(re_sim_history *history, size_t id);
+
+/* Operation `id` (from 0) of the count: its op, argument, completion (enum re_sim_completion)
+ * and output (0 unless completed); any pointer may be NULL. RE_ENOTFOUND: no such id. */
+size_t re_sim_history_count(const re_sim_history *history);
+int re_sim_history_operation(const re_sim_history *history, size_t id, int *op, int64_t *arg, int *completion,
+                             int64_t *output);
+/*
+ * Checks the history: returns enum re_sim_linearizability (or a negative status). The search
+ * gives up after `limit` states (0: 1,000,000): RE_SIM_UNDECIDED. *description (may be NULL):
+ * a malloc()ed text (free it): the verdict, a linearization order when there is one, and the
+ * operations one per line.
+ */
+int re_sim_history_check(const re_sim_history *history, size_t limit, char **description);
+
 #ifdef __cplusplus
 }
 #endif
