@@ -6,7 +6,8 @@
 struct KVSlotIndex {
     private(set) var counts = [Int32](repeating: 0, count: KVKeySlot.count)
     private var heads = [Int32](repeating: -1, count: KVKeySlot.count)
-    private var keys: [[UInt8]] = []
+    /// Each node's key (empty when the node is free).
+    private(set) var keys: [[UInt8]] = []
     private var next: [Int32] = []
     private var prev: [Int32] = []
     private var slotOf: [UInt16] = []
@@ -144,17 +145,25 @@ struct KVKey: Hashable {
 }
 
 /// The keyspace of database 0 and the leader time it has reached. Every change to the keys
-/// goes through `add`, `remove` and `setDeadline`, which keep the slot index, the expiry heap
-/// and the count of keys with a deadline in step.
+/// goes through `add`, `remove` and `setDeadline`, which keep the slot index, the expiry heap,
+/// the key order and the count of keys with a deadline in step.
+///
+/// A key's entry lives at its node (the slot index's, stable while the key exists): the
+/// dictionary maps key → node, so a position (`Index`) stays valid across other changes and
+/// snapshots walk entries in key order (`KVKeyOrder`) without hashing a key.
 final class KVStore {
-    private var dict: [KVKey: KVEntry] = [:]
+    private var dict: [KVKey: Int32] = [:]
+    /// Entries by node; a free node's is empty.
+    private var entries: [KVEntry] = []
     private(set) var slots = KVSlotIndex()
+    private var order = KVKeyOrder()
     private var heap = KVExpiryHeap()
     private(set) var volatileCount = 0
     /// The latest leader time an applied entry carried (see `KVStateMachine.lastAppliedTime`).
     var time: UInt64 = 0
 
-    typealias Index = Dictionary<KVKey, KVEntry>.Index
+    /// A live key's node.
+    typealias Index = Int32
 
     var count: Int { dict.count }
 
@@ -163,79 +172,84 @@ final class KVStore {
     /// The key's entry if it exists and has not expired at `now`. Never changes anything.
     @inline(__always)
     func live(_ key: [UInt8], _ now: UInt64) -> KVEntry? {
-        guard let e = dict[KVKey(key)], now < e.deadline else { return nil }
-        return e
+        guard let n = dict[KVKey(key)] else { return nil }
+        let e = entries[Int(n)]
+        return now < e.deadline ? e : nil
     }
 
     /// The key's position for a write: an expired key is removed first (the lazy expiry
     /// every replica performs at the same entry), so nil means "absent".
     @inline(__always)
     func writable(_ key: [UInt8], _ now: UInt64) -> Index? {
-        guard let i = dict.index(forKey: KVKey(key)) else { return nil }
-        if now >= dict.values[i].deadline {
-            remove(at: i)
+        guard let n = dict[KVKey(key)] else { return nil }
+        if now >= entries[Int(n)].deadline {
+            remove(at: n)
             return nil
         }
-        return i
+        return n
     }
 
-    @inline(__always) func entry(at i: Index) -> KVEntry { dict.values[i] }
-    @inline(__always) func key(at i: Index) -> [UInt8] { dict.keys[i].bytes }
-    @inline(__always) func index(of key: [UInt8]) -> Index? { dict.index(forKey: KVKey(key)) }
+    @inline(__always) func entry(at i: Index) -> KVEntry { entries[Int(i)] }
+    @inline(__always) func key(at i: Index) -> [UInt8] { slots.keys[Int(i)] }
+    @inline(__always) func index(of key: [UInt8]) -> Index? { dict[KVKey(key)] }
 
     /// Every stored key and entry, in no particular order.
     func forEach(_ body: ([UInt8], KVEntry) -> Void) {
-        for (k, e) in dict { body(k.bytes, e) }
+        for (k, n) in dict { body(k.bytes, entries[Int(n)]) }
     }
 
-    /// Every stored key and entry in key byte order (snapshots). Sorts small records of each
-    /// key's first 16 bytes (big-endian, so integer order is byte order) and its position,
-    /// comparing whole keys only on a tie: a snapshot of 100,000 keys was a third of its cost
-    /// in moving (key, entry) pairs through a stable sort with a closure comparing bytes.
-    func sortedEntries() -> [(key: [UInt8], entry: KVEntry)] {
-        let all = Array(dict)
-        var order = [KVSortRecord]()
-        order.reserveCapacity(all.count)
-        for i in 0..<all.count { order.append(KVSortRecord(all[i].key.bytes, Int32(i))) }
-        order.sort { a, b in a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo }
-        // Runs that tie on 16 bytes (longer keys sharing them, or a key and its zero-padded
-        // prefix) are put in order by the whole key.
-        var i = 0
-        while i < order.count {
-            var j = i + 1
-            while j < order.count && order[j].hi == order[i].hi && order[j].lo == order[i].lo { j += 1 }
-            if j - i > 1 {
-                order[i..<j].sort { kvLess(all[Int($0.index)].key.bytes, all[Int($1.index)].key.bytes) }
-            }
-            i = j
-        }
-        return order.map { (key: all[Int($0.index)].key.bytes, entry: all[Int($0.index)].value) }
+    /// Every stored key and entry in key byte order (snapshots), expired ones included.
+    func forEachInKeyOrder(_ body: ([UInt8], KVEntry) -> Void) {
+        let keys = slots.keys
+        for n in order.ordered(keys: keys) { body(keys[Int(n)], entries[Int(n)]) }
     }
+
+    /// `forEachInKeyOrder` as an array (tests).
+    func sortedEntries() -> [(key: [UInt8], entry: KVEntry)] {
+        var out: [(key: [UInt8], entry: KVEntry)] = []
+        out.reserveCapacity(count)
+        forEachInKeyOrder { out.append((key: $0, entry: $1)) }
+        return out
+    }
+
+    /// Changes the key order has not folded in yet (tests).
+    var pendingOrderChanges: Int { order.pendingChanges }
 
     // MARK: Changes
 
     /// Adds a key known to be absent.
     func add(_ key: [UInt8], _ value: KVValue, deadline: UInt64 = noDeadline) {
         let node = slots.insert(key)
-        dict[KVKey(key)] = KVEntry(value: value, deadline: deadline, node: node)
+        store(KVEntry(value: value, deadline: deadline), at: node)
+        dict[KVKey(key)] = node
+        order.added(node)
         if deadline != noDeadline {
             volatileCount += 1
             pushDeadline(deadline, key)
         }
+        // Without snapshots the keys added since the last one would pile up.
+        if order.shouldFold(liveCount: dict.count) { _ = order.ordered(keys: slots.keys) }
+    }
+
+    @inline(__always)
+    private func store(_ e: KVEntry, at node: Int32) {
+        if Int(node) == entries.count { entries.append(e) } else { entries[Int(node)] = e }
     }
 
     func remove(at i: Index) {
-        let e = dict.values[i]
-        slots.remove(e.node)
-        if e.deadline != noDeadline { volatileCount -= 1 }
-        dict.remove(at: i)
+        let n = Int(i)
+        if entries[n].deadline != noDeadline { volatileCount -= 1 }
+        dict[KVKey(slots.keys[n])] = nil
+        entries[n] = KVEntry(value: .string([]), deadline: noDeadline)
+        order.removed(i)
+        slots.remove(i)
     }
 
     /// Replaces the value at i; keepTTL false clears the deadline (as SET does).
     @inline(__always)
     func replace(at i: Index, _ value: KVValue, keepTTL: Bool) {
-        dict.values[i].value = value
-        if !keepTTL && dict.values[i].deadline != noDeadline { setDeadline(at: i, noDeadline) }
+        entries[Int(i)].value = value
+        if !keepTTL && entries[Int(i)].deadline != noDeadline { setDeadline(at: i, noDeadline) }
     }
 
     /// Sets the value of key (SET semantics: any type is overwritten).
@@ -249,21 +263,29 @@ final class KVStore {
     }
 
     func setDeadline(at i: Index, _ deadline: UInt64) {
-        let old = dict.values[i].deadline
+        let n = Int(i)
+        let old = entries[n].deadline
         guard old != deadline else { return }
-        dict.values[i].deadline = deadline
+        entries[n].deadline = deadline
         if old == noDeadline { volatileCount += 1 }
-        if deadline == noDeadline { volatileCount -= 1 } else { pushDeadline(deadline, dict.keys[i].bytes) }
+        if deadline == noDeadline { volatileCount -= 1 } else { pushDeadline(deadline, slots.keys[n]) }
     }
 
     /// Runs body on the string at i with the value moved out, so it is uniquely referenced and
     /// changed in place.
     @inline(__always)
     func mutateString<R>(at i: Index, _ body: (inout [UInt8]) -> R) -> R {
-        guard case .string(var s) = dict.values[i].value else { preconditionFailure("not a string") }
-        dict.values[i].value = .string([])
-        defer { dict.values[i].value = .string(s) }
+        let n = Int(i)
+        guard case .string(var s) = entries[n].value else { preconditionFailure("not a string") }
+        entries[n].value = .string([])
+        defer { entries[n].value = .string(s) }
         return body(&s)
+    }
+
+    /// The deadline of a live key, nil when absent.
+    @inline(__always)
+    private func deadline(of key: [UInt8]) -> UInt64? {
+        dict[KVKey(key)].map { entries[Int($0)].deadline }
     }
 
     private func pushDeadline(_ deadline: UInt64, _ key: [UInt8]) {
@@ -272,7 +294,7 @@ final class KVStore {
     }
 
     private func compactHeap() {
-        heap.rebuild(heap.elements.filter { dict[KVKey($0.key)]?.deadline == $0.deadline })
+        heap.rebuild(heap.elements.filter { deadline(of: $0.key) == $0.deadline })
     }
 
     /// Removes keys whose deadline is at or before now, earliest (deadline, key) first, at most
@@ -283,8 +305,8 @@ final class KVStore {
         while let top = heap.min, top.deadline <= now {
             if limit > 0 && removed >= limit { break }
             _ = heap.popMin()
-            if let i = dict.index(forKey: KVKey(top.key)), dict.values[i].deadline == top.deadline {
-                remove(at: i)
+            if let n = dict[KVKey(top.key)], entries[Int(n)].deadline == top.deadline {
+                remove(at: n)
                 removed += 1
             }
         }
@@ -295,7 +317,7 @@ final class KVStore {
     /// on the way (internal bookkeeping only; the keys do not change).
     func nextDeadline() -> UInt64? {
         while let top = heap.min {
-            if dict[KVKey(top.key)]?.deadline == top.deadline { return top.deadline }
+            if deadline(of: top.key) == top.deadline { return top.deadline }
             _ = heap.popMin()
         }
         return nil
@@ -303,24 +325,33 @@ final class KVStore {
 
     func removeAll() {
         dict = [:]
+        entries = []
         slots = KVSlotIndex()
+        order.removeAll()
         heap.removeAll()
         volatileCount = 0
     }
 
-    /// Replaces the whole keyspace (restore).
-    func load(_ entries: [([UInt8], KVValue, UInt64)], time: UInt64) {
+    /// Replaces the whole keyspace (restore). `inKeyOrder`: the entries are in key byte order
+    /// (a checked format-2 snapshot), so the key order needs no sort.
+    func load(_ all: [([UInt8], KVValue, UInt64)], time: UInt64, inKeyOrder: Bool) {
         removeAll()
-        dict.reserveCapacity(entries.count)
+        dict.reserveCapacity(all.count)
+        entries.reserveCapacity(all.count)
         var deadlines: [KVExpiryHeap.Element] = []
-        for (k, v, d) in entries {
+        var nodes: [Int32] = []
+        nodes.reserveCapacity(all.count)
+        for (k, v, d) in all {
             let node = slots.insert(k)
-            dict[KVKey(k)] = KVEntry(value: v, deadline: d, node: node)
+            store(KVEntry(value: v, deadline: d), at: node)
+            dict[KVKey(k)] = node
+            nodes.append(node)
             if d != noDeadline {
                 volatileCount += 1
                 deadlines.append(.init(deadline: d, key: k))
             }
         }
+        if inKeyOrder { order.load(inKeyOrder: nodes) } else { for n in nodes { order.added(n) } }
         heap.rebuild(deadlines)
         self.time = time
     }

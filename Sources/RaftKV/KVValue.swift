@@ -44,6 +44,11 @@ final class KVHash {
 
     func reserveCapacity(_ n: Int) { fields.reserveCapacity(n) }
 
+    /// Every (field, value), in no particular order.
+    func forEachPair(_ body: ([UInt8], [UInt8]) -> Void) {
+        for (f, v) in fields { body(f.bytes, v) }
+    }
+
     /// (field, value) in field byte order.
     var sortedPairs: [(field: [UInt8], value: [UInt8])] {
         fields.map { (field: $0.key.bytes, value: $0.value) }.sorted { kvLess($0.field, $1.field) }
@@ -148,11 +153,10 @@ final class KVList {
 }
 
 /// One key's record: its value and its deadline (absolute ms of leader time; `noDeadline` when
-/// the key does not expire), and its node in the slot index.
+/// the key does not expire). Kept at the key's node in the slot index (KVStore).
 struct KVEntry {
     var value: KVValue
     var deadline: UInt64
-    var node: Int32
 }
 
 let noDeadline = UInt64.max
