@@ -94,12 +94,18 @@ func simBox(_ p: OpaquePointer?) -> SimBox? { box(p, SimBox.self) }
 @_cdecl("re_sim_new")
 public func re_sim_new(_ nodes: Int32, _ seed: UInt64, _ preVote: Int32, _ machine: UnsafePointer<re_sim_machine>?,
                        _ factory: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    newSim(SimOptionsBox(nodes: nodes, seed: seed, preVote: preVote != 0), machine, factory, out)
+}
+
+/// Creates the cluster re_sim_new and re_sim_new_with_options hand out.
+func newSim(_ options: SimOptionsBox, _ machine: UnsafePointer<re_sim_machine>?, _ factory: UnsafeMutableRawPointer?,
+            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let out else { return fail(.einval, "out is NULL") }
-    guard (1...15).contains(nodes) else { return fail(.einval, "nodes \(nodes) is outside 1 to 15") }
+    guard simNodeLimit.contains(options.nodes) else { return fail(.einval, "nodes \(options.nodes) is outside 1 to 15") }
     guard let table = simMachineTable(machine) else {
         return fail(.einval, "machine is NULL or lacks apply, snapshot, restore or create")
     }
-    var o = SimCluster.Options(nodeCount: Int(nodes), seed: seed, preVote: preVote != 0)
+    var o = options.clusterOptions()
     o.makeMachine = { id in SimCMachine(table, factory: factory, node: simNodeNumber(id)) }
     let b = SimBox(SimCluster(o))
     out.pointee = OpaquePointer(Unmanaged.passRetained(b).toOpaque())

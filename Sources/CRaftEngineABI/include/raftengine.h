@@ -808,6 +808,125 @@ int re_sim_elect(re_sim *sim, int node);
 /* The leader sends a heartbeat now (followers learn its commit index). */
 int re_sim_heartbeat(re_sim *sim, int node);
 
+/* -- Simulator: links, nodes and cluster operations -- */
+
+/*
+ * Creation options beyond re_sim_new's arguments: make them with re_sim_options_new (the
+ * same nodes, seed and pre_vote as re_sim_new), set what differs, create the cluster with
+ * re_sim_new_with_options (the options are copied; free them with re_sim_options_free at
+ * any time after). Any thread, but one options object must not be used by two threads at
+ * once.
+ */
+typedef struct re_sim_options re_sim_options;
+int re_sim_options_new(int nodes, uint64_t seed, int pre_vote, re_sim_options **out);
+void re_sim_options_free(re_sim_options *options);   /* NULL is ignored */
+/* Node `node`'s own election timeout range (1 to 15, also a node re_sim_add_node creates
+ * later; 0: every node), instead of the 150-300 ms the others keep. 1 <= min_ms <= max_ms
+ * <= 600000. */
+int re_sim_options_set_election_timeout(re_sim_options *options, int node, uint32_t min_ms, uint32_t max_ms);
+/* `on` non-zero: each node's memory log keeps only what it synced, so a crash loses every
+ * write since its last sync (off: a memory log keeps every write across a crash). */
+int re_sim_options_set_lose_unsynced_writes(re_sim_options *options, int on);
+/* re_sim_new with `options`; `machine` and `factory` as there. Free with re_sim_free(). */
+int re_sim_new_with_options(const re_sim_options *options, const re_sim_machine *machine, void *factory, re_sim **out);
+
+/* A slow disk at `node`: while `on`, its syncs wait for re_sim_finish_sync, so its writes stay
+ * unsynced and the messages that must follow a sync (acknowledgements, votes) wait with them.
+ * re_sim_finish_sync carries out the awaited sync now (nothing when none is awaited). */
+int re_sim_set_syncs_deferred(re_sim *sim, int node, int on);
+int re_sim_finish_sync(re_sim *sim, int node);
+
+/* Links. re_sim_set_link_fault: each message from `from` to `to` (two different nodes) is lost
+ * with probability `loss` (0 to 1, drawn from the cluster's seeded generator, so the same seed
+ * loses the same messages), and the rest arrive `delay_ms` of virtual time after they were
+ * sent (at most 86400000; re_sim_advance lands them). loss 0 and delay 0 clear the link's
+ * fault. re_sim_clear_link_faults clears every link's (messages already delayed still land).
+ * Partitions and cuts are separate: re_sim_heal leaves link faults. */
+int re_sim_set_link_fault(re_sim *sim, int from, int to, double loss, uint64_t delay_ms);
+int re_sim_clear_link_faults(re_sim *sim);
+size_t re_sim_in_flight_count(const re_sim *sim);   /* delayed messages not landed yet */
+size_t re_sim_lost_count(const re_sim *sim);        /* messages lost so far, for any reason */
+
+/* Delivery of some messages only. re_sim_deliver_between handles only messages between `a`
+ * and `b` (both ways) until none is left or `max_steps` were handled, transmitting as it
+ * goes; other messages stay in their inboxes, in order. re_sim_deliver_count handles exactly
+ * `count` messages (fewer if the network goes quiet) in re_sim_deliver_all's order. *steps /
+ * *handled (may be NULL): how many were handled. */
+int re_sim_deliver_between(re_sim *sim, int a, int b, size_t max_steps, size_t *steps);
+int re_sim_deliver_count(re_sim *sim, size_t count, size_t *handled);
+/* re_sim_release_held, taking the held messages of the link in `order`. */
+enum re_sim_held_order { RE_SIM_OLDEST_FIRST = 0, RE_SIM_NEWEST_FIRST = 1 };
+int re_sim_release_held_in_order(re_sim *sim, int from, int to, size_t limit, int order, size_t *released);
+
+/*
+ * Cluster operations. Each starts the operation and puts its request id in *request (may be
+ * NULL) for re_sim_outcome(); the outcome is known once the messages that decide it were
+ * delivered (RE_OK, or RE_ENOTLEADER, RE_EBUSY, RE_EEXIST, RE_ETIMEOUT, ... as for the
+ * re_node_* operations). A node that is down fails the call with RE_ESTOPPED.
+ *
+ * re_sim_add_node creates node N + 1 outside the configuration, running on a machine from
+ * `create` (at most 15 nodes); *node receives its number. It takes part once added: by
+ * re_sim_join (it asks `via`, the leader, to add it: as a voter, or a learner when as_voter is
+ * 0) or by re_sim_add_server at the leader (which also promotes a learner). A node not caught
+ * up gets the leader's log, or its snapshot when the log no longer holds what it lacks.
+ */
+int re_sim_add_node(re_sim *sim, int *node);
+int re_sim_join(re_sim *sim, int node, int via, int as_voter, uint64_t *request);
+int re_sim_add_server(re_sim *sim, int leader, int node, int as_voter, uint64_t *request);
+int re_sim_remove_server(re_sim *sim, int leader, int node, uint64_t *request);
+/* `node` leaves the cluster by itself (through its leader when it is not the leader). */
+int re_sim_exit_cluster(re_sim *sim, int node, uint64_t *request);
+int re_sim_transfer_leadership(re_sim *sim, int leader, int target, uint64_t *request);
+/* Takes a snapshot of `node`'s machine at its applied index and compacts its log, keeping
+ * `keep_trailing` entries before it; *index (may be NULL) receives the snapshot's index, 0
+ * when there was nothing new to snapshot. A failure of the machine's snapshot is RE_EIO. */
+int re_sim_take_snapshot(re_sim *sim, int node, uint64_t keep_trailing, uint64_t *index);
+
+/* Whether `member` is in the configuration `node` has in force. */
+enum re_sim_membership { RE_SIM_NOT_MEMBER = 0, RE_SIM_VOTER = 1, RE_SIM_LEARNER = 2 };
+int re_sim_membership(const re_sim *sim, int node, int member);   /* enum re_sim_membership; -1: bad node or down */
+
+/* The leader's view of a follower. */
+enum re_sim_replication { RE_SIM_PROBE = 0, RE_SIM_REPLICATE = 1, RE_SIM_SNAPSHOT = 2 };
+typedef struct re_sim_progress {
+    int node;                 /* the follower */
+    int state;                /* enum re_sim_replication */
+    uint64_t match;           /* highest index known to be on the follower */
+    uint64_t next;            /* next index the leader sends */
+    uint64_t snapshot_index;  /* RE_SIM_SNAPSHOT: the index of the snapshot being sent; else 0 */
+    size_t inflight;          /* appends sent and not yet acknowledged */
+} re_sim_progress;
+/* Fills out[0 .. capacity) with the leader's view of each node it replicates to, by node
+ * number; *count receives how many there are (0 unless `leader` is a live leader), which may
+ * exceed `capacity` (then only `capacity` are written; out may be NULL with capacity 0). */
+int re_sim_follower_progress(const re_sim *sim, int leader, re_sim_progress *out, size_t capacity, size_t *count);
+
+/*
+ * Apply history: every command and snapshot restore node `node`'s machines took in, over all
+ * its lifetimes (lifetime 1 from creation, one more per restart; a crash does not lose the
+ * history). A snapshot restore covers every index up to its `index` (0 until the node learns
+ * which index the snapshot it is installing covers).
+ */
+enum re_sim_apply_kind { RE_SIM_APPLY_COMMAND = 0, RE_SIM_APPLY_SNAPSHOT = 1 };
+typedef struct re_sim_apply_record {
+    int lifetime;
+    int kind;                 /* enum re_sim_apply_kind */
+    uint64_t index;
+    const uint8_t *command;   /* RE_SIM_APPLY_COMMAND: the command's bytes; else NULL */
+    size_t command_len;
+} re_sim_apply_record;
+/* *records receives the history in order, *count its length: one malloc()ed block holding the
+ * records and their commands, which the caller frees with one free() (NULL when empty). */
+int re_sim_apply_history(const re_sim *sim, int node, re_sim_apply_record **records, size_t *count);
+/* Indexes whose command reached the machine's state more than once, ascending; a snapshot
+ * restore counts as one application of what it covers. machine_survives_restart 0 (each
+ * lifetime has a new machine, as `create` makes) starts counting afresh at each lifetime;
+ * non-zero adds the lifetimes up (a factory that hands back the same durable machine).
+ * *indexes: a malloc()ed array for the caller to free() (NULL when there are none). */
+int re_sim_reapplied_indexes(const re_sim *sim, int node, int machine_survives_restart, uint64_t **indexes,
+                             size_t *count);
+int re_sim_lifetime(const re_sim *sim, int node);   /* starts so far: 1 after creation; 0: bad node */
+
 /* -- Status: one node's state now (node down: role RE_ROLE_STOPPED, the rest as its log
  * says). -- */
 
