@@ -211,6 +211,7 @@ def _declare(lib):
     _fn(lib, "re_node_take_snapshot", i, p, DONE_FN, p)
     _fn(lib, "re_node_update_settings", i, p, u32, u32, u32, u32, DONE_FN, p)
     _declare_sim(lib)
+    _declare_sim_cluster(lib)
     return lib
 
 
@@ -255,6 +256,50 @@ def _declare_sim(lib):
     _fn(lib, "re_sim_trace", i, p, i, sz, pp)
     _fn(lib, "re_sim_write_trace", i, p, i, sz, cp)
     _fn(lib, "re_sim_fault_sweep", i, u64, u64, i_p, sz, ctypes.POINTER(SimMachine), p, i, u64_p, u64_p, pp)
+
+
+# The simulator's links, nodes and cluster operations (re_sim_progress, re_sim_apply_record).
+class SimProgress(ctypes.Structure):
+    _fields_ = [("node", ctypes.c_int), ("state", ctypes.c_int), ("match", ctypes.c_uint64),
+                ("next", ctypes.c_uint64), ("snapshot_index", ctypes.c_uint64), ("inflight", ctypes.c_size_t)]
+
+
+class SimApplyRecord(ctypes.Structure):
+    _fields_ = [("lifetime", ctypes.c_int), ("kind", ctypes.c_int), ("index", ctypes.c_uint64),
+                ("command", c_u8_p), ("command_len", ctypes.c_size_t)]
+
+
+def _declare_sim_cluster(lib):
+    """The simulator's links, nodes and cluster operations (its own section of the header)."""
+    i, p, u32, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
+    pp = ctypes.POINTER(ctypes.c_void_p)
+    sz_p, u64_p, i_p = ctypes.POINTER(sz), ctypes.POINTER(u64), ctypes.POINTER(i)
+    _fn(lib, "re_sim_options_new", i, i, u64, i, pp)
+    _fn(lib, "re_sim_options_free", None, p)
+    _fn(lib, "re_sim_options_set_election_timeout", i, p, i, u32, u32)
+    _fn(lib, "re_sim_options_set_lose_unsynced_writes", i, p, i)
+    _fn(lib, "re_sim_new_with_options", i, p, ctypes.POINTER(SimMachine), p, pp)
+    _fn(lib, "re_sim_set_syncs_deferred", i, p, i, i)
+    _fn(lib, "re_sim_finish_sync", i, p, i)
+    _fn(lib, "re_sim_set_link_fault", i, p, i, i, ctypes.c_double, u64)
+    _fn(lib, "re_sim_clear_link_faults", i, p)
+    _fn(lib, "re_sim_in_flight_count", sz, p)
+    _fn(lib, "re_sim_lost_count", sz, p)
+    _fn(lib, "re_sim_deliver_between", i, p, i, i, sz, sz_p)
+    _fn(lib, "re_sim_deliver_count", i, p, sz, sz_p)
+    _fn(lib, "re_sim_release_held_in_order", i, p, i, i, sz, i, sz_p)
+    _fn(lib, "re_sim_add_node", i, p, i_p)
+    _fn(lib, "re_sim_join", i, p, i, i, i, u64_p)
+    _fn(lib, "re_sim_add_server", i, p, i, i, i, u64_p)
+    _fn(lib, "re_sim_remove_server", i, p, i, i, u64_p)
+    _fn(lib, "re_sim_exit_cluster", i, p, i, u64_p)
+    _fn(lib, "re_sim_transfer_leadership", i, p, i, i, u64_p)
+    _fn(lib, "re_sim_take_snapshot", i, p, i, u64, u64_p)
+    _fn(lib, "re_sim_membership", i, p, i, i)
+    _fn(lib, "re_sim_follower_progress", i, p, i, ctypes.POINTER(SimProgress), sz, sz_p)
+    _fn(lib, "re_sim_apply_history", i, p, i, ctypes.POINTER(ctypes.POINTER(SimApplyRecord)), sz_p)
+    _fn(lib, "re_sim_reapplied_indexes", i, p, i, i, ctypes.POINTER(u64_p), sz_p)
+    _fn(lib, "re_sim_lifetime", i, p, i)
 
 
 _libc = ctypes.CDLL(None)

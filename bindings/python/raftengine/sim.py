@@ -17,14 +17,14 @@ run (and the same trace).
 
 import ctypes
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from . import _lib
+from . import _args, _lib
 from ._calls import _check, lib
-from .errors import error_for
+from .errors import InvalidArgument, NodeStopped, error_for
 from .types import Role, StateMachine
 
-__all__ = ["Cluster", "NodeState", "Outcome", "FaultReport", "FaultFound", "fault_sweep"]
+__all__ = ["Cluster", "NodeState", "Outcome", "Progress", "ApplyRecord", "FaultReport", "FaultFound", "fault_sweep"]
 
 _ROLES = {0: Role.FOLLOWER, 1: Role.CANDIDATE, 2: Role.LEADER, 3: Role.STOPPED}
 _FORMATS = {"rst": 0, "csv": 1, "plantuml": 2}
@@ -149,17 +149,26 @@ class Outcome:
 class Cluster:
     """A simulated cluster of `nodes` voters whose machines `machine(node)` makes (1..nodes),
     once when a node is created and again at each restart (a crash loses the volatile machine;
-    the new one is rebuilt from the node's log). Single-threaded: one thread at a time."""
+    the new one is rebuilt from the node's log). Single-threaded: one thread at a time.
+
+    `election_timeouts` gives nodes their own election timeout range: {node: (min_ms, max_ms)},
+    node 0 for every node not named (spare nodes `add_node` creates later included); the others
+    keep 150-300 ms. `lose_unsynced_writes` makes each node's memory log keep only what it
+    synced, so a crash loses every write since its last sync."""
 
     def __init__(self, nodes: int = 3, seed: int = 1, machine: Optional[MachineFactory] = None,
-                 pre_vote: bool = True):
+                 pre_vote: bool = True, election_timeouts: Optional[Mapping[int, Tuple[int, int]]] = None,
+                 lose_unsynced_writes: bool = False):
         if machine is None or not callable(machine):
             raise TypeError("machine must be a callable taking a node number and returning a state machine")
         self._L = lib()
         self._machines = _Machines(machine)
         handle = ctypes.c_void_p()
-        _check(self._L.re_sim_new(int(nodes), int(seed), 1 if pre_vote else 0, ctypes.byref(self._machines.table),
-                                  None, ctypes.byref(handle)), "Cluster")
+        if election_timeouts or lose_unsynced_writes:
+            self._new_with_options(int(nodes), int(seed), pre_vote, election_timeouts or {}, lose_unsynced_writes, handle)
+        else:
+            _check(self._L.re_sim_new(int(nodes), int(seed), 1 if pre_vote else 0, ctypes.byref(self._machines.table),
+                                      None, ctypes.byref(handle)), "Cluster")
         self._machines.raise_pending()
         self._h = handle
         self.nodes = int(nodes)
@@ -293,11 +302,14 @@ class Cluster:
     def held_count(self) -> int:
         return self._L.re_sim_held_count(self._handle())
 
-    def release_held(self, from_node: int = 0, to_node: int = 0, limit: Optional[int] = None) -> int:
-        """Releases held messages (oldest first) as if sent now; how many reached an inbox."""
+    def release_held(self, from_node: int = 0, to_node: int = 0, limit: Optional[int] = None,
+                     newest_first: bool = False) -> int:
+        """Releases held messages (oldest first, or newest first) as if sent now; how many
+        reached an inbox."""
         n = ctypes.c_size_t()
         cap = (1 << 62) if limit is None else limit
-        self._call(self._L.re_sim_release_held(self._handle(), from_node, to_node, cap, ctypes.byref(n)), "release_held")
+        self._call(self._L.re_sim_release_held_in_order(self._handle(), from_node, to_node, cap, 1 if newest_first else 0,
+                                                        ctypes.byref(n)), "release_held")
         return n.value
 
     def drop_held(self, from_node: int = 0, to_node: int = 0):
@@ -409,6 +421,252 @@ class Cluster:
 
     def write_trace(self, path: str, fmt: str = "rst", section: int = 0):
         self._call(self._L.re_sim_write_trace(self._handle(), _format(fmt), section, str(path).encode()), "write_trace")
+
+    # -- links, nodes and cluster operations --
+
+    def _new_with_options(self, nodes, seed, pre_vote, election_timeouts, lose_unsynced_writes, handle):
+        """re_sim_new_with_options: the options object lives only for the call."""
+        if not isinstance(election_timeouts, Mapping):
+            raise InvalidArgument(f"election_timeouts must map node numbers to (min_ms, max_ms), got {election_timeouts!r}")
+        opts = ctypes.c_void_p()
+        _check(self._L.re_sim_options_new(nodes, seed, 1 if pre_vote else 0, ctypes.byref(opts)), "Cluster")
+        try:
+            for node, pair in election_timeouts.items():
+                _args.integer("election_timeouts node", node, 0, 15)
+                lo, hi = _timeout_range(f"election_timeouts[{node}]", pair)
+                _check(self._L.re_sim_options_set_election_timeout(opts, node, lo, hi), "Cluster")
+            _check(self._L.re_sim_options_set_lose_unsynced_writes(opts, 1 if lose_unsynced_writes else 0), "Cluster")
+            _check(self._L.re_sim_new_with_options(opts, ctypes.byref(self._machines.table), None,
+                                                   ctypes.byref(handle)), "Cluster")
+        finally:
+            self._L.re_sim_options_free(opts)
+
+    def _node(self, name: str, value, zero: bool = False) -> int:
+        """`value` as a node number of this cluster (0 too when `zero`), or InvalidArgument
+        naming the argument."""
+        return _args.integer(name, value, 0 if zero else 1, self.nodes)
+
+    def _request(self, status, what, rid) -> int:
+        self._call(status, what)
+        return rid.value
+
+    def set_link_fault(self, from_node: int, to_node: int, loss: float = 0.0, delay_ms: int = 0):
+        """Each message from `from_node` to `to_node` is lost with probability `loss` (0 to 1,
+        drawn from the cluster's seeded generator: the same seed loses the same messages), the
+        rest arrive `delay_ms` of virtual time later (`advance` lands them). loss 0 and delay 0
+        clear the link's fault; `heal` leaves link faults."""
+        self._node("from_node", from_node)
+        self._node("to_node", to_node)
+        if from_node == to_node:
+            raise InvalidArgument(f"to_node must differ from from_node, both are {from_node}")
+        if isinstance(loss, bool) or not isinstance(loss, (int, float)) or not 0 <= loss <= 1:
+            raise InvalidArgument(f"loss must be a probability from 0 to 1, got {loss!r}")
+        _args.integer("delay_ms", delay_ms, 0, 86_400_000)
+        self._call(self._L.re_sim_set_link_fault(self._handle(), from_node, to_node, float(loss), delay_ms),
+                   "set_link_fault")
+
+    def clear_link_faults(self):
+        """Ends every link fault (messages already delayed still land)."""
+        self._call(self._L.re_sim_clear_link_faults(self._handle()), "clear_link_faults")
+
+    @property
+    def in_flight_count(self) -> int:
+        """Messages a link delay holds that have not landed yet."""
+        return self._L.re_sim_in_flight_count(self._handle())
+
+    @property
+    def lost_count(self) -> int:
+        """Messages lost so far, for any reason (crash, partition, cut, link loss, drop)."""
+        return self._L.re_sim_lost_count(self._handle())
+
+    def deliver_between(self, a: int, b: int, max_steps: int = 100_000) -> int:
+        """Handles only messages between `a` and `b` (both ways) until none is left; the others
+        stay in their inboxes, in order. Returns how many were handled."""
+        self._node("a", a)
+        self._node("b", b)
+        if a == b:
+            raise InvalidArgument(f"b must differ from a, both are {a}")
+        _args.integer("max_steps", max_steps, 0, None)
+        steps = ctypes.c_size_t()
+        self._call(self._L.re_sim_deliver_between(self._handle(), a, b, max_steps, ctypes.byref(steps)),
+                   "deliver_between")
+        return steps.value
+
+    def deliver_count(self, count: int) -> int:
+        """Handles exactly `count` messages (fewer if the network goes quiet) in deliver_all's
+        order; returns how many."""
+        _args.integer("count", count, 0, None)
+        n = ctypes.c_size_t()
+        self._call(self._L.re_sim_deliver_count(self._handle(), count, ctypes.byref(n)), "deliver_count")
+        return n.value
+
+    def set_syncs_deferred(self, node: int, on: bool = True):
+        """A slow disk at `node`: while on, its syncs wait for `finish_sync`, and so do the
+        messages that must follow a sync (acknowledgements, votes)."""
+        self._node("node", node)
+        self._call(self._L.re_sim_set_syncs_deferred(self._handle(), node, 1 if on else 0), "set_syncs_deferred")
+
+    def finish_sync(self, node: int):
+        """Carries out `node`'s awaited sync now (nothing when none is awaited)."""
+        self._node("node", node)
+        self._call(self._L.re_sim_finish_sync(self._handle(), node), "finish_sync")
+
+    def add_node(self) -> int:
+        """Creates node N + 1 outside the configuration (its machine from the factory), for
+        `join` or `add_server`; returns its number. At most 15 nodes."""
+        n = ctypes.c_int()
+        self._call(self._L.re_sim_add_node(self._handle(), ctypes.byref(n)), "add_node")
+        self.nodes = self._L.re_sim_node_count(self._handle())
+        return n.value
+
+    def join(self, node: int, via: int, voter: bool = True) -> int:
+        """`node` asks the leader `via` to add it (as a voter, or a learner); the request id
+        for `outcome` (known once the messages that decide it were delivered)."""
+        self._node("node", node)
+        self._node("via", via)
+        rid = ctypes.c_uint64()
+        return self._request(self._L.re_sim_join(self._handle(), node, via, 1 if voter else 0, ctypes.byref(rid)),
+                             "join", rid)
+
+    def add_server(self, leader: int, node: int, voter: bool = True) -> int:
+        """The leader adds `node` (or promotes a learner); the request id for `outcome`."""
+        self._node("leader", leader)
+        self._node("node", node)
+        rid = ctypes.c_uint64()
+        return self._request(self._L.re_sim_add_server(self._handle(), leader, node, 1 if voter else 0,
+                                                       ctypes.byref(rid)), "add_server", rid)
+
+    def remove_server(self, leader: int, node: int) -> int:
+        """The leader removes `node`; the request id for `outcome`."""
+        self._node("leader", leader)
+        self._node("node", node)
+        rid = ctypes.c_uint64()
+        return self._request(self._L.re_sim_remove_server(self._handle(), leader, node, ctypes.byref(rid)),
+                             "remove_server", rid)
+
+    def exit_cluster(self, node: int) -> int:
+        """`node` leaves the cluster by itself; the request id for `outcome`."""
+        self._node("node", node)
+        rid = ctypes.c_uint64()
+        return self._request(self._L.re_sim_exit_cluster(self._handle(), node, ctypes.byref(rid)), "exit_cluster", rid)
+
+    def transfer_leadership(self, leader: int, target: int) -> int:
+        """The leader hands leadership to `target`; the request id for `outcome`."""
+        self._node("leader", leader)
+        self._node("target", target)
+        rid = ctypes.c_uint64()
+        return self._request(self._L.re_sim_transfer_leadership(self._handle(), leader, target, ctypes.byref(rid)),
+                             "transfer_leadership", rid)
+
+    def take_snapshot(self, node: int, keep_trailing: int = 0) -> Optional[int]:
+        """Snapshots `node`'s machine at its applied index and compacts its log, keeping
+        `keep_trailing` entries before it; the snapshot's index, None when there was nothing new."""
+        self._node("node", node)
+        _args.integer("keep_trailing", keep_trailing, 0, 1 << 62)
+        index = ctypes.c_uint64()
+        self._call(self._L.re_sim_take_snapshot(self._handle(), node, keep_trailing, ctypes.byref(index)),
+                   "take_snapshot")
+        return index.value or None
+
+    def membership(self, node: int, member: int) -> Optional[str]:
+        """"voter", "learner" or None: what `member` is in the configuration `node` has in force."""
+        self._node("node", node)
+        self._node("member", member)
+        r = self._L.re_sim_membership(self._handle(), node, member)
+        if r < 0:
+            raise NodeStopped(f"node {node} is down")
+        return _MEMBERSHIP[r]
+
+    def progress(self, leader: int) -> List["Progress"]:
+        """The leader's view of every node it replicates to, by node number; [] unless `leader`
+        is a live leader."""
+        self._node("leader", leader)
+        count = ctypes.c_size_t()
+        self._call(self._L.re_sim_follower_progress(self._handle(), leader, None, 0, ctypes.byref(count)), "progress")
+        arr = (_lib.SimProgress * max(1, count.value))()
+        self._call(self._L.re_sim_follower_progress(self._handle(), leader, arr, count.value, ctypes.byref(count)),
+                   "progress")
+        return [Progress(p.node, _REPLICATION[p.state], p.match, p.next, p.snapshot_index or None, p.inflight)
+                for p in arr[:count.value]]
+
+    def apply_history(self, node: int) -> List["ApplyRecord"]:
+        """Every command and snapshot restore `node`'s machines took in, in order, over all its
+        lifetimes (1 from creation, one more per restart)."""
+        self._node("node", node)
+        records, count = ctypes.POINTER(_lib.SimApplyRecord)(), ctypes.c_size_t()
+        self._call(self._L.re_sim_apply_history(self._handle(), node, ctypes.byref(records), ctypes.byref(count)),
+                   "apply_history")
+        if not count.value:
+            return []
+        try:
+            return [ApplyRecord(r.lifetime, r.index, _APPLY_KINDS[r.kind],
+                                ctypes.string_at(r.command, r.command_len) if r.kind == 0 else None)
+                    for r in records[:count.value]]
+        finally:
+            _lib.free(ctypes.cast(records, ctypes.c_void_p))
+
+    def reapplied_indexes(self, node: int, machine_survives_restart: bool = False) -> List[int]:
+        """Indexes whose command reached `node`'s machine state more than once, ascending (a
+        snapshot restore counts as one application of what it covers). With
+        `machine_survives_restart` False each lifetime's new machine counts afresh; True adds
+        the lifetimes up (a factory handing back one durable machine)."""
+        self._node("node", node)
+        out, count = ctypes.POINTER(ctypes.c_uint64)(), ctypes.c_size_t()
+        self._call(self._L.re_sim_reapplied_indexes(self._handle(), node, 1 if machine_survives_restart else 0,
+                                                    ctypes.byref(out), ctypes.byref(count)), "reapplied_indexes")
+        if not count.value:
+            return []
+        try:
+            return list(out[:count.value])
+        finally:
+            _lib.free(ctypes.cast(out, ctypes.c_void_p))
+
+    def lifetime(self, node: int) -> int:
+        """`node`'s starts so far: 1 after creation, one more per restart."""
+        self._node("node", node)
+        return self._L.re_sim_lifetime(self._handle(), node)
+
+
+def _timeout_range(name, pair):
+    """A (min_ms, max_ms) pair, 1 <= min <= max <= 600000, or InvalidArgument naming `name`."""
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise InvalidArgument(f"{name} must be a (min_ms, max_ms) pair, got {pair!r}")
+    lo = _args.integer(f"{name}[0]", pair[0], *_args.RANGES["election_timeout_ms"])
+    hi = _args.integer(f"{name}[1]", pair[1], *_args.RANGES["election_timeout_ms"])
+    if lo > hi:
+        raise InvalidArgument(f"{name} must have min <= max, got {tuple(pair)}")
+    return lo, hi
+
+
+_MEMBERSHIP = {0: None, 1: "voter", 2: "learner"}
+_REPLICATION = {0: "probe", 1: "replicate", 2: "snapshot"}
+_APPLY_KINDS = {0: "command", 1: "snapshot"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The leader's view of one follower: its state ("probe", "replicate" or "snapshot"), the
+    highest index known on it, the next index to send, the snapshot being sent (state
+    "snapshot") and the appends not yet acknowledged."""
+
+    node: int
+    state: str
+    match: int
+    next: int
+    snapshot_index: Optional[int]
+    inflight: int
+
+
+@dataclass(frozen=True)
+class ApplyRecord:
+    """One thing a node's machine took in: a command ("command", its bytes) or a snapshot
+    restore ("snapshot", command None: the state now covers every index up to `index`; 0 until
+    the node learns the index). `lifetime` counts the node's starts from 1."""
+
+    lifetime: int
+    index: int
+    kind: str
+    command: Optional[bytes]
 
 
 def _format(fmt: str) -> int:
