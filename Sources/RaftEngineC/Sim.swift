@@ -139,7 +139,9 @@ public func re_sim_propose(_ sim: OpaquePointer?, _ node: Int32, _ command: Unsa
         guard command != nil || len == 0 else { return fail(.einval, "command is NULL") }
         guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
         let bytes = len > 0 ? Array(UnsafeBufferPointer(start: command, count: len)) : []
-        request?.pointee = b.cluster.propose(id, bytes: bytes)
+        // Proposed first: `request?.pointee = propose(...)` would skip the call for a NULL request.
+        let rid = b.cluster.propose(id, bytes: bytes)
+        request?.pointee = rid
         return 0
     }
 }

@@ -35,7 +35,8 @@ public func re_sim_add_node(_ sim: OpaquePointer?, _ node: UnsafeMutablePointer<
 public func re_sim_join(_ sim: OpaquePointer?, _ node: Int32, _ via: Int32, _ asVoter: Int32,
                         _ request: UnsafeMutablePointer<UInt64>?) -> Int32 {
     withLiveSimPair(sim, node, via) { b, id, leader in
-        request?.pointee = b.cluster.join(id, via: leader, asVoter: asVoter != 0)
+        let rid = b.cluster.join(id, via: leader, asVoter: asVoter != 0)
+        request?.pointee = rid
         return 0
     }
 }
@@ -44,7 +45,8 @@ public func re_sim_join(_ sim: OpaquePointer?, _ node: Int32, _ via: Int32, _ as
 public func re_sim_add_server(_ sim: OpaquePointer?, _ leader: Int32, _ node: Int32, _ asVoter: Int32,
                               _ request: UnsafeMutablePointer<UInt64>?) -> Int32 {
     withLiveSimPair(sim, leader, node) { b, l, id in
-        request?.pointee = b.cluster.addServer(Member(id: id, isVoter: asVoter != 0), at: l)
+        let rid = b.cluster.addServer(Member(id: id, isVoter: asVoter != 0), at: l)
+        request?.pointee = rid
         return 0
     }
 }
@@ -53,7 +55,8 @@ public func re_sim_add_server(_ sim: OpaquePointer?, _ leader: Int32, _ node: In
 public func re_sim_remove_server(_ sim: OpaquePointer?, _ leader: Int32, _ node: Int32,
                                  _ request: UnsafeMutablePointer<UInt64>?) -> Int32 {
     withLiveSimPair(sim, leader, node) { b, l, id in
-        request?.pointee = b.cluster.removeServer(id, at: l)
+        let rid = b.cluster.removeServer(id, at: l)
+        request?.pointee = rid
         return 0
     }
 }
@@ -61,7 +64,8 @@ public func re_sim_remove_server(_ sim: OpaquePointer?, _ leader: Int32, _ node:
 @_cdecl("re_sim_exit_cluster")
 public func re_sim_exit_cluster(_ sim: OpaquePointer?, _ node: Int32, _ request: UnsafeMutablePointer<UInt64>?) -> Int32 {
     withLiveSimNode(sim, node) { b, id in
-        request?.pointee = b.cluster.exitCluster(id)
+        let rid = b.cluster.exitCluster(id)
+        request?.pointee = rid
         return 0
     }
 }
@@ -70,7 +74,8 @@ public func re_sim_exit_cluster(_ sim: OpaquePointer?, _ node: Int32, _ request:
 public func re_sim_transfer_leadership(_ sim: OpaquePointer?, _ leader: Int32, _ target: Int32,
                                        _ request: UnsafeMutablePointer<UInt64>?) -> Int32 {
     withLiveSimPair(sim, leader, target) { b, l, t in
-        request?.pointee = b.cluster.transferLeadership(at: l, to: t)
+        let rid = b.cluster.transferLeadership(at: l, to: t)
+        request?.pointee = rid
         return 0
     }
 }

@@ -35,14 +35,16 @@ public func re_sim_lost_count(_ sim: OpaquePointer?) -> Int { simBox(sim)?.clust
 public func re_sim_deliver_between(_ sim: OpaquePointer?, _ a: Int32, _ b: Int32, _ maxSteps: Int,
                                    _ steps: UnsafeMutablePointer<Int>?) -> Int32 {
     withSimLink(sim, a, b) { box, x, y in
-        steps?.pointee = box.cluster.deliverAll(between: x, and: y, maxSteps: maxSteps)
+        let n = box.cluster.deliverAll(between: x, and: y, maxSteps: maxSteps)
+        steps?.pointee = n
     }
 }
 
 @_cdecl("re_sim_deliver_count")
 public func re_sim_deliver_count(_ sim: OpaquePointer?, _ count: Int, _ handled: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let b = simBox(sim) else { return fail(.einval, "sim is NULL") }
-    handled?.pointee = b.cluster.deliver(count)
+    let n = b.cluster.deliver(count)
+    handled?.pointee = n
     return 0
 }
 
@@ -57,6 +59,7 @@ public func re_sim_release_held_in_order(_ sim: OpaquePointer?, _ from: Int32, _
     case RE_SIM_NEWEST_FIRST.rawValue: held = .newestFirst
     default: return fail(.einval, "order \(order) is not an re_sim_held_order")
     }
-    released?.pointee = b.cluster.releaseHeld(where: { rule.matches($0, in: b.cluster) }, limit: limit, order: held)
+    let n = b.cluster.releaseHeld(where: { rule.matches($0, in: b.cluster) }, limit: limit, order: held)
+    released?.pointee = n
     return 0
 }

@@ -603,6 +603,46 @@ static void test_apply_history_across_restarts(void) {
     finish(sim, &f);
 }
 
+/* Out-parameters documented "may be NULL" leave the call's effect whole: the proposal commits,
+ * the messages are delivered and released, the node joins. */
+static void test_null_outputs(void) {
+    factory f = {0};
+    re_sim *sim = elected(&f, 13);
+    uint64_t base = re_sim_last_index(sim, 1);
+    CHECK_EQ(re_sim_propose(sim, 1, (const uint8_t *)"7", 1, NULL), RE_OK);
+    CHECK_EQ(re_sim_last_index(sim, 1), base + 1);
+    CHECK_EQ(re_sim_transmit(sim, 1), RE_OK);
+    CHECK_EQ(re_sim_deliver_count(sim, 1, NULL), RE_OK);
+    CHECK_EQ(re_sim_last_index(sim, 2), base + 1);
+    CHECK_EQ(re_sim_deliver_between(sim, 1, 3, 100, NULL), RE_OK);
+    CHECK_EQ(re_sim_last_index(sim, 3), base + 1);
+    CHECK_EQ(re_sim_hold(sim, 1, 2, 1), RE_OK);
+    settle(sim, 1);
+    CHECK_EQ(re_sim_hold(sim, 1, 2, 0), RE_OK);
+    CHECK_EQ(re_sim_held_count(sim), 1);
+    CHECK_EQ(re_sim_release_held_in_order(sim, 0, 0, 10, RE_SIM_NEWEST_FIRST, NULL), RE_OK);
+    CHECK_EQ(re_sim_held_count(sim), 0);
+    settle(sim, 1);
+    CHECK_EQ(f.current[2]->total, 7);
+    CHECK_EQ(f.current[3]->total, 7);
+    int n4 = 0;
+    CHECK_EQ(re_sim_add_node(sim, &n4), RE_OK);
+    CHECK_EQ(re_sim_join(sim, n4, 1, 0, NULL), RE_OK);
+    settle(sim, 1);
+    CHECK_EQ(re_sim_membership(sim, 1, n4), RE_SIM_LEARNER);
+    CHECK_EQ(re_sim_take_snapshot(sim, 1, 0, NULL), RE_OK);
+    CHECK_EQ(re_sim_transfer_leadership(sim, 1, 2, NULL), RE_OK);
+    CHECK_EQ(re_sim_deliver_all(sim, 10000, NULL), 1);
+    CHECK_EQ(re_sim_leader(sim), 2);
+    CHECK_EQ(re_sim_remove_server(sim, 2, n4, NULL), RE_OK);
+    settle(sim, 2);
+    CHECK_EQ(re_sim_membership(sim, 2, n4), RE_SIM_NOT_MEMBER);
+    CHECK_EQ(re_sim_exit_cluster(sim, 3, NULL), RE_OK);
+    settle(sim, 2);
+    CHECK_EQ(re_sim_membership(sim, 2, 3), RE_SIM_NOT_MEMBER);
+    finish(sim, &f);
+}
+
 int main(void) {
     test_arguments();
     test_total_loss_on_one_link();
@@ -614,6 +654,7 @@ int main(void) {
     test_membership();
     test_snapshot_install();
     test_apply_history_across_restarts();
+    test_null_outputs();
     printf("test_sim_cluster: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }
