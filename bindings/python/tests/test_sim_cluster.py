@@ -6,10 +6,18 @@ leader's per-follower progress, snapshot install on a restarted and on a new nod
 apply history across lifetimes. Virtual time only: nothing here depends on the machine's speed.
 """
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from raftengine import InvalidArgument, NodeStopped, NotLeader
 from raftengine.sim import ApplyRecord, Cluster
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 class Counter:
@@ -339,3 +347,38 @@ def test_bad_arguments_name_the_argument():
         c.add_node()
     with pytest.raises(InvalidArgument, match="15 nodes"):
         c.add_node()
+
+
+def _doc_block(lang):
+    """The first `lang` code block of docs/simulator.md's section on links, nodes and cluster
+    operations."""
+    text = open(os.path.join(REPO, "docs", "simulator.md")).read()
+    section = text[text.index("## Links, nodes and cluster operations"):]
+    return re.search(r"```" + lang + r"\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_python_example_of_the_docs_runs(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(REPO, "bindings", "python"),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", _doc_block("python")], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["node 2: 1 in flight: 1", "node 2: 2 total: 5", "[(1, 2, b'5'), (2, 2, b'5')]",
+                                     "reapplied: [] lifetime: 2", "node 4: True voter [(2, 3), (3, 3), (4, 3)]"]
+
+
+def test_the_c_example_of_the_docs_runs(tmp_path):
+    library = os.environ.get("RAFTENGINE_LIBRARY")
+    if not library or not shutil.which("cc"):
+        pytest.skip("needs RAFTENGINE_LIBRARY and a C compiler")
+    source = tmp_path / "example_sim_cluster.c"
+    source.write_text(_doc_block("c"))
+    libdir = os.path.dirname(os.path.abspath(library))
+    build = subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-I", os.path.join(REPO, "include"), str(source),
+                            "-L", libdir, "-l:" + os.path.basename(library), "-Wl,-rpath," + libdir,
+                            "-o", str(tmp_path / "example_sim_cluster")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    r = subprocess.run([str(tmp_path / "example_sim_cluster")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == ["leader 2", "last index: node 1 6, node 3 1",
+                                     "node 4 joined: restored at 6 (snapshot at 6)", "leader 4"]
