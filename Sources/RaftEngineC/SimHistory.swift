@@ -164,11 +164,15 @@ final class SimHistory<M: SimHistoryModel>: SimHistoryOps {
         history.operations.map { o in
             let (op, arg) = M.code(o.input)
             let what = op == opRead ? "read" : op == opWrite ? "write \(arg)" : "add \(arg)"
-            var line = "op \(o.id) [\(o.client)] \(what): invoked at \(o.invoke) (step \(o.invokeStep))"
+            // Operations recorded by hand have no cluster step (-1).
+            func at(_ position: Int?, _ step: Int?) -> String {
+                "at \(position ?? 0)" + ((step ?? -1) >= 0 ? " (step \(step!))" : "")
+            }
+            var line = "op \(o.id) [\(o.client)] \(what): invoked " + at(o.invoke, o.invokeStep)
             switch o.completion {
             case .pending: line += ", pending"
-            case .ok(let out): line += ", answered \(out) at \(o.complete ?? 0) (step \(o.completeStep ?? 0))"
-            case .failed: line += ", failed at \(o.complete ?? 0) (step \(o.completeStep ?? 0))"
+            case .ok: line += (op == opWrite ? ", completed " : ", answered \(o.output ?? 0) ") + at(o.complete, o.completeStep)
+            case .failed: line += ", failed " + at(o.complete, o.completeStep)
             }
             return line + "\n"
         }.joined()
@@ -257,7 +261,7 @@ public func re_sim_history_read_locally(_ history: OpaquePointer?, _ sim: Opaque
 public func re_sim_history_invoke(_ history: OpaquePointer?, _ op: Int32, _ arg: Int64, _ client: UnsafePointer<CChar>?,
                                   _ id: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let h = historyBox(history) else { return fail(.einval, "history is NULL") }
-    guard let made = h.ops.invoke(op: op, arg: arg, client: clientName(client), step: 0) else {
+    guard let made = h.ops.invoke(op: op, arg: arg, client: clientName(client), step: -1) else {
         return fail(.einval, "op \(op) is not one of this history's model")
     }
     id?.pointee = made
@@ -275,12 +279,12 @@ private func withPending(_ history: OpaquePointer?, _ id: Int, _ body: (SimHisto
 
 @_cdecl("re_sim_history_complete")
 public func re_sim_history_complete(_ history: OpaquePointer?, _ id: Int, _ output: Int64) -> Int32 {
-    withPending(history, id) { $0.complete(id, output, step: 0) }
+    withPending(history, id) { $0.complete(id, output, step: -1) }
 }
 
 @_cdecl("re_sim_history_fail")
 public func re_sim_history_fail(_ history: OpaquePointer?, _ id: Int) -> Int32 {
-    withPending(history, id) { $0.fail(id, step: 0) }
+    withPending(history, id) { $0.fail(id, step: -1) }
 }
 
 @_cdecl("re_sim_history_count")

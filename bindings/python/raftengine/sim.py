@@ -17,14 +17,15 @@ run (and the same trace).
 
 import ctypes
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from . import _args, _lib
 from ._calls import _check, lib
 from .errors import InvalidArgument, NodeStopped, error_for
 from .types import Role, StateMachine
 
-__all__ = ["Cluster", "NodeState", "Outcome", "Progress", "ApplyRecord", "FaultReport", "FaultFound", "fault_sweep"]
+__all__ = ["Cluster", "NodeState", "Outcome", "Progress", "ApplyRecord", "FaultReport", "FaultFound", "fault_sweep",
+           "fault_run", "FaultRun", "Violation", "Action", "default_rates", "History", "Operation", "Linearizability"]
 
 _ROLES = {0: Role.FOLLOWER, 1: Role.CANDIDATE, 2: Role.LEADER, 3: Role.STOPPED}
 _FORMATS = {"rst": 0, "csv": 1, "plantuml": 2}
@@ -676,58 +677,8 @@ def _format(fmt: str) -> int:
         raise ValueError(f"format must be one of {', '.join(_FORMATS)}, not {fmt!r}") from None
 
 
-class FaultFound(AssertionError):
-    """The fault mode found a failing seed; the message says how to replay it."""
-
-
-@dataclass(frozen=True)
-class FaultReport:
-    """What a fault sweep found: how many seeds ran, the first failing seed (None if none)
-    and what failed there."""
-
-    seeds_run: int
-    first_failing_seed: Optional[int]
-    violation: Optional[str]
-    node_counts: Sequence[int]
-
-    @property
-    def ok(self) -> bool:
-        return self.first_failing_seed is None
-
-    def assert_ok(self):
-        """Raises FaultFound naming the replay seed when a seed failed (an AssertionError, so
-        pytest prints it as the test's failure)."""
-        if not self.ok:
-            s = self.first_failing_seed
-            raise FaultFound(f"fault mode failed at seed {s} (replay: fault_sweep(range({s}, {s + 1}), "
-                             f"node_counts={tuple(self.node_counts)!r})):\n{self.violation}")
-
-
-def fault_sweep(seeds, node_counts: Sequence[int] = (3, 5, 7), machine: Optional[MachineFactory] = None,
-                stop_at_failure: bool = True) -> FaultReport:
-    """Runs the randomized fault mode for every seed of `seeds` (a range with step 1 of seeds
-    from 1, or a count: seeds 1..count), seed s on a cluster of node_counts[s % len] nodes,
-    checking Raft's safety properties after every action and recovery at the end. With
-    `machine` the nodes run your machines (proposals are text commands "c<n>"; the spare nodes
-    the fault mode adds get node 0); without, the
-    library's counter machine. The same seed always replays the same run."""
-    if isinstance(seeds, int):
-        seeds = range(1, seeds + 1)
-    if not isinstance(seeds, range) or seeds.step != 1 or len(seeds) == 0:
-        raise ValueError("seeds must be a non-empty range with step 1 (or a count)")
-    counts = (ctypes.c_int * len(node_counts))(*node_counts)
-    machines = _Machines(machine) if machine is not None else None
-    run, failing, why = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_void_p()
-    L = lib()
-    status = L.re_sim_fault_sweep(seeds.start, len(seeds), counts, len(node_counts),
-                                  ctypes.byref(machines.table) if machines else None, None,
-                                  1 if stop_at_failure else 0, ctypes.byref(run), ctypes.byref(failing),
-                                  ctypes.byref(why))
-    if machines:
-        machines.raise_pending()
-    _check(status, "fault_sweep")
-    text = None
-    if why.value:
-        text = ctypes.string_at(why.value).decode("utf-8", "replace")
-        _lib.free(why.value)
-    return FaultReport(run.value, failing.value or None, text, tuple(node_counts))
+# The fault mode (options, one-seed runs, sweeps) and client histories live in their own
+# modules, built on Cluster above.
+from ._sim_faults import (Action, FaultFound, FaultReport, FaultRun, Violation, default_rates,  # noqa: E402
+                          fault_run, fault_sweep)
+from ._sim_history import History, Linearizability, Operation  # noqa: E402
