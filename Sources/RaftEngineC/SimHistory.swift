@@ -252,7 +252,9 @@ public func re_sim_history_read_locally(_ history: OpaquePointer?, _ sim: Opaque
                                         _ id: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let value else { return fail(.einval, "value is NULL") }
     return withHistoryNode(history, sim, node) { h, b, nid in
-        id?.pointee = h.readLocally(b, nid, SimValueSource(fn: value, user: user), client: clientName(client))
+        // Read first: `id?.pointee = read...` would skip the read for a NULL id.
+        let made = h.readLocally(b, nid, SimValueSource(fn: value, user: user), client: clientName(client))
+        id?.pointee = made
         return 0
     }
 }

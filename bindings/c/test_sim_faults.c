@@ -538,6 +538,16 @@ static void test_stale_local_read(void) {
     /* Its local state answers at once, stale: no order explains it. */
     CHECK_EQ(re_sim_history_read_locally(h, sim, 1, total_of, &f, NULL, &id), RE_OK);
     completed_with(h, id, 5);
+    /* NULL out-parameters skip nothing: each call still records its operation. */
+    size_t before = re_sim_history_count(h);
+    CHECK_EQ(re_sim_history_read_locally(h, sim, 1, total_of, &f, NULL, NULL), RE_OK);
+    completed_with(h, before, 5);
+    CHECK_EQ(re_sim_history_read(h, sim, 2, total_of, &f, NULL, NULL, NULL), RE_OK);
+    CHECK_EQ(re_sim_history_propose(h, sim, 2, (const uint8_t *)"1", 1, RE_SIM_OP_ADD, 1, NULL, NULL, NULL), RE_OK);
+    re_sim_deliver_all(sim, 10000, NULL);
+    CHECK_EQ(re_sim_history_count(h), before + 3);
+    completed_with(h, before + 1, 15);
+    completed_with(h, before + 2, 16);
     char *why = NULL;
     CHECK_EQ(check(h, &why), RE_SIM_NOT_LINEARIZABLE);
     CHECK(why && strncmp(why, "not linearizable", 16) == 0 && strstr(why, "read: invoked at") && strstr(why, "answered 5"));
