@@ -2,7 +2,8 @@ import CRaftEngineABI
 import RaftCore
 import RaftSim
 
-// The C simulator's creation options (re_sim_options) and its slow-disk switch.
+// The C simulator's creation options (re_sim_options), a restart with a node's own options
+// changed, and the slow-disk switch.
 
 /// A simulated cluster has at most 15 nodes, spare nodes included.
 let simNodeLimit: ClosedRange<Int32> = 1...15
@@ -55,15 +56,23 @@ public func re_sim_options_free(_ options: OpaquePointer?) {
     Unmanaged<SimOptionsBox>.fromOpaque(UnsafeRawPointer(options)).release()
 }
 
+/// A C election timeout range in ms as nanoseconds, or nil when it is out of range.
+func simTimeoutRange(_ minMs: UInt32, _ maxMs: UInt32) -> ClosedRange<Nanos>? {
+    guard minMs >= 1, maxMs <= 600_000, minMs <= maxMs else { return nil }
+    return (UInt64(minMs) * nanosPerMs)...(UInt64(maxMs) * nanosPerMs)
+}
+
+func badTimeoutRange(_ minMs: UInt32, _ maxMs: UInt32) -> Int32 {
+    fail(.einval, "election timeout \(minMs)-\(maxMs) ms is not 1 <= min <= max <= 600000")
+}
+
 @_cdecl("re_sim_options_set_election_timeout")
 public func re_sim_options_set_election_timeout(_ options: OpaquePointer?, _ node: Int32, _ minMs: UInt32,
                                                 _ maxMs: UInt32) -> Int32 {
     guard let o = simOptions(options) else { return fail(.einval, "options is NULL") }
     guard node == 0 || simNodeLimit.contains(node) else { return fail(.einval, "node \(node) is outside 0 to 15") }
-    guard minMs >= 1, maxMs <= 600_000, minMs <= maxMs else {
-        return fail(.einval, "election timeout \(minMs)-\(maxMs) ms is not 1 <= min <= max <= 600000")
-    }
-    o.electionTimeouts[node] = (UInt64(minMs) * nanosPerMs)...(UInt64(maxMs) * nanosPerMs)
+    guard let range = simTimeoutRange(minMs, maxMs) else { return badTimeoutRange(minMs, maxMs) }
+    o.electionTimeouts[node] = range
     return 0
 }
 
@@ -79,6 +88,17 @@ public func re_sim_new_with_options(_ options: OpaquePointer?, _ machine: Unsafe
                                     _ factory: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let o = simOptions(options) else { return fail(.einval, "options is NULL") }
     return newSim(o, machine, factory, out)
+}
+
+@_cdecl("re_sim_restart_with_election_timeout")
+public func re_sim_restart_with_election_timeout(_ sim: OpaquePointer?, _ node: Int32, _ minMs: UInt32,
+                                                 _ maxMs: UInt32) -> Int32 {
+    withSimNode(sim, node) { b, id in
+        let range = simTimeoutRange(minMs, maxMs)
+        guard range != nil || (minMs == 0 && maxMs == 0) else { return badTimeoutRange(minMs, maxMs) }
+        b.cluster.restart(id) { $0.electionTimeoutRange = range }
+        return b.cluster.node(id).isUp ? 0 : fail(.eio, "node \(node) did not start again")
+    }
 }
 
 // MARK: Slow disk

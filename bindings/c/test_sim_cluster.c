@@ -1,9 +1,9 @@
 /* The simulator's links, nodes and cluster operations from C: per-link loss (deterministic per
  * seed) and delay, delivery between two nodes or by count, held messages released newest
- * first, per-node election timeouts, a memory log that loses unsynced writes at a crash,
- * joining, learners, removal, exit, leadership transfer, the leader's per-follower progress,
- * snapshots installed on a restarted and on a new node, and the apply history across
- * lifetimes. Runs under valgrind (make test-c). */
+ * first, per-node election timeouts (at creation and at a restart), a memory log that loses
+ * unsynced writes at a crash, joining, learners, removal, exit, leadership transfer, the
+ * leader's per-follower progress, snapshots installed on a restarted and on a new node, and
+ * the apply history across lifetimes. Runs under valgrind (make test-c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -643,6 +643,39 @@ static void test_null_outputs(void) {
     finish(sim, &f);
 }
 
+/* A restart with a new election timeout range: the node that comes back fast wins the next
+ * election; 0/0 returns a node to the cluster's range. */
+static void test_restart_with_election_timeout(void) {
+    factory f = {0};
+    re_sim_options *o = NULL;
+    CHECK_EQ(re_sim_options_new(3, 6, 1, &o), RE_OK);
+    CHECK_EQ(re_sim_options_set_election_timeout(o, 0, 800, 900), RE_OK);
+    CHECK_EQ(re_sim_options_set_election_timeout(o, 3, 20, 30), RE_OK);
+    re_sim *sim = NULL;
+    CHECK_EQ(re_sim_new_with_options(o, &table, &f, &sim), RE_OK);
+    re_sim_options_free(o);
+    CHECK_EQ(re_sim_enable_timers(sim, 1), RE_OK);
+    CHECK_EQ(re_sim_run(sim, 200), RE_OK);
+    CHECK_EQ(re_sim_leader(sim), 3);
+    CHECK_EQ(re_sim_enable_timers(sim, 0), RE_OK);
+    CHECK_EQ(re_sim_restart_with_election_timeout(sim, 2, 30, 20), RE_EINVAL);
+    CHECK(strstr(re_errmsg(), "election timeout 30-20") != NULL);
+    CHECK_EQ(re_sim_restart_with_election_timeout(sim, 2, 0, 5), RE_EINVAL);
+    CHECK_EQ(re_sim_lifetime(sim, 2), 1);                 /* refused: not restarted */
+    CHECK_EQ(re_sim_restart_with_election_timeout(sim, 3, 800, 900), RE_OK);
+    CHECK_EQ(re_sim_restart_with_election_timeout(sim, 2, 20, 30), RE_OK);
+    CHECK_EQ(re_sim_lifetime(sim, 2), 2);
+    CHECK_EQ(re_sim_leader(sim), 0);
+    CHECK_EQ(re_sim_enable_timers(sim, 1), RE_OK);
+    CHECK_EQ(re_sim_run(sim, 2000), RE_OK);
+    CHECK_EQ(re_sim_leader(sim), 2);
+    CHECK_EQ(re_sim_leader_of(sim, 1), 2);
+    CHECK_EQ(re_sim_leader_of(sim, 3), 2);
+    CHECK_EQ(re_sim_restart_with_election_timeout(sim, 1, 0, 0), RE_OK);
+    CHECK_EQ(re_sim_role(sim, 1), RE_ROLE_FOLLOWER);
+    finish(sim, &f);
+}
+
 int main(void) {
     test_arguments();
     test_total_loss_on_one_link();
@@ -655,6 +688,7 @@ int main(void) {
     test_snapshot_install();
     test_apply_history_across_restarts();
     test_null_outputs();
+    test_restart_with_election_timeout();
     printf("test_sim_cluster: %d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }

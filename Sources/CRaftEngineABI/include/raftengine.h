@@ -830,6 +830,11 @@ int re_sim_options_set_lose_unsynced_writes(re_sim_options *options, int on);
 /* re_sim_new with `options`; `machine` and `factory` as there. Free with re_sim_free(). */
 int re_sim_new_with_options(const re_sim_options *options, const re_sim_machine *machine, void *factory, re_sim **out);
 
+/* re_sim_restart with `node`'s own election timeout range changed first (min_ms = max_ms =
+ * 0: back to the cluster's 150-300 ms; else 1 <= min_ms <= max_ms <= 600000); the range stays
+ * for its later restarts. A node's options are not replicated: a host changes them this way. */
+int re_sim_restart_with_election_timeout(re_sim *sim, int node, uint32_t min_ms, uint32_t max_ms);
+
 /* A slow disk at `node`: while `on`, its syncs wait for re_sim_finish_sync, so its writes stay
  * unsynced and the messages that must follow a sync (acknowledgements, votes) wait with them.
  * re_sim_finish_sync carries out the awaited sync now (nothing when none is awaited). */

@@ -279,6 +279,7 @@ def _declare_sim_cluster(lib):
     _fn(lib, "re_sim_options_set_election_timeout", i, p, i, u32, u32)
     _fn(lib, "re_sim_options_set_lose_unsynced_writes", i, p, i)
     _fn(lib, "re_sim_new_with_options", i, p, ctypes.POINTER(SimMachine), p, pp)
+    _fn(lib, "re_sim_restart_with_election_timeout", i, p, i, u32, u32)
     _fn(lib, "re_sim_set_syncs_deferred", i, p, i, i)
     _fn(lib, "re_sim_finish_sync", i, p, i)
     _fn(lib, "re_sim_set_link_fault", i, p, i, i, ctypes.c_double, u64)

@@ -342,8 +342,16 @@ class Cluster:
     def crash(self, node: int):
         self._call(self._L.re_sim_crash(self._handle(), node), "crash")
 
-    def restart(self, node: int):
-        self._call(self._L.re_sim_restart(self._handle(), node), "restart")
+    def restart(self, node: int, election_timeout: Optional[Tuple[int, int]] = None):
+        """Restarts `node` on a new machine, rebuilt from its log. `election_timeout`, a
+        (min_ms, max_ms) pair, gives it its own range first ((0, 0): back to the cluster's);
+        it stays for later restarts."""
+        if election_timeout is None:
+            self._call(self._L.re_sim_restart(self._handle(), node), "restart")
+            return
+        self._node("node", node)
+        lo, hi = (0, 0) if tuple(election_timeout) == (0, 0) else _timeout_range("election_timeout", election_timeout)
+        self._call(self._L.re_sim_restart_with_election_timeout(self._handle(), node, lo, hi), "restart")
 
     # -- time and elections --
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from raftengine import InvalidArgument, NodeStopped, NotLeader
+from raftengine import InvalidArgument, NodeStopped, NotLeader, Role
 from raftengine.sim import ApplyRecord, Cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -176,6 +176,26 @@ def test_a_spare_node_gets_its_own_election_timeout():
     c.enable_timers()
     c.run(300)
     assert c.leader() == 4
+
+
+def test_a_restart_with_a_new_election_timeout_decides_the_next_election():
+    c = Cluster(nodes=3, seed=6, machine=counter, election_timeouts={0: (800, 900), 3: (20, 30)})
+    c.enable_timers()
+    c.run(200)
+    assert c.leader() == 3
+    c.enable_timers(False)
+    with pytest.raises(InvalidArgument, match="election_timeout"):
+        c.restart(2, election_timeout=(30, 20))
+    assert c.lifetime(2) == 1
+    c.restart(3, election_timeout=(800, 900))
+    c.restart(2, election_timeout=(20, 30))
+    assert c.lifetime(2) == 2 and c.leader() is None
+    c.enable_timers()
+    c.run(2000)
+    assert c.leader() == 2
+    assert c.state(1).leader == 2 and c.state(3).leader == 2
+    c.restart(1, election_timeout=(0, 0))
+    assert c.lifetime(1) == 2 and c.role(1) == Role.FOLLOWER
 
 
 @pytest.mark.parametrize("loses", [True, False])
