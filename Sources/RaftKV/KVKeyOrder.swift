@@ -6,13 +6,15 @@
 ///
 /// Nodes are KVSlotIndex's (one per live key, reused after a removal). Invariant after
 /// `ordered(keys:)`: `sorted` holds exactly the nodes in state `.placed`, once each, in the
-/// byte order of their keys. In between, a node leaves `.placed` as soon as its key is removed,
+/// byte order of their keys, each with its key's first 16 bytes (`KVSortRecord`), so finding
+/// where a new key goes compares those and reads a key's bytes only on a tie: the keys lie
+/// all over the heap, and reading one per comparison made folding cache-miss bound. In between, a node leaves `.placed` as soon as its key is removed,
 /// so a stale position (a removed node, or one since reused for another key) is never trusted.
 struct KVKeyOrder {
     private enum State: UInt8 { case free = 0, unplaced = 1, placed = 2 }
 
     private var state: [State] = []
-    private var sorted: [Int32] = []
+    private var sorted: [KVSortRecord] = []
     /// Nodes added since the last ordering (may repeat, or have been removed since).
     private var unplaced: [Int32] = []
     /// Positions in `sorted` whose node has left `.placed` since the last ordering.
@@ -54,24 +56,26 @@ struct KVKeyOrder {
         stale = 0
     }
 
-    /// Takes `nodes`, live and already in key order (a restored snapshot's keys).
-    mutating func load(inKeyOrder nodes: [Int32]) {
+    /// Takes `nodes`, live and already in the order of their `keys` (a restored snapshot's).
+    mutating func load(inKeyOrder nodes: [Int32], keys: [[UInt8]]) {
         removeAll()
+        sorted.reserveCapacity(nodes.count)
         for n in nodes {
             let i = Int(n)
             if i >= state.count { state.append(contentsOf: repeatElement(.free, count: i + 1 - state.count)) }
             state[i] = .placed
+            sorted.append(KVSortRecord(keys[i], n))
         }
-        sorted = nodes
     }
 
-    /// Every live node in the byte order of `keys[node]`.
-    mutating func ordered(keys: [[UInt8]]) -> [Int32] {
+    /// Every live node (`index` of each record) in the byte order of `keys[node]`.
+    mutating func ordered(keys: [[UInt8]]) -> [KVSortRecord] {
         guard !unplaced.isEmpty || stale > 0 else { return sorted }
-        var old = sorted
-        if stale > 0 { old.removeAll { state[Int($0)] != .placed } }
+        var old: [KVSortRecord] = []
+        swap(&old, &sorted)
+        if stale > 0 { old.removeAll { state[Int($0.index)] != .placed } }
         let new = Self.sortedUnique(unplaced.filter { state[Int($0)] == .unplaced }, keys)
-        for n in new { state[Int(n)] = .placed }
+        for r in new { state[Int(r.index)] = .placed }
         unplaced.removeAll(keepingCapacity: unplaced.count < 1 << 16)
         stale = 0
         sorted = new.isEmpty ? old : old.isEmpty ? new : Self.merge(old, new, keys)
@@ -80,38 +84,41 @@ struct KVKeyOrder {
 
     /// Nodes sorted by key, each once (a node added twice since the last ordering is listed
     /// twice in `unplaced`; distinct live nodes never share a key).
-    private static func sortedUnique(_ nodes: [Int32], _ keys: [[UInt8]]) -> [Int32] {
+    private static func sortedUnique(_ nodes: [Int32], _ keys: [[UInt8]]) -> [KVSortRecord] {
         var records = nodes.map { KVSortRecord(keys[Int($0)], $0) }
-        records.sort { a, b in
-            if a.hi != b.hi { return a.hi < b.hi }
-            if a.lo != b.lo { return a.lo < b.lo }
-            return a.index != b.index && kvLess(keys[Int(a.index)], keys[Int(b.index)])
-        }
-        var out: [Int32] = []
+        records.sort { less($0, $1, keys) }
+        var out: [KVSortRecord] = []
         out.reserveCapacity(records.count)
-        for r in records where out.last != r.index { out.append(r.index) }
+        for r in records where out.last?.index != r.index { out.append(r) }
         return out
+    }
+
+    /// Key order by the records' 16 bytes, the whole keys on a tie (the same node: equal).
+    @inline(__always)
+    private static func less(_ a: KVSortRecord, _ b: KVSortRecord, _ keys: [[UInt8]]) -> Bool {
+        if a.hi != b.hi { return a.hi < b.hi }
+        if a.lo != b.lo { return a.lo < b.lo }
+        return a.index != b.index && kvLess(keys[Int(a.index)], keys[Int(b.index)])
     }
 
     /// Both lists sorted, no key in both: each of `new` goes in at its position in `old`,
     /// found by galloping from the previous one (few comparisons when `new` is spread thinly),
     /// and the runs of `old` between them are copied whole.
-    private static func merge(_ old: [Int32], _ new: [Int32], _ keys: [[UInt8]]) -> [Int32] {
-        var out: [Int32] = []
+    private static func merge(_ old: [KVSortRecord], _ new: [KVSortRecord], _ keys: [[UInt8]]) -> [KVSortRecord] {
+        var out: [KVSortRecord] = []
         out.reserveCapacity(old.count + new.count)
         var lo = 0
         for x in new {
-            let k = keys[Int(x)]
-            // The first position at or after lo whose key is above k: bracket it, then bisect.
+            // The first position at or after lo whose key is above x's: bracket it, then bisect.
             var a = lo, step = 1
-            while a + step <= old.count && kvLess(keys[Int(old[a + step - 1])], k) {
+            while a + step <= old.count && less(old[a + step - 1], x, keys) {
                 a += step
                 step <<= 1
             }
             var b = Swift.min(a + step - 1, old.count)
             while a < b {
                 let m = (a + b) >> 1
-                if kvLess(keys[Int(old[m])], k) { a = m + 1 } else { b = m }
+                if less(old[m], x, keys) { a = m + 1 } else { b = m }
             }
             if a > lo { out.append(contentsOf: old[lo..<a]) }
             out.append(x)

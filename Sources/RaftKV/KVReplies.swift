@@ -106,3 +106,26 @@ func kvLess(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         }
     }
 }
+
+/// Byte equality, eight bytes at a time (Array's == compares element by element).
+@inline(__always)
+func kvEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { pa in
+        b.withUnsafeBytes { pb in
+            guard pa.count == pb.count else { return false }
+            let n = pa.count
+            var i = 0
+            while i + 8 <= n {
+                if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i += 8
+            }
+            while i < n {
+                if pa[i] != pb[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+}
