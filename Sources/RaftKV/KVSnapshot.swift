@@ -23,22 +23,26 @@ extension KVStateMachine {
     fileprivate static let hasDeadline: UInt8 = 0x80
 
     public func snapshot() throws -> [UInt8] {
-        var size = 1 + 8 + ByteWriter.varintSize(UInt64(store.count))
-        store.forEachInKeyOrder { k, e in size += Self.encodedSize(k, e) }
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
-            var w = KVSnapshotOut(buf.baseAddress!)
-            w.u8(Self.snapshotVersion)
-            w.u64(store.time)
-            w.varint(UInt64(store.count))
-            store.forEachInKeyOrder { k, e in Self.encode(k, e, into: &w) }
-            precondition(w.at == size, "snapshot size")
-            initialized = w.at
+        let time = store.time
+        return store.withKeyOrder { order, keys, entries in
+            var size = 1 + 8 + ByteWriter.varintSize(UInt64(order.count))
+            for r in order { size += Self.encodedSize(keys[Int(r.index)], entries[Int(r.index)]) }
+            return [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
+                var w = KVSnapshotOut(buf.baseAddress!)
+                w.u8(Self.snapshotVersion)
+                w.u64(time)
+                w.varint(UInt64(order.count))
+                for r in order { Self.encode(keys[Int(r.index)], entries[Int(r.index)], into: &w) }
+                precondition(w.at == size, "snapshot size")
+                initialized = w.at
+            }
         }
-        return bytes
     }
 
+    @inline(__always)
     private static func blobSize(_ b: [UInt8]) -> Int { ByteWriter.varintSize(UInt64(b.count)) + b.count }
 
+    @inline(__always)
     private static func encodedSize(_ k: [UInt8], _ e: KVEntry) -> Int {
         var n = blobSize(k) + 1 + (e.deadline == noDeadline ? 0 : 8)
         switch e.value {
@@ -54,6 +58,7 @@ extension KVStateMachine {
         return n
     }
 
+    @inline(__always)
     private static func encode(_ k: [UInt8], _ e: KVEntry, into w: inout KVSnapshotOut) {
         w.blob(k)
         let flag = e.deadline == noDeadline ? 0 : hasDeadline

@@ -2,12 +2,15 @@
 
     python3 bench/node/profile.py callgrind --test set --pipeline 16 -n 20000
     python3 bench/node/profile.py perf --test get --pipeline 16 -n 200000
+    python3 bench/node/profile.py callgrind --snapshots 2 --prefill 200000
 
 callgrind: n1 runs under valgrind --tool=callgrind (instrumentation off until the benchmark
 starts, so start-up and the election are not counted) and is made leader (RAFT.TRANSFER if
 another node won); the election timeout is raised so the slowed leader keeps its term. The
 result is instructions (Ir) per request, repeatable between two builds of our own code, and
-the top functions by inclusive and self cost. perf: the cluster runs at full speed and
+the top functions by inclusive and self cost. `--snapshots N` counts N RAFT.SNAPSHOTs instead of
+a benchmark (the first after the prefill, the others each after 20,000 more SETs): Ir per
+snapshot and the keys it held. perf: the cluster runs at full speed and
 `perf record -g` samples the leader (user and kernel) during the benchmark.
 Output under .build/bench-node/profile/.
 """
@@ -83,6 +86,22 @@ def bench(port, a, n=None):
     return rows[0] if rows else out.stderr.strip()
 
 
+def snapshots(port, pid, a):
+    """Counts a.snapshots RAFT.SNAPSHOTs (instrumentation on only around each); between them,
+    20,000 SETs (not counted) change the keyspace as a running server's would."""
+    keys = []
+    for i in range(a.snapshots):
+        if i:
+            bench(port, argparse.Namespace(**{**vars(a), "test": "set", "pipeline": 16}), n=20000)
+        keys.append(command(port, "DBSIZE", timeout=60))
+        subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
+        reply = command(port, "RAFT.SNAPSHOT", timeout=600)
+        subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True)
+        log(f"RAFT.SNAPSHOT with {keys[-1]} keys: {reply}")
+    a.n = a.snapshots
+    return f"{a.snapshots} snapshots of {'/'.join(map(str, keys))} keys"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("tool", choices=["callgrind", "perf"])
@@ -93,6 +112,8 @@ def main():
     ap.add_argument("-n", type=int, default=20000)
     ap.add_argument("--prefill", type=int, default=200000, help="SETs before collecting (0: none)")
     ap.add_argument("--label", default="", help="name for the output files")
+    ap.add_argument("--snapshots", type=int, default=0,
+                    help="callgrind: count this many RAFT.SNAPSHOTs on the leader instead of a benchmark")
     ap.add_argument("--node", choices=["leader", "follower"], default="leader",
                     help="profile the leader (n1) or a follower (n2, with n1 leading)")
     a = ap.parse_args()
@@ -132,8 +153,11 @@ def main():
             if profiled != "n1":
                 # The slowed follower finishes the prefill before counting starts.
                 wait_applied(cluster, port, profiled)
-            subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
-            row = bench(port, a)
+            if a.snapshots:
+                row = snapshots(port, pid, a)
+            else:
+                subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
+                row = bench(port, a)
             if profiled != "n1":
                 # The slowed follower catches up before its counters are read.
                 wait_applied(cluster, port, profiled)
@@ -159,7 +183,8 @@ def main():
         ann = subprocess.run(["callgrind_annotate", "--inclusive=no", path], capture_output=True, text=True).stdout
         total = re.search(r"^([\d,]+) +\(100.0%\) +PROGRAM TOTALS", ann, re.M)
         ir = int(total.group(1).replace(",", "")) if total else 0
-        log(f"callgrind: {ir:,} Ir in the {a.node} during {a.n} requests: {ir / a.n:,.0f} Ir per request ({path})")
+        what = "snapshots" if a.snapshots else "requests"
+        log(f"callgrind: {ir:,} Ir in the {a.node} during {a.n} {what}: {ir / a.n:,.0f} Ir per {what[:-1]} ({path})")
         with open(os.path.join(OUT, f"self.{tag}.txt"), "w") as f:
             f.write(ann)
         inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", path], capture_output=True, text=True).stdout
