@@ -73,3 +73,38 @@ import Testing
         }
     }
 }
+
+@Suite struct KVWriteBatchGrowthTests {
+    func request(_ args: [String]) -> [UInt8] {
+        var out = Array("*\(args.count)\r\n".utf8)
+        for a in args { out += Array("$\(a.utf8.count)\r\n\(a)\r\n".utf8) }
+        return out
+    }
+
+    /// A batch far past its first allocation (varints of several bytes included), taken twice
+    /// in a row, and a copy taken while the original goes on: each gives the bytes KVCommand
+    /// encodes for exactly its own commands.
+    @Test func largeBatchesAndCopiesEncodeTheirOwnCommands() throws {
+        let cmds: [[String]] = (0..<600).map { i in ["SET", "key:\(i)", String(repeating: "v", count: i % 7 == 0 ? 20_000 : 64)] }
+        var batch = KVWriteBatch()
+        var copy: KVWriteBatch? = nil
+        for round in 0..<2 {
+            var p = RESPParser(maxBulkLength: 1 << 20)
+            for c in cmds { p.feed(request(c)) }
+            for (i, _) in cmds.enumerated() {
+                _ = try p.withNext { args in
+                    _ = batch.add(args)
+                    return true
+                }
+                if round == 1 && i == 299 { copy = batch }
+            }
+            let (entry, _) = batch.takeEntry(nowMs: UInt64(round))
+            #expect(entry == KVCommand.transaction(nowMs: UInt64(round), commands: cmds.map { $0.map { Array($0.utf8) } }).encoded)
+            #expect(batch.count == 0 && batch.byteCount == 0)
+        }
+        var c = copy!
+        #expect(c.count == 300)
+        let (entry, _) = c.takeEntry(nowMs: 9)
+        #expect(entry == KVCommand.transaction(nowMs: 9, commands: cmds.prefix(300).map { $0.map { Array($0.utf8) } }).encoded)
+    }
+}
