@@ -263,12 +263,20 @@ def test_join_remove_learner_exit_transfer_and_progress():
     assert c.machine(4).total == 15
     c.restart(3)
     settle(c, 1)
+    # A partition counts the added node: 3 alone cannot commit, 1 and 4 can.
+    c.partition([1, 4], [3])
+    r = c.propose(1, b"1")
+    settle(c, 1)
+    assert c.result(r) == b"16" and c.machine(3).total == 15
+    c.heal()
+    settle(c, 1)
+    assert c.machine(3).total == 16
 
     n5 = c.add_node()
     r = c.add_server(1, n5, voter=False)
     settle(c, 1)
     assert c.outcome(r).ok and c.membership(1, 5) == "learner"
-    assert c.machine(5).total == 15
+    assert c.machine(5).total == 16
     r = c.add_server(1, n5)
     settle(c, 1)
     assert c.outcome(r).ok and c.membership(1, 5) == "voter"
@@ -282,7 +290,7 @@ def test_join_remove_learner_exit_transfer_and_progress():
     assert c.leader() == 4 and c.state(3).leader == 4
     r = c.propose(4, b"1")
     settle(c, 4)
-    assert c.result(r) == b"16" and c.machine(1).total == 16
+    assert c.result(r) == b"17" and c.machine(1).total == 17
     with pytest.raises(NotLeader):
         r = c.transfer_leadership(1, 3)
         c.deliver_until_idle()
