@@ -110,6 +110,23 @@ import RaftSim
         #expect(history(wrongAt: 13).check() == .notLinearizable)
     }
 
+    /// A command of any bytes (as C and Python hosts give) reaches the machine unchanged and
+    /// its result becomes the operation's output.
+    @Test func aProposalOfRawBytesIsRecorded() {
+        let c = SimCluster.elected()
+        let leader = c.leader!.id
+        let h = ClientHistory(CounterModel())
+        let total: ([UInt8]) -> Int64 = { Int64(String(decoding: $0, as: UTF8.self)) ?? -1 }
+        let add: [UInt8] = Array("add 5".utf8)
+        let odd: [UInt8] = [0xff, 0xfe, 0x00, 0x80]  // not UTF-8: changes nothing
+        c.propose(bytes: add, at: leader, as: .add(5), in: h, output: total)
+        c.propose(bytes: odd, at: leader, as: .add(0), in: h, output: total)
+        c.deliverAll()
+        #expect(h.operations.map(\.output) == [5, 5])
+        #expect(c.node(leader).machine(as: CounterMachine.self)?.applied.suffix(2).map(\.command) == [add, odd])
+        #expect(h.check().isLinearizable)
+    }
+
     static func kvValue(_ node: SimNode) -> String { node.machine(as: TinyKV.self)?.values["x"] ?? "" }
 
     /// Across a leader change, ReadIndex reads stay linearizable; a read of the deposed
