@@ -51,8 +51,9 @@ let package = Package(
         .testTarget(name: "RaftKVTests", dependencies: ["RaftKV", "RaftCore"]),
         .testTarget(name: "RaftStorageTests", dependencies: ["RaftCore", "RaftStorage"]),
         .testTarget(name: "RaftSimTests", dependencies: ["RaftCore", "RaftStorage", "RaftSim"]),
-        // The C ABI's Swift side (the host-storage adapter) against the same references.
-        .testTarget(name: "RaftEngineCTests", dependencies: ["RaftEngineC", "RaftCore", "RaftStorage", "CRaftEngineABI"],
+        // The C ABI's Swift side (the host-storage adapter) against the same references, and the C
+        // fault mode against RaftSim's FaultRunner.
+        .testTarget(name: "RaftEngineCTests", dependencies: ["RaftEngineC", "RaftCore", "RaftStorage", "RaftSim", "CRaftEngineABI"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )
