@@ -32,6 +32,12 @@ def test_events_of_the_first_election_arrive_in_order(cluster):
     assert terms == sorted(terms) and terms[-1] == cluster.nodes[leader].status().term
     for nid in cluster.ids:
         if nid != leader:
+            # A follower learns its leader from the first append; the commit above may have
+            # come from the other follower's answer, and events arrive on the loop thread.
+            def learned():
+                return in_order([(e.kind, e.value) for e in cluster.events[nid]],
+                                [(EventKind.TERM, None), (EventKind.LEADER, leader)])
+            wait_for(learned)
             got = [(e.kind, e.value) for e in cluster.events[nid]]
             assert in_order(got, [(EventKind.TERM, None), (EventKind.LEADER, leader)]), got
             assert (EventKind.ROLE, "LEADER") not in got
