@@ -15,7 +15,8 @@ static int passes, failures;
 #define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a == _b) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, #a, #b, _a, _b); } } while (0)
 
 /* ---- A counter machine: a command that is a decimal number is added to the total, "=N" sets
- * it (a register's write); others change nothing. The result is the total as text. */
+ * it (a register's write); others change nothing. The result is the total as text, but for
+ * "name", which answers "counter". */
 
 typedef struct machine {
     long long total;
@@ -50,7 +51,7 @@ static int machine_apply(void *user, uint64_t index, const uint8_t *cmd, size_t 
     if (text[0] == '=') m->total = strtoll(text + 1, NULL, 10);
     else m->total += strtoll(text, NULL, 10);
     char out[32];
-    int n = snprintf(out, sizeof out, "%lld", m->total);
+    int n = strcmp(text, "name") == 0 ? snprintf(out, sizeof out, "counter") : snprintf(out, sizeof out, "%lld", m->total);
     *result = malloc((size_t)n);
     memcpy(*result, out, (size_t)n);
     *result_len = (size_t)n;
@@ -500,6 +501,25 @@ static void test_reads_across_a_leader_change(void) {
     CHECK(why && strstr(why, "could not say"));
     free(why);
     re_sim_history_free(reg);
+
+    /* A read through the log: the command's result is the value read. */
+    CHECK_EQ(re_sim_history_propose(h, sim, 2, (const uint8_t *)"0", 1, RE_SIM_OP_READ, 0, NULL, &id, NULL), RE_OK);
+    re_sim_deliver_all(sim, 10000, NULL);
+    completed_with(h, id, 42);
+    CHECK_EQ(check(h, NULL), RE_SIM_NOT_LINEARIZABLE); /* the register's "=42" was no counter add */
+    re_sim_history *log_reads = NULL;
+    CHECK_EQ(re_sim_history_new(RE_SIM_MODEL_COUNTER, 42, &log_reads), RE_OK);
+    CHECK_EQ(re_sim_history_propose(log_reads, sim, 2, (const uint8_t *)"0", 1, RE_SIM_OP_READ, 0, NULL, &id, NULL), RE_OK);
+    re_sim_deliver_all(sim, 10000, NULL);
+    completed_with(log_reads, id, 42);
+    CHECK_EQ(check(log_reads, NULL), RE_SIM_LINEARIZABLE);
+    /* A result that is no number is a wrong answer. */
+    CHECK_EQ(re_sim_history_propose(log_reads, sim, 2, (const uint8_t *)"name", 4, RE_SIM_OP_READ, 0, NULL, &id, NULL), RE_OK);
+    re_sim_deliver_all(sim, 10000, NULL);
+    CHECK_EQ(check(log_reads, &why), RE_SIM_NOT_LINEARIZABLE);
+    CHECK(why && strstr(why, "result \"counter\" is not a decimal integer"));
+    free(why);
+    re_sim_history_free(log_reads);
     re_sim_history_free(h);
     re_sim_free(sim);
     CHECK_EQ(f.destroyed, f.made);

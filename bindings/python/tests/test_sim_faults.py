@@ -18,7 +18,8 @@ HEADING = "## Fault mode options, replay and client histories from C and Python"
 
 class Counter:
     """A decimal number is added to the total, "=N" sets it (a register's write); anything else
-    (the fault mode's "c1", "c2", ...) changes nothing. The result is the total."""
+    (the fault mode's "c1", "c2", ...) changes nothing. The result is the total, but for
+    "name", which answers "counter"."""
 
     def __init__(self):
         self.total = 0
@@ -28,6 +29,8 @@ class Counter:
             self.total = int(command[1:])
         elif command.lstrip(b"-").isdigit():
             self.total += int(command)
+        elif command == b"name":
+            return b"counter"
         return str(self.total).encode()
 
     def snapshot(self) -> bytes:
@@ -268,6 +271,18 @@ def test_reads_through_the_leader_across_a_leader_change_are_linearizable():
         c.deliver_all()
         bad = reg.check()
         assert bad.verdict == "not linearizable" and "could not say" in bad.description
+
+        # Reads through the log: the command's result is the value read.
+        log_reads = History("counter", initial=42)
+        r = log_reads.propose(c, 2, b"0", read=True)
+        c.deliver_all()
+        assert log_reads.operation(r).output == 42 and log_reads.check().ok
+        log_reads.propose(c, 2, b"name", read=True)  # a result that is no number: a wrong answer
+        c.deliver_all()
+        bad = log_reads.check()
+        assert not bad and 'result "counter" is not a decimal integer' in bad.description
+        with pytest.raises(ValueError):
+            log_reads.propose(c, 2, b"1", add=1, read=True)
 
 
 def test_a_stale_local_read_on_a_partitioned_old_leader_is_not_linearizable():
