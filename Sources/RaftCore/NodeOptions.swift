@@ -28,6 +28,13 @@ public struct NodeOptions: Sendable {
     /// This node's own election timeout range, instead of the cluster settings' (the seed's
     /// tests give nodes different ranges to settle split votes). nil: the settings' range.
     public var electionTimeoutRange: ClosedRange<Nanos>?
+    /// Newly committed entries wait for the driver's `applyCommittedEntries()` instead of
+    /// applying inside the input that committed them. A driver that sends its acknowledgements
+    /// first takes the state machine off a follower's acknowledgement path: the leader counts
+    /// the ack while the follower applies (etcd's order: persist, send, then apply). Off by
+    /// default, so a driver that never asks still applies, and the simulator's traces keep
+    /// applying as the seed does.
+    public var deferredApply = false
 
     public init(id: NodeID,
                 initialConfig: ClusterConfig? = nil,

@@ -4,8 +4,23 @@ extension RaftNode {
         guard index > commitIndex else { return }
         commitIndex = index
         do { try log.saveCommitIndex(index) } catch { return storageFailed(error) }
-        applyCommitted()
+        if !options.deferredApply { applyCommitted() }
         if role == .leader { startDeferredChangeIfAllowed() }
+    }
+
+    /// Committed entries wait to be applied (`NodeOptions.deferredApply`).
+    /// False while a failed apply waits for its retry, and always without deferredApply.
+    public var hasEntriesToApply: Bool {
+        guard options.deferredApply, !stopped, appliedIndex < commitIndex else { return false }
+        if applyBlocked, let due = applyRetryAt, now < due { return false }
+        return true
+    }
+
+    /// Applies what has committed since the last call (`NodeOptions.deferredApply`); the
+    /// outcomes are in the next `takeReady()`.
+    public func applyCommittedEntries() {
+        guard !stopped else { return }
+        applyCommitted()
     }
 
     /// Applies committed entries in log order, exactly once each. Under the retry policy it

@@ -41,6 +41,9 @@ public final class FaultRun {
         // Half the seeds apply through the batch path, as C and Python hosts do.
         let seededBatch = rng.next() % 2 == 0
         o.batchApply = options.batchApply ?? seededBatch
+        // Drawn apart from `rng`, so the rest of each seed's run stays as it was.
+        var applyOrder = SplitMix64(seed: seed ^ 0xA991_7D3F)
+        o.deferredApply = options.deferredApply ?? (applyOrder.next() % 2 == 0)
         o.makeMachine = options.makeMachine
         let storage = options.storageFaults ? SimStorageFaults() : nil
         if let storage { o.makeLog = storage.openLog }

@@ -65,6 +65,9 @@ public struct FaultRunner {
         public var preVote: Bool?
         /// Batch apply on or off; nil lets the seed choose.
         public var batchApply: Bool?
+        /// Apply after acknowledging (the runtime's order) or inside the step; nil lets the
+        /// seed choose.
+        public var deferredApply: Bool?
         public var invariants: [Invariant] = []
         /// Record the trace tables (slower; for replaying one seed).
         public var trace = false

@@ -18,6 +18,10 @@ public final class SimCluster {
         public var maxCatchUpRounds = 10
         /// Hand committed commands to the state machine in batches (`BatchStateMachine`).
         public var batchApply = false
+        /// Apply committed entries only after the acknowledgements of the same step have left,
+        /// as the runtime does (`NodeOptions.deferredApply`). Off: apply inside the step, as
+        /// the seed's traces show.
+        public var deferredApply = false
         /// Opens a node's log; nil gives every node a MemoryLog. Called when a node is created
         /// and, for a `ReopenableLog`, again at each restart, when it must open the same
         /// storage (e.g. `FileLog(directory:)` on the node's own directory). A failure at
@@ -130,6 +134,7 @@ public final class SimCluster {
         o.snapshotTrailing = options.snapshotTrailing
         o.addServerTimeout = options.addServerTimeout
         o.maxCatchUpRounds = options.maxCatchUpRounds
+        o.deferredApply = options.deferredApply
         options.configureNode?(id, &o)
         let log: RaftLog
         do {
@@ -433,7 +438,11 @@ public final class SimCluster {
         guard let raft = n.raft else { return }
         while true {
             let r = raft.takeReady()
-            if r.isEmpty { break }
+            if r.isEmpty {
+                guard raft.hasEntriesToApply else { break }
+                raft.applyCommittedEntries()
+                continue
+            }
             n.outbox.append(contentsOf: r.messages)
             if n.syncsDeferred && (r.needsSync || n.syncAwaited) {
                 // Later acknowledgements queue behind the awaited sync, never overtaking it.
@@ -457,6 +466,8 @@ public final class SimCluster {
                 record(.event(node: n.id, op: "CMD DONE"))
                 deliverCompletion(c)
             }
+            // After the acknowledgements are out, as the runtime does (deferredApply).
+            if raft.hasEntriesToApply { raft.applyCommittedEntries() }
         }
         stepTaken()
     }

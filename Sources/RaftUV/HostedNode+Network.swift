@@ -106,8 +106,9 @@ extension HostedNode {
         raft.receive(m, now: UVLoop.now)
         dirty = true
         // A commit made outcomes (an acknowledgement reached the leader): hand them over now,
-        // not after the turn's other reads, proposals and fsync, so answers leave at once.
-        if raft.hasCompletions { pump() }
+        // not after the turn's other reads, proposals and fsync, so answers leave at once. A
+        // follower waits for the turn's end, so its appends share one fsync.
+        if raft.hasCompletions || (raft.role == .leader && raft.hasEntriesToApply) { pump() }
         return true
     }
 

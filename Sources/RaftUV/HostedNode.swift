@@ -96,6 +96,7 @@ public final class HostedNode {
         log = try makeLog.map(openHostLog) ?? openFileLog()
         var options = NodeOptions(id: id, commandTimeout: config.commandTimeout, maxCommandSize: config.maxCommandSize,
                                   maxBytesPerMessage: max(4096, config.maxFrameSize / 2))
+        options.deferredApply = true
         options.snapshotThreshold = config.snapshotThreshold
         options.snapshotTrailing = config.snapshotTrailing
         options.snapshotChunkSize = max(1024, min(512 << 10, config.maxFrameSize / 4))
@@ -153,7 +154,7 @@ public final class HostedNode {
             }
             rounds += 1
             let r = raft.takeReady()
-            if r.isEmpty && localOutcomes.isEmpty && syncFailureToReport == nil { break }
+            if r.isEmpty && localOutcomes.isEmpty && syncFailureToReport == nil && !raft.hasEntriesToApply { break }
             for m in r.messages { send(m) }
             // The sync, on or off the loop thread; what waits for it (votes, acknowledgements)
             // leaves only with it.
@@ -177,6 +178,13 @@ public final class HostedNode {
             }
             flushBatches()
             deliveringCallbacks = false
+            // The state machine runs only now (NodeOptions.deferredApply), once this round's
+            // acknowledgements are on the wire: the leader counts them while we apply. The
+            // outcomes leave in the next round.
+            if raft.hasEntriesToApply {
+                for link in links.values { link.flush() }
+                raft.applyCommittedEntries()
+            }
         }
         // The core stopped itself (a storage failure, its removal, a halted apply): what it
         // will never answer now — a read, a membership change, a transfer, a settings change —
