@@ -303,6 +303,13 @@ enum ClusterBench {
             print(String(format: "RESULT system=raftengine servers=%d inflight=%d payload=%d snapshots=%d committed=%d failed=%d seconds=%.3f commits_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f",
                          c.ids.count, inFlight, payload, Int(snapshotThreshold), r.committed, r.failed, r.seconds, r.commandsPerSecond,
                          r.percentile(0.5) * 1e6, r.percentile(0.99) * 1e6, r.percentile(0.999) * 1e6))
+            // Where the time went: each node's log syncs over the whole trial (not parsed by run.py).
+            for (id, node) in c.nodes.sorted(by: { $0.key < $1.key }) {
+                let s = node.syncStats
+                let within = zip(SyncStats.bucketBoundsMicros, s.cumulative).prefix(3)
+                    .map { "le\($0.0)=\(s.count > 0 ? 100 * $0.1 / s.count : 0)%" }.joined(separator: " ")
+                print("SYNCS node=\(id) role=\(node.status()?.role.description ?? "-") count=\(s.count) mean_us=\(s.count > 0 ? s.totalMicros / s.count : 0) \(within)")
+            }
         } catch {
             print("RESULT system=raftengine error=\(error)")
         }
