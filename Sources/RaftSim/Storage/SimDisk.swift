@@ -222,7 +222,16 @@ public final class SimDisk: FileSystem {
 
     public func close(_ fd: Int32) {
         calls += 1
-        if let d = descriptors.removeValue(forKey: fd) { locked.remove(d.inode) }
+        // As flock: the lock goes with the last descriptor of the file.
+        if let d = descriptors.removeValue(forKey: fd), !descriptors.values.contains(where: { $0.inode == d.inode }) {
+            locked.remove(d.inode)
+        }
+    }
+
+    public func dup(_ fd: Int32) -> Int32 {
+        guard let d = descriptors[fd] else { return -EBADF }
+        if let e = begin(.open, d.path) { return -e }
+        return descriptor(for: d.inode, path: d.path)
     }
 
     public func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int) -> Int {

@@ -1,12 +1,14 @@
 import Glibc
 import RaftCore
+import Synchronization
 
 /// A sync split in two, for a runtime that fsyncs off its loop thread (RaftUV): the owner
 /// thread does every step of `sync()` but the active segment's fdatasync (`beginSync`), another
 /// thread runs that fdatasync (`DataSync.run`), and the owner thread takes the outcome back
 /// (`finishSync`) before it counts the entries as durable.
 ///
-/// Only on the system's file system (`SystemFileSystem`); on any other `beginSync` syncs inline.
+/// The job's fdatasync goes through the log's `FileSystem`, so a test can run the split sync
+/// on a simulated disk (which is single-threaded: such a test runs the job on its own thread).
 ///
 /// Thread rule: `run` touches only the job's own duplicate descriptor (a `SyncDescriptor`,
 /// closed when its last holder lets go) and its result; every FileLog and segment field stays
@@ -36,26 +38,42 @@ public final class DataSync: @unchecked Sendable {
 
     /// Any thread, once: the fdatasync.
     public func run() {
-        while Glibc.fdatasync(descriptor.fd) != 0 {
-            if errno != EINTR {
-                errorCode = errno
-                return
-            }
-        }
+        errorCode = descriptor.dataSync(descriptor.fd)
     }
 }
 
 /// A duplicate of a segment's descriptor for syncs on another thread; it stays open while
 /// any job holds it, however the segment's own descriptor fares.
+///
+/// It also orders every fdatasync of the segment once a job has been handed out, the owner
+/// thread's inline ones included, and remembers the first that failed. A failed write-back
+/// is reported once per open file (fsyncgate; a dup shares the open file): after a job's
+/// fdatasync got EIO, the owner's next fdatasync of the same file returns 0 with the pages
+/// gone — before the owner has even heard of the job's failure. So once one failed, every
+/// later one on this segment reports that error too.
 final class SyncDescriptor: @unchecked Sendable {
     let fd: Int32
-    init(duplicating fd: Int32, path: String) throws {
-        let copy = dup(fd)
-        guard copy >= 0 else { throw Posix.failure("dup", path) }
+    let fs: FileSystem
+    private let firstFailure = Mutex<Int32>(0)
+
+    init(duplicating fd: Int32, on fs: FileSystem, path: String) throws {
+        let copy = fs.dup(fd)
+        guard copy >= 0 else { throw Posix.failure("dup", path, -copy) }
         self.fd = copy
+        self.fs = fs
     }
-    // Linux releases the descriptor even when close reports EINTR, so never retry.
-    deinit { _ = Glibc.close(fd) }
+    deinit { fs.close(fd) }
+
+    /// fdatasync of `fd` (this descriptor or the segment's own): 0, or the errno of the
+    /// first of the segment's fdatasyncs that failed.
+    func dataSync(_ fd: Int32) -> Int32 {
+        firstFailure.withLock { failed in
+            var rc = fs.fdatasync(fd)
+            while rc == EINTR { rc = fs.fdatasync(fd) }
+            if failed == 0 { failed = rc }
+            return failed
+        }
+    }
 }
 
 extension FileLog {
@@ -63,14 +81,9 @@ extension FileLog {
     /// a job to `run` on another thread and then hand to `finishSync`. Nil when nothing is
     /// left to wait for: nothing needed syncing, or the metadata changed (rare: a vote, a term,
     /// the bootstrap config), and then the whole sync ran here, as `sync()` does, because the
-    /// metadata may only be rewritten once the segment is durable. A log on a file system other
-    /// than the system's (a test's simulated disk) has no descriptor to duplicate: it syncs here.
+    /// metadata may only be rewritten once the segment is durable.
     public func beginSync() throws -> DataSync? {
         try checkWritable()
-        guard directory.posix.fs is SystemFileSystem else {
-            try sync()
-            return nil
-        }
         return try performingIO {
             if metadata.commitIndex > recordedCommit, let active {
                 active.append(frameOf: RecordFrame.payload(of: .commit(metadata.commitIndex)))

@@ -11,6 +11,8 @@ public protocol FileSystem: AnyObject {
     /// A descriptor, or -errno. Directories open with O_RDONLY | O_DIRECTORY (to fsync them).
     func open(_ path: String, flags: Int32, mode: mode_t) -> Int32
     func close(_ fd: Int32)
+    /// A second descriptor for the same open file (dup), or -errno.
+    func dup(_ fd: Int32) -> Int32
     /// Bytes written (possibly fewer than asked), or -errno.
     func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int) -> Int
     /// Bytes read (0 at the end of the file), or -errno.
@@ -54,6 +56,11 @@ public final class SystemFileSystem: FileSystem, Sendable {
 
     // Linux releases the descriptor even when close reports EINTR, so never retry.
     public func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    public func dup(_ fd: Int32) -> Int32 {
+        let copy = Glibc.dup(fd)
+        return copy >= 0 ? copy : -errno
+    }
 
     public func pwrite(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int) -> Int {
         let n = Glibc.pwrite(fd, buffer.baseAddress!, buffer.count, off_t(offset))

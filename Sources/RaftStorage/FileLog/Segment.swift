@@ -177,7 +177,7 @@ final class ActiveSegment {
             markedSize = syncedSize
         }
         if cutPending {
-            try directory.dataSync(fd, name: info.name)
+            try dataSyncHere()
             cutPending = false
         }
         try allocate(through: writtenSize + buffer.count)
@@ -202,10 +202,19 @@ final class ActiveSegment {
     func sync() throws {
         try flush()
         guard needsDataSync || cutPending || syncsInFlight > 0 else { return }
-        try directory.dataSync(fd, name: info.name)
+        try dataSyncHere()
         needsDataSync = false
         cutPending = false
         syncedSize = writtenSize
+    }
+
+    /// The owner thread's own fdatasync; once jobs were handed out, through their descriptor's
+    /// lock, so that a failure one of them hit is not lost (see `SyncDescriptor`).
+    private func dataSyncHere() throws {
+        guard let d = syncDescriptor else { return try directory.dataSync(fd, name: info.name) }
+        let rc = d.dataSync(fd)
+        directory.countSync()
+        if rc != 0 { throw Posix.failure("fdatasync", directory.file(info.name), rc) }
     }
 
     /// Hands the buffered frames to the OS and returns the fdatasync that makes them durable,
@@ -219,7 +228,7 @@ final class ActiveSegment {
             return nil
         }
         guard needsDataSync || syncsInFlight > 0 else { return nil }
-        if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, path: directory.file(info.name)) }
+        if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, on: directory.posix.fs, path: directory.file(info.name)) }
         needsDataSync = false
         syncsInFlight += 1
         return DataSync(descriptor: syncDescriptor!, segment: self, covers: writtenSize, cuts: cuts)
