@@ -1047,7 +1047,8 @@ int re_sim_fault_sweep_with(uint64_t first_seed, uint64_t count, const int *node
  * One seed of the fault mode, run to its end (recovery included when check_recovery), kept
  * for reading: the replay of a failing seed of a sweep (same seed, options and node count give
  * the same run). *out receives the run; free it with re_sim_fault_run_free(). Strings the
- * getters give belong to the run and live until it is freed.
+ * getters give belong to the run and live until it is freed. The machine and invariant
+ * callbacks run inside this call, on its thread; a run is then read from one thread at a time.
  */
 typedef struct re_sim_fault_run re_sim_fault_run;
 int re_sim_fault_run_seed(uint64_t seed, const re_sim_fault_options *options, re_sim_fault_run **out);
@@ -1083,7 +1084,9 @@ const re_sim *re_sim_fault_run_sim(const re_sim_fault_run *run);
  * search with Lowe's memo; exponential at worst: meant for a test's small histories). The
  * model says what the object does: a register (write v; read gives the last write, `initial`
  * before any) or a counter (add n answers the total after it; read gives the total). Values
- * are int64_t. A history is single-threaded, like a cluster.
+ * are int64_t. A history is single-threaded, like a cluster: the calls that take a cluster
+ * follow its thread rule, and its operations complete inside that cluster's later calls.
+ * Free it with re_sim_history_free (before or after the cluster).
  */
 typedef struct re_sim_history re_sim_history;
 enum re_sim_model { RE_SIM_MODEL_REGISTER = 0, RE_SIM_MODEL_COUNTER = 1 };
