@@ -65,6 +65,7 @@ $(BUILD_C)/%: bindings/c/%.c bindings/c/*.h include/raftengine.h | $(BUILD_C)
 VALGRIND_LIB = $(BUILD_C)/valgrind-lib
 
 test-c: lib $(C_TESTS) $(BUILD_C)/example_cluster
+	@cmp -s include/raftengine.h Sources/CRaftEngineABI/include/raftengine.h && echo "header copies equal" || { echo "include/raftengine.h and Sources/CRaftEngineABI/include/raftengine.h differ: the library is built from one, hosts compile against the other"; exit 1; }
 	python3 scripts/check_exports.py $(LIBDIR)/libraftengine.so
 	@readelf -d $(LIBDIR)/libraftengine.so | grep -q 'SONAME.*\[$(SONAME)\]' && echo "SONAME $(SONAME)" || { echo "libraftengine.so has no SONAME $(SONAME)"; exit 1; }
 	@mkdir -p $(VALGRIND_LIB) && strip --strip-debug -o $(VALGRIND_LIB)/$(SONAME) $(LIBDIR)/libraftengine.so
