@@ -94,11 +94,28 @@ final class TCPConnection {
     /// Queues `bytes` for writing (copied; one uv_write per call, so callers batch).
     func write(_ bytes: [UInt8]) {
         guard !isClosed, !bytes.isEmpty else { return }
+        // Straight to the socket when it takes it all (the usual case: a frame or a reply
+        // into an empty send buffer): no request, no copy, no completion callback, and no
+        // epoll_ctl, which libuv issues when a queued write's completion stops the POLLOUT
+        // watch (four per commit at 1 in flight before). uv_try_write refuses (EAGAIN) while
+        // earlier writes are queued, so order is kept; what it leaves goes the queued way.
+        let sent: Int = bytes.withUnsafeBufferPointer { p in
+            var buf = uv_buf_init(UnsafeMutableRawPointer(mutating: p.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                  UInt32(p.count))
+            return Int(uv_try_write(stream, &buf, 1))
+        }
+        if sent == bytes.count { return }
+        if sent < 0 && sent != Int(UV_EAGAIN.rawValue) {
+            close()
+            return
+        }
+        let start = max(0, sent)
+        let count = bytes.count - start
         let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
-        bytes.withUnsafeBufferPointer { data.initialize(from: $0.baseAddress!, count: bytes.count) }
+        let data = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        bytes.withUnsafeBufferPointer { data.initialize(from: $0.baseAddress! + start, count: count) }
         req.pointee.data = UnsafeMutableRawPointer(data)
-        var buf = uv_buf_init(UnsafeMutableRawPointer(data).assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+        var buf = uv_buf_init(UnsafeMutableRawPointer(data).assumingMemoryBound(to: CChar.self), UInt32(count))
         let rc = uv_write(req, stream, &buf, 1) { req, status in
             guard let req else { return }
             req.pointee.data?.deallocate()

@@ -45,6 +45,24 @@ def test_pipelined_requests_answer_in_order(cluster):
     assert replies[50] == b"2" and replies[51] == "PONG"
 
 
+def test_replies_larger_than_the_socket_buffer_arrive_whole_and_in_order(cluster):
+    # Replies go straight to the socket when it takes them whole; what a full send buffer
+    # leaves is queued behind, and later replies must wait for it (never overtake it).
+    leader = cluster.leader()
+    c = Client(cluster.client[leader])
+    values = {f"big{i}": bytes([65 + i]) * (900_000 + i) for i in range(16)}
+    for k, v in values.items():
+        assert c.call("SET", k, v) == "OK"
+    req = b""
+    for k in values:
+        req += b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(k), k.encode())
+    c.send_raw(req)
+    time.sleep(0.3)  # the node writes 14 MB while nothing reads: its socket buffer fills
+    for k, v in values.items():
+        assert c.read() == v
+        assert c.read() == "PONG"
+
+
 def test_protocol_errors_never_crash_the_node(cluster):
     leader = cluster.leader()
     c = Client(cluster.client[leader])
