@@ -15,6 +15,8 @@ public enum RESPValue: Equatable, Sendable {
     public func encode(into out: inout [UInt8]) {
         switch self {
         case .simple(let s):
+            // Most writes' reply: one append (the general way cost about 230 instructions).
+            if s == "OK" { return out.append(contentsOf: Self.okLine) }
             out.append(UInt8(ascii: "+")); Self.append(s, to: &out); out.append(13); out.append(10)
         case .error(let s):
             out.append(UInt8(ascii: "-")); Self.append(s, to: &out); out.append(13); out.append(10)
@@ -33,6 +35,7 @@ public enum RESPValue: Equatable, Sendable {
         }
     }
 
+    private static let okLine: [UInt8] = Array("+OK\r\n".utf8)
     private static let nullBulk: [UInt8] = Array("$-1\r\n".utf8)
     private static let nullArray: [UInt8] = Array("*-1\r\n".utf8)
 
