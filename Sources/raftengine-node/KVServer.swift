@@ -60,10 +60,33 @@ final class KVServer {
     /// would let the log grow by up to a turn's writes per entry between snapshots; this takes
     /// one after `snapshotEvery` applied commands as well, on every node (each compacts its own
     /// log). The core's own trigger stays for entries that carry few commands.
+    ///
+    /// The nodes take theirs at different points (`snapshotPhase`): a snapshot stalls a node's
+    /// loop for tens of milliseconds (mostly writing and syncing the file), and a follower's
+    /// stall costs nothing while another follower acknowledges, but taken together (every node
+    /// applies the same commands, so they were due in the same turn) they stopped every commit
+    /// until the second-fastest follower was done.
     func snapshotIfDue() {
-        guard snapshotEvery > 0, machine.appliedCommands &- commandsAtSnapshot >= snapshotEvery else { return }
+        guard snapshotEvery > 0 else { return }
+        if !phased, let st = node.status(), st.config.memberIDs.contains(st.id) {
+            phased = true
+            // Counting from before 0 brings this node's first snapshot forward by its offset.
+            commandsAtSnapshot = 0 &- Self.snapshotPhase(of: st.id, among: st.config.memberIDs, every: snapshotEvery)
+        }
+        guard machine.appliedCommands &- commandsAtSnapshot >= snapshotEvery else { return }
         commandsAtSnapshot = machine.appliedCommands
         node.takeSnapshot { _ in }
+    }
+
+    private var phased = false
+
+    /// How many commands early a node takes its snapshots: its place among the members in id
+    /// order, spread over one interval (0, 1/3 and 2/3 of it in a 3-node cluster). The same
+    /// on every start, and different for every member of one configuration.
+    static func snapshotPhase(of id: NodeID, among members: [NodeID], every: UInt64) -> UInt64 {
+        let ids = members.sorted()
+        guard ids.count > 1, let i = ids.firstIndex(of: id) else { return 0 }
+        return every / UInt64(ids.count) * UInt64(i)
     }
 
     func connected(address: String) -> ClientSession {

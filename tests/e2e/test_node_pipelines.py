@@ -115,3 +115,42 @@ def test_snapshot_every_counts_commands(tmp_path):
             assert wait_for(lambda: glob.glob(os.path.join(str(tmp_path), nid, "**", "*.snap"), recursive=True), 10), nid
     finally:
         c.stop_all()
+
+
+def snapshots_taken(port):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("raftengine_snapshots_taken_total "):
+                return int(float(line.split()[1]))
+    return None
+
+
+def test_nodes_take_their_snapshots_at_different_points(tmp_path):
+    """Each node's snapshots fall at its own point of the --snapshot-every interval (its place
+    among the members in id order: 0, 1/3, 2/3 of it early), so the nodes do not all stall in
+    the same turn. With 3,000: after 2,500 commands n1 has taken none, n2 (due at 2,000) and
+    n3 (due at 1,000) one each; after 3,500 every node has taken one."""
+    c = Cluster(str(tmp_path), metrics=True)
+    try:
+        for nid in c.ids:
+            c.start(nid, extra=["--snapshot-every", "3000"])
+        lead = c.wait_leader()
+        cl = c.connect(lead)
+
+        def write(rounds, start):
+            for r in range(start, start + rounds):
+                cl.send_raw(b"".join(cmd("SET", f"k{r}:{i}", "v") for i in range(100)))
+                assert read_all(cl, 100) == ["OK"] * 100
+
+        def counts():
+            return {nid: snapshots_taken(c.metrics[nid]) for nid in c.ids}
+
+        write(25, 0)
+        want = {"n1": 0, "n2": 1, "n3": 1}
+        assert sorted(c.ids) == sorted(want)
+        assert wait_for(lambda: counts() == want, 10), counts()
+        write(10, 25)
+        assert wait_for(lambda: counts() == {"n1": 1, "n2": 1, "n3": 1}, 10), counts()
+    finally:
+        c.stop_all()
