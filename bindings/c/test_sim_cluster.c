@@ -14,78 +14,7 @@ static int passes, failures;
 #define CHECK(cond) do { if (cond) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
 #define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a == _b) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, #a, #b, _a, _b); } } while (0)
 
-/* ---- A counter machine: each command is a decimal number added to the total; its snapshot is
- * the total. It counts its restores, so a test sees a snapshot installed into it. */
-
-typedef struct machine {
-    long long total;
-    unsigned applied;
-    unsigned restores;
-} machine;
-
-#define MAX_NODES 16
-typedef struct factory {
-    machine *current[MAX_NODES];
-    unsigned created[MAX_NODES];
-    unsigned made, destroyed;
-} factory;
-
-static void *machine_create(void *f, int node) {
-    factory *fa = f;
-    machine *m = calloc(1, sizeof *m);
-    if (node >= 0 && node < MAX_NODES) {
-        fa->current[node] = m;
-        fa->created[node]++;
-    }
-    fa->made++;
-    return m;
-}
-
-static void machine_destroy(void *f, int node, void *user) {
-    factory *fa = f;
-    if (node >= 0 && node < MAX_NODES && fa->current[node] == user) fa->current[node] = NULL;
-    fa->destroyed++;
-    free(user);
-}
-
-static int machine_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
-    machine *m = user;
-    (void)index;
-    char text[32] = {0};
-    memcpy(text, cmd, len < sizeof text - 1 ? len : sizeof text - 1);
-    m->total += strtoll(text, NULL, 10);
-    m->applied++;
-    *result = NULL;
-    *result_len = 0;
-    return 0;
-}
-
-static int machine_snapshot(void *user, uint8_t **data, size_t *len) {
-    machine *m = user;
-    *data = malloc(sizeof m->total);
-    memcpy(*data, &m->total, sizeof m->total);
-    *len = sizeof m->total;
-    return 0;
-}
-
-static int machine_restore(void *user, const uint8_t *data, size_t len) {
-    machine *m = user;
-    if (len != sizeof m->total) return -1;
-    memcpy(&m->total, data, len);
-    m->restores++;
-    return 0;
-}
-
-static const re_sim_machine table = {
-    .apply = machine_apply, .snapshot = machine_snapshot, .restore = machine_restore,
-    .create = machine_create, .destroy = machine_destroy,
-};
-
-static uint64_t propose(re_sim *sim, int node, const char *cmd) {
-    uint64_t rid = 0;
-    CHECK_EQ(re_sim_propose(sim, node, (const uint8_t *)cmd, strlen(cmd), &rid), RE_OK);
-    return rid;
-}
+#include "sim_counter.h"
 
 /* The outcome's status, or 1 while pending. */
 static int status_of(re_sim *sim, uint64_t rid) {
@@ -110,7 +39,7 @@ static void commands(re_sim *sim, int leader, int n) {
 
 static re_sim *elected(factory *f, uint64_t seed) {
     re_sim *sim = NULL;
-    CHECK_EQ(re_sim_new(3, seed, 1, &table, f, &sim), RE_OK);
+    CHECK_EQ(re_sim_new(3, seed, 1, &counter_table, f, &sim), RE_OK);
     CHECK_EQ(re_sim_elect(sim, 1), RE_OK);
     CHECK_EQ(re_sim_leader(sim), 1);
     return sim;
@@ -131,7 +60,7 @@ static void test_arguments(void) {
     CHECK_EQ(re_sim_options_set_election_timeout(o, 16, 10, 20), RE_EINVAL);
     CHECK_EQ(re_sim_options_set_election_timeout(o, 1, 0, 20), RE_EINVAL);
     CHECK_EQ(re_sim_options_set_election_timeout(NULL, 1, 10, 20), RE_EINVAL);
-    CHECK_EQ(re_sim_new_with_options(NULL, &table, NULL, NULL), RE_EINVAL);
+    CHECK_EQ(re_sim_new_with_options(NULL, &counter_table, NULL, NULL), RE_EINVAL);
     re_sim *sim = NULL;
     CHECK_EQ(re_sim_new_with_options(o, NULL, NULL, &sim), RE_EINVAL);
     re_sim_options_free(o);
@@ -304,7 +233,7 @@ static void test_per_node_election_timeouts(void) {
         CHECK_EQ(re_sim_options_set_election_timeout(o, 0, 800, 900), RE_OK);
         CHECK_EQ(re_sim_options_set_election_timeout(o, fast, 20, 30), RE_OK);
         re_sim *sim = NULL;
-        CHECK_EQ(re_sim_new_with_options(o, &table, &f, &sim), RE_OK);
+        CHECK_EQ(re_sim_new_with_options(o, &counter_table, &f, &sim), RE_OK);
         re_sim_options_free(o);
         CHECK_EQ(re_sim_enable_timers(sim, 1), RE_OK);
         CHECK_EQ(re_sim_run(sim, 200), RE_OK);
@@ -320,7 +249,7 @@ static void test_per_node_election_timeouts(void) {
     CHECK_EQ(re_sim_options_set_election_timeout(o, 1, 20, 30), RE_OK);
     CHECK_EQ(re_sim_options_set_election_timeout(o, 4, 40, 50), RE_OK);
     re_sim *sim = NULL;
-    CHECK_EQ(re_sim_new_with_options(o, &table, &f, &sim), RE_OK);
+    CHECK_EQ(re_sim_new_with_options(o, &counter_table, &f, &sim), RE_OK);
     re_sim_options_free(o);
     CHECK_EQ(re_sim_elect(sim, 1), RE_OK);
     int node = 0;
@@ -345,7 +274,7 @@ static void test_unsynced_writes_lost_at_crash(void) {
         CHECK_EQ(re_sim_options_new(3, 2, 1, &o), RE_OK);
         CHECK_EQ(re_sim_options_set_lose_unsynced_writes(o, loses), RE_OK);
         re_sim *sim = NULL;
-        CHECK_EQ(re_sim_new_with_options(o, &table, &f, &sim), RE_OK);
+        CHECK_EQ(re_sim_new_with_options(o, &counter_table, &f, &sim), RE_OK);
         re_sim_options_free(o);
         CHECK_EQ(re_sim_elect(sim, 1), RE_OK);
         commands(sim, 1, 1);
@@ -652,7 +581,7 @@ static void test_restart_with_election_timeout(void) {
     CHECK_EQ(re_sim_options_set_election_timeout(o, 0, 800, 900), RE_OK);
     CHECK_EQ(re_sim_options_set_election_timeout(o, 3, 20, 30), RE_OK);
     re_sim *sim = NULL;
-    CHECK_EQ(re_sim_new_with_options(o, &table, &f, &sim), RE_OK);
+    CHECK_EQ(re_sim_new_with_options(o, &counter_table, &f, &sim), RE_OK);
     re_sim_options_free(o);
     CHECK_EQ(re_sim_enable_timers(sim, 1), RE_OK);
     CHECK_EQ(re_sim_run(sim, 200), RE_OK);

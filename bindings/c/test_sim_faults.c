@@ -14,69 +14,7 @@ static int passes, failures;
 #define CHECK(cond) do { if (cond) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); } } while (0)
 #define CHECK_EQ(a, b) do { long long _a = (long long)(a), _b = (long long)(b); if (_a == _b) passes++; else { failures++; fprintf(stderr, "FAIL %s:%d: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, #a, #b, _a, _b); } } while (0)
 
-/* ---- A counter machine: a command that is a decimal number is added to the total, "=N" sets
- * it (a register's write); others change nothing. The result is the total as text, but for
- * "name", which answers "counter". */
-
-typedef struct machine {
-    long long total;
-} machine;
-
-#define MAX_NODES 16
-typedef struct factory {
-    machine *current[MAX_NODES];
-    unsigned made, destroyed;
-} factory;
-
-static void *machine_create(void *f, int node) {
-    factory *fa = f;
-    machine *m = calloc(1, sizeof *m);
-    if (node >= 0 && node < MAX_NODES) fa->current[node] = m;
-    fa->made++;
-    return m;
-}
-
-static void machine_destroy(void *f, int node, void *user) {
-    factory *fa = f;
-    if (node >= 0 && node < MAX_NODES && fa->current[node] == user) fa->current[node] = NULL;
-    fa->destroyed++;
-    free(user);
-}
-
-static int machine_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
-    machine *m = user;
-    (void)index;
-    char text[32] = {0};
-    memcpy(text, cmd, len < sizeof text - 1 ? len : sizeof text - 1);
-    if (text[0] == '=') m->total = strtoll(text + 1, NULL, 10);
-    else m->total += strtoll(text, NULL, 10);
-    char out[32];
-    int n = strcmp(text, "name") == 0 ? snprintf(out, sizeof out, "counter") : snprintf(out, sizeof out, "%lld", m->total);
-    *result = malloc((size_t)n);
-    memcpy(*result, out, (size_t)n);
-    *result_len = (size_t)n;
-    return 0;
-}
-
-static int machine_snapshot(void *user, uint8_t **data, size_t *len) {
-    machine *m = user;
-    *data = malloc(sizeof m->total);
-    memcpy(*data, &m->total, sizeof m->total);
-    *len = sizeof m->total;
-    return 0;
-}
-
-static int machine_restore(void *user, const uint8_t *data, size_t len) {
-    machine *m = user;
-    if (len != sizeof m->total) return -1;
-    memcpy(&m->total, data, len);
-    return 0;
-}
-
-static const re_sim_machine counter_table = {
-    .apply = machine_apply, .snapshot = machine_snapshot, .restore = machine_restore,
-    .create = machine_create, .destroy = machine_destroy,
-};
+#include "sim_counter.h"
 
 /* ---- Fault mode ---- */
 
