@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ._closing import Closing
 from . import _lib
 from ._calls import _check, lib
 from .sim import Cluster, MachineFactory, _Machines
@@ -250,7 +251,7 @@ class Action:
     node: Optional[int]
 
 
-class FaultRun:
+class FaultRun(Closing):
     """One seed of the fault mode, run to its end: `violations` (with steps), `actions` (the
     action log), `turns`, `committed`, the cluster as it ended (`cluster`, for reading) and
     its `trace(fmt)` when recorded. Holds the run until `close()` (or a `with` block)."""
@@ -313,17 +314,6 @@ class FaultRun:
             _L().re_sim_fault_run_free(self._h)
             self._h = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def fault_run(seed: int, nodes: int = 3, *, steps: Optional[int] = None, rates: Optional[Rates] = None,

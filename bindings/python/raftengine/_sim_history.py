@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
+from ._closing import Closing
 from . import _lib
 from ._calls import _check, lib
 from .sim import Cluster
@@ -73,7 +74,7 @@ class Linearizability:
         return self.ok
 
 
-class History:
+class History(Closing):
     """A history of client operations on one object for a linearizability check: a "register"
     (write v; read gives the last write, `initial` before any) or a "counter" (add n answers
     the total after it; read gives the total). Record operations through a simulated Cluster
@@ -96,11 +97,6 @@ class History:
             self._L.re_sim_history_free(self._h)
             self._h = None
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self):
         if not self._h:

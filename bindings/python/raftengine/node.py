@@ -9,6 +9,7 @@ from itertools import accumulate
 import time
 from typing import Callable, Dict, Optional, Tuple
 
+from ._closing import Closing
 from . import _lib
 from ._calls import (_BatchCompletions, _Collector, _Outcome, _batches, _check, _check_config, _completions, _log,
                      _s, lib)
@@ -47,7 +48,7 @@ _SUBMIT_BUFFERS = _ThreadBuffers()
 _NOT_LEADER = NotLeader.status
 
 
-class Node:
+class Node(Closing):
     """A running RaftEngine node.
 
     `state_machine` provides apply(command: bytes) -> bytes, snapshot() -> bytes and
@@ -675,14 +676,3 @@ class Node:
         if self._own_host:
             self._host.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

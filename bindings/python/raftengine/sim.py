@@ -19,6 +19,7 @@ import ctypes
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ._closing import Closing
 from . import _args, _lib
 from ._calls import _check, lib
 from .errors import InvalidArgument, NodeStopped, error_for
@@ -147,7 +148,7 @@ class Outcome:
         return None if self.ok else error_for(self.status, self.data.decode("utf-8", "replace"))
 
 
-class Cluster:
+class Cluster(Closing):
     """A simulated cluster of `nodes` voters whose machines `machine(node)` makes (1..nodes),
     once when a node is created and again at each restart (a crash loses the volatile machine;
     the new one is rebuilt from the node's log). Single-threaded: one thread at a time.
@@ -182,17 +183,6 @@ class Cluster:
             self._L.re_sim_free(self._h)
             self._h = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _call(self, status, what):
         """Re-raises a machine factory's exception, then raises for a negative status;
