@@ -27,6 +27,23 @@ def lib():
         return _LIB
 
 
+def declared_by(declare: Callable[[ctypes.CDLL], None]) -> Callable[[], ctypes.CDLL]:
+    """A getter of the library with a module's own functions declared: `declare(L)` runs once,
+    at the first call (importing never loads the library)."""
+    lock = threading.Lock()
+    done = False
+
+    def get():
+        nonlocal done
+        L = lib()
+        with lock:
+            if not done:
+                declare(L)
+                done = True
+        return L
+    return get
+
+
 def version() -> str:
     """The library's version, "MAJOR.MINOR.PATCH"."""
     return lib().re_version().decode()

@@ -3,13 +3,12 @@ raising for pytest (re_sim_fault_options, re_sim_fault_run_*, re_sim_fault_sweep
 Imported through raftengine.sim, which re-exports it: it builds on raftengine.sim's Cluster."""
 
 import ctypes
-import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._closing import Closing
 from . import _lib
-from ._calls import _check, lib
+from ._calls import _check, declared_by, lib
 from .sim import Cluster, MachineFactory, _Machines
 
 __all__ = ["Rates", "default_rates", "Violation", "Action", "FaultRun", "fault_run", "FaultReport", "FaultFound",
@@ -40,33 +39,26 @@ class _Options(ctypes.Structure):
                 ("invariants", ctypes.POINTER(_Invariant)), ("n_invariants", ctypes.c_size_t)]
 
 
-_declared = False
-_declare_lock = threading.Lock()
+def _declare(L):
+    """This module's functions."""
+    i, p, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t
+    pp, cpp = ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_char_p)
+    u64_p, sz_p, i_p = ctypes.POINTER(u64), ctypes.POINTER(sz), ctypes.POINTER(i)
+    opts = ctypes.POINTER(_Options)
+    _lib._fn(L, "re_sim_fault_options_init", None, opts)
+    _lib._fn(L, "re_sim_fault_sweep_with", i, u64, u64, i_p, sz, opts, i, u64_p, u64_p, pp)
+    _lib._fn(L, "re_sim_fault_run_seed", i, u64, opts, pp)
+    _lib._fn(L, "re_sim_fault_run_free", None, p)
+    _lib._fn(L, "re_sim_fault_run_turns", sz, p)
+    _lib._fn(L, "re_sim_fault_run_committed", u64, p)
+    _lib._fn(L, "re_sim_fault_run_violation_count", sz, p)
+    _lib._fn(L, "re_sim_fault_run_violation", i, p, sz, cpp, cpp, u64_p)
+    _lib._fn(L, "re_sim_fault_run_action_count", sz, p)
+    _lib._fn(L, "re_sim_fault_run_action", i, p, sz, sz_p, u64_p, cpp, i_p)
+    _lib._fn(L, "re_sim_fault_run_sim", p, p)
 
 
-def _L():
-    """The library with this module's functions declared (once)."""
-    global _declared
-    L = lib()
-    with _declare_lock:
-        if not _declared:
-            i, p, u64, sz = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_size_t
-            pp, cpp = ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_char_p)
-            u64_p, sz_p, i_p = ctypes.POINTER(u64), ctypes.POINTER(sz), ctypes.POINTER(i)
-            opts = ctypes.POINTER(_Options)
-            _lib._fn(L, "re_sim_fault_options_init", None, opts)
-            _lib._fn(L, "re_sim_fault_sweep_with", i, u64, u64, i_p, sz, opts, i, u64_p, u64_p, pp)
-            _lib._fn(L, "re_sim_fault_run_seed", i, u64, opts, pp)
-            _lib._fn(L, "re_sim_fault_run_free", None, p)
-            _lib._fn(L, "re_sim_fault_run_turns", sz, p)
-            _lib._fn(L, "re_sim_fault_run_committed", u64, p)
-            _lib._fn(L, "re_sim_fault_run_violation_count", sz, p)
-            _lib._fn(L, "re_sim_fault_run_violation", i, p, sz, cpp, cpp, u64_p)
-            _lib._fn(L, "re_sim_fault_run_action_count", sz, p)
-            _lib._fn(L, "re_sim_fault_run_action", i, p, sz, sz_p, u64_p, cpp, i_p)
-            _lib._fn(L, "re_sim_fault_run_sim", p, p)
-            _declared = True
-    return L
+_L = declared_by(_declare)
 
 
 # -- options --

@@ -2,13 +2,12 @@
 Imported through raftengine.sim, which re-exports it."""
 
 import ctypes
-import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 from ._closing import Closing
 from . import _lib
-from ._calls import _check, lib
+from ._calls import _check, declared_by
 from .sim import Cluster
 
 __all__ = ["History", "Operation", "Linearizability"]
@@ -21,32 +20,25 @@ _VERDICTS = {0: "not linearizable", 1: "linearizable", 2: "undecided"}
 
 VALUE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int64))
 
-_declared = False
-_declare_lock = threading.Lock()
+def _declare(L):
+    """This module's functions."""
+    i, p, cp, i64, sz, u64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_size_t, ctypes.c_uint64
+    pp, sz_p, u64_p, i_p, i64_p = (ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(sz), ctypes.POINTER(u64),
+                                   ctypes.POINTER(i), ctypes.POINTER(i64))
+    _lib._fn(L, "re_sim_history_new", i, i, i64, pp)
+    _lib._fn(L, "re_sim_history_free", None, p)
+    _lib._fn(L, "re_sim_history_propose", i, p, p, i, ctypes.c_char_p, sz, i, i64, cp, sz_p, u64_p)
+    _lib._fn(L, "re_sim_history_read", i, p, p, i, VALUE_FN, p, cp, sz_p, u64_p)
+    _lib._fn(L, "re_sim_history_read_locally", i, p, p, i, VALUE_FN, p, cp, sz_p)
+    _lib._fn(L, "re_sim_history_invoke", i, p, i, i64, cp, sz_p)
+    _lib._fn(L, "re_sim_history_complete", i, p, sz, i64)
+    _lib._fn(L, "re_sim_history_fail", i, p, sz)
+    _lib._fn(L, "re_sim_history_count", sz, p)
+    _lib._fn(L, "re_sim_history_operation", i, p, sz, i_p, i64_p, i_p, i64_p)
+    _lib._fn(L, "re_sim_history_check", i, p, sz, pp)
 
 
-def _L():
-    """The library with this module's functions declared (once)."""
-    global _declared
-    L = lib()
-    with _declare_lock:
-        if not _declared:
-            i, p, cp, i64, sz, u64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_size_t, ctypes.c_uint64
-            pp, sz_p, u64_p, i_p, i64_p = (ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(sz), ctypes.POINTER(u64),
-                                           ctypes.POINTER(i), ctypes.POINTER(i64))
-            _lib._fn(L, "re_sim_history_new", i, i, i64, pp)
-            _lib._fn(L, "re_sim_history_free", None, p)
-            _lib._fn(L, "re_sim_history_propose", i, p, p, i, ctypes.c_char_p, sz, i, i64, cp, sz_p, u64_p)
-            _lib._fn(L, "re_sim_history_read", i, p, p, i, VALUE_FN, p, cp, sz_p, u64_p)
-            _lib._fn(L, "re_sim_history_read_locally", i, p, p, i, VALUE_FN, p, cp, sz_p)
-            _lib._fn(L, "re_sim_history_invoke", i, p, i, i64, cp, sz_p)
-            _lib._fn(L, "re_sim_history_complete", i, p, sz, i64)
-            _lib._fn(L, "re_sim_history_fail", i, p, sz)
-            _lib._fn(L, "re_sim_history_count", sz, p)
-            _lib._fn(L, "re_sim_history_operation", i, p, sz, i_p, i64_p, i_p, i64_p)
-            _lib._fn(L, "re_sim_history_check", i, p, sz, pp)
-            _declared = True
-    return L
+_L = declared_by(_declare)
 
 
 @dataclass(frozen=True)

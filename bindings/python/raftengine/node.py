@@ -11,14 +11,12 @@ from typing import Callable, Dict, Optional, Tuple
 
 from ._closing import Closing
 from . import _lib
-from ._calls import (_BatchCompletions, _Collector, _Outcome, _batches, _check, _check_config, _completions, _log,
-                     _s, lib)
+from ._calls import _Collector, _batches, _check, _check_config, _completions, _log, _s, lib
 from .errors import CommandTimeout, InvalidArgument, NodeStopped, NotLeader, error_for
 from . import _args
 from .host import Host
 from .storage import _LogAdapter
-from .types import (APPLY_POLICIES, COUNTERS, EVENT_KINDS, ROLES, ApplyPolicy, Event, EventKind, Member, Role,
-                    Status)
+from .types import APPLY_POLICIES, COUNTERS, EVENT_KINDS, ROLES, Event, EventKind, Member, Status
 
 
 def _secret_bytes(name, value):
