@@ -126,6 +126,7 @@ BENCH_RAFT_ARGS ?=
 .PHONY: bench-raft canonical-harness
 canonical-harness:
 	@mkdir -p $(dir $(CANONICAL_BENCH))
+	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror bench/canonical/disk_floor.c -lpthread -o $(dir $(CANONICAL_BENCH))disk-floor
 	@{ ./scripts/ensure-deps.sh libraft-dev libuv1-dev pkg-config && \
 	   $(CC) -std=gnu11 -O2 -Wall -Wextra -Werror bench/canonical/raft_bench.c $$(pkg-config --cflags --libs raft libuv) -lpthread -o $(CANONICAL_BENCH); } \
 	 || { rm -f $(CANONICAL_BENCH); echo "NOTE: libraft-dev could not be installed or bench/canonical/raft_bench.c did not build: no canonical/raft figures in this run"; }

@@ -108,6 +108,10 @@ def main():
                     help="measure the disk's sequential write bandwidth at the start and the end, and show MB/s against it")
     ap.add_argument("--raftengine", default=os.path.join(ROOT, ".build", "release", "raftengine-bench"))
     ap.add_argument("--canonical", default=os.path.join(ROOT, ".build", "canonical", "raft-bench"))
+    ap.add_argument("--disk-floor", action="store_true",
+                    help="measure the disk's floor for a commit at the start and the end: one writer per node, "
+                    "each appending 100-byte records made durable both systems' ways (bench/canonical/disk_floor.c)")
+    ap.add_argument("--disk-floor-exe", default=os.path.join(ROOT, ".build", "canonical", "disk-floor"))
     ap.add_argument("--ours", default="", help="comma-separated fsync placements (inline, leader, always), each "
                     "its own column; default: the build's default placement only")
     a = ap.parse_args()
@@ -125,6 +129,24 @@ def main():
     if a.disk_bandwidth:
         bandwidths.append(disk_bandwidth(os.path.join(WORK, "bandwidth-probe")))
         log(f"disk sequential write bandwidth (256 MiB in 1 MiB writes + fdatasync): {bandwidths[-1]:.0f} MB/s")
+    floors = []
+
+    def disk_floor(when):
+        if not a.disk_floor:
+            return
+        if not os.access(a.disk_floor_exe, os.X_OK):
+            log(f"NOTE: no disk-floor probe at {a.disk_floor_exe}")
+            return
+        out = subprocess.run([a.disk_floor_exe, WORK, str(a.nodes), "1000"], capture_output=True, text=True,
+                             timeout=300).stdout
+        for line in out.splitlines():
+            if line.startswith("DISKFLOOR"):
+                f = dict(kv.split("=", 1) for kv in line.split()[1:])
+                floors.append(f)
+                log(f"disk floor {when}: {a.nodes} writers at once, {f['mode']}: p50 {float(f['p50_us']):.0f} µs, "
+                    f"p90 {float(f['p90_us']):.0f}, p99 {float(f['p99_us']):.0f}")
+
+    disk_floor("at the start")
     log(f"side by side: {a.nodes} servers, {a.rounds} rounds, {a.seconds:.1f} s per trial, {a.payload}-byte commands, "
         f"in flight {inflights}, snapshot thresholds {thresholds} (0 = off), {os.cpu_count()} cores, "
         f"load average at start {loadavg():.2f}")
@@ -189,6 +211,7 @@ def main():
                     if m is not None:
                         log(f"{name}: {a.payload}-byte commands, {inf} in flight, snapshots {th or 'off'}: "
                             f"{m:.1f} MB/s = {m / bw:.2f} x the disk's sequential bandwidth")
+    disk_floor("at the end")
     loads = [r["load"] for rs in results.values() for r in rs]
     if loads:
         log(f"\nload average over the trials: {min(loads):.2f}–{max(loads):.2f} (median {statistics.median(loads):.2f})")
