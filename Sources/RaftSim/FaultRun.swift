@@ -44,6 +44,9 @@ public final class FaultRun {
         // Drawn apart from `rng`, so the rest of each seed's run stays as it was.
         var applyOrder = SplitMix64(seed: seed ^ 0xA991_7D3F)
         o.deferredApply = options.deferredApply ?? (applyOrder.next() % 2 == 0)
+        var placement = SplitMix64(seed: seed ^ 0x5F7C_A11B_D15C_0001)
+        let placements = SimCluster.SyncPlacement.allCases
+        o.syncPlacement = options.syncPlacement ?? placements[Int(placement.next() % UInt64(placements.count))]
         o.makeMachine = options.makeMachine
         let storage = options.storageFaults ? SimStorageFaults() : nil
         if let storage { o.makeLog = storage.openLog }
@@ -54,7 +57,8 @@ public final class FaultRun {
         cluster.enableTimers()
         checker.attach(to: cluster)
         for inv in options.invariants { cluster.addInvariant(inv.name, inv.check) }
-        table = options.rates.table(storageFaults: options.storageFaults).filter { $0.weight > 0 }
+        table = options.rates.table(storageFaults: options.storageFaults, syncJobs: o.syncPlacement != .inline)
+            .filter { $0.weight > 0 }
         totalWeight = UInt64(table.reduce(0) { $0 + $1.weight })
     }
 
@@ -198,6 +202,8 @@ public final class FaultRun {
         case .heal:
             note(.heal)
             if !c.partitions.isEmpty { c.heal() }
+        case .syncJob:
+            syncJobAction()
         case .linkFault:
             let from = pick(c.ids), to = pick(c.ids)
             note(.linkFault, from)
@@ -209,6 +215,28 @@ public final class FaultRun {
             }
         default:
             clusterOperation()
+        }
+    }
+
+    /// A node with sync jobs: its oldest not yet run runs, or its oldest that ran completes
+    /// (a coin when both can), so power losses and messages land between the two.
+    private func syncJobAction() {
+        let c = cluster
+        let busy = c.ids.filter { c.node($0).isUp && c.node($0).syncJobsInFlight > 0 }
+        guard !busy.isEmpty else {
+            note(.syncJob)
+            return
+        }
+        let id = pick(busy)
+        let n = c.node(id)
+        let canRun = n.syncJobsRun < n.syncJobsInFlight
+        let canComplete = n.syncJobsRun > 0 && n.syncJobOldestRan
+        if canRun && (!canComplete || rng.next() % 2 == 0) {
+            note(.syncRun, id)
+            c.runSyncJob(id)
+        } else {
+            note(.syncComplete, id)
+            c.completeSyncJob(id)
         }
     }
 

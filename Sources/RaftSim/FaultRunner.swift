@@ -33,12 +33,17 @@ public struct FaultRunner {
         public var powerLossAll = 3
         /// One of a node's next file calls fails with EIO (the node stops; restarted later).
         public var diskError = 3
+        /// A node's sync job runs its fdatasync, or the node takes back one that ran (only
+        /// when the seed's syncs run off the loop: `Options.syncPlacement`).
+        public var syncJob = 150
         public init() {}
 
-        func table(storageFaults: Bool) -> [(weight: Int, action: FaultAction.Kind)] {
+        func table(storageFaults: Bool, syncJobs: Bool) -> [(weight: Int, action: FaultAction.Kind)] {
             [(deliver, .deliver), (advance, .advance), (propose, .propose), (drop, .drop), (duplicate, .duplicate),
              (crash, .crash), (restart, .restart), (partition, .partition), (heal, .heal), (clusterOperation, .clusterOperation), (linkFault, .linkFault)]
                 + (storageFaults ? [(powerLoss, .powerLoss), (diskFull, .diskFull), (powerLossAll, .powerLossAll), (diskError, .diskError)] : [])
+                // Last and only off the loop, so the inline seeds roll as they always did.
+                + (syncJobs ? [(syncJob, .syncJob)] : [])
         }
     }
 
@@ -68,6 +73,10 @@ public struct FaultRunner {
         /// Apply after acknowledging (the runtime's order) or inside the step; nil lets the
         /// seed choose.
         public var deferredApply: Bool?
+        /// Where the nodes' syncs run (the runtime's `SyncPlacement`): inline, on a sync thread
+        /// while leading, or always there, with each job's fdatasync and completion separate
+        /// random actions (`Rates.syncJob`); nil lets the seed choose (a third each way).
+        public var syncPlacement: SimCluster.SyncPlacement?
         public var invariants: [Invariant] = []
         /// Record the trace tables (slower; for replaying one seed).
         public var trace = false
@@ -153,6 +162,9 @@ public struct FaultRunner {
 public struct FaultAction: Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
         case deliver, advance, propose, drop, duplicate, crash, restart, partition, heal, linkFault, powerLoss, diskFull, powerLossAll, diskError
+        /// A sync job was drawn: `syncRun` ran a node's oldest job's fdatasync, `syncComplete`
+        /// had the node take back its oldest job that ran; `syncJob` when no node had one.
+        case syncJob, syncRun, syncComplete
         /// A cluster operation was drawn but none could run (no leader, or the option off).
         case clusterOperation
         case snapshot, transfer, remove, add, promote

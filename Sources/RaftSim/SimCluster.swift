@@ -38,6 +38,8 @@ public final class SimCluster {
         /// Without `makeLog`: give each node a `SyncedMemoryLog`, which loses at a crash every
         /// write it had not synced (a plain `MemoryLog` keeps them all).
         public var memoryLogLosesUnsyncedWrites = false
+        /// Where the nodes' syncs run (`SyncPlacement`); each node's own is `node.syncPlacement`.
+        public var syncPlacement: SyncPlacement = .inline
         /// Adjusts one node's options (e.g. its `electionTimeoutRange`) when it is created.
         public var configureNode: ((NodeID, inout NodeOptions) -> Void)?
 
@@ -147,6 +149,7 @@ public final class SimCluster {
             fatalError("cannot open the log of \(id): \(error)")
         }
         let n = SimNode(id: id, options: o, log: log, machine: makeMachine(id))
+        n.syncPlacement = options.syncPlacement
         nodes[id] = n
         if !ids.contains(id) { ids.append(id) }
         trace.addNode(id)
@@ -178,6 +181,7 @@ public final class SimCluster {
         do {
             n.batching = options.batchApply && !(recorder is BatchStateMachine) ? BatchingMachine(recorder) : nil
             let machine: StateMachine = n.batching ?? recorder
+            n.hardStateSynced = n.log.hardState  // as opened: durable
             n.raft = try RaftNode(options: n.options, log: n.log, stateMachine: machine,
                                   random: SplitMix64(seed: rng.next()), now: time(of: n))
             n.crashed = false
@@ -215,6 +219,7 @@ public final class SimCluster {
         n.outbox.removeAll()
         n.messagesAwaitingSync.removeAll()
         n.syncAwaited = false
+        dropSyncJobs(n)
         (n.log as? ReopenableLog)?.closeWithoutSync()
         record(.event(node: id, op: "CRASH"))
     }
@@ -226,9 +231,11 @@ public final class SimCluster {
         let n = node(id)
         if !n.crashed, let log = n.log as? ReopenableLog {
             finishSync(id)
+            // Also makes durable what a sync job in flight covers (FileLog never skips it then).
             try? log.sync()
             log.closeWithoutSync()
         }
+        dropSyncJobs(n)
         n.raft = nil
         guard reopenLog(n) else {
             n.crashed = true
@@ -444,7 +451,10 @@ public final class SimCluster {
                 continue
             }
             n.outbox.append(contentsOf: r.messages)
-            if n.syncsDeferred && (r.needsSync || n.syncAwaited) {
+            var syncFailure: String?
+            if n.syncPlacement != .inline && !n.syncsDeferred {
+                syncFailure = syncRound(n, raft, r)
+            } else if n.syncsDeferred && (r.needsSync || n.syncAwaited) {
                 // Later acknowledgements queue behind the awaited sync, never overtaking it.
                 n.syncAwaited = true
                 n.messagesAwaitingSync.append(contentsOf: r.messagesAfterSync)
@@ -461,6 +471,8 @@ public final class SimCluster {
                 default: break
                 }
             }
+            // As the runtime's pump reports it: after the round's own events.
+            if let why = syncFailure { n.events += Self.syncFailureEvents(why) }
             for c in r.completions {
                 n.outcomes[c.id] = c.outcome
                 record(.event(node: n.id, op: "CMD DONE"))
@@ -485,6 +497,7 @@ public final class SimCluster {
             return false
         }
         raft.didSync()
+        n.hardStateSynced = n.log.hardState
         return true
     }
 
@@ -621,12 +634,13 @@ public final class SimCluster {
         for n in nodes.values { n.timersEnabled = on }
     }
 
-    /// Runs the whole cluster for `duration`: timers fire and every message is delivered after
-    /// `latency`.
+    /// Runs the whole cluster for `duration`: timers fire, every message is delivered after
+    /// `latency`, and every sync job in flight completes within it.
     public func run(for duration: Nanos, latency: Nanos = 1_000_000) {
         let end = now + duration
         while now < end {
             advance(by: min(latency, end - now))
+            completeAllSyncJobs()
             deliverAll()
         }
     }

@@ -40,6 +40,25 @@ public final class SimNode {
     /// A sync was asked for and has not happened yet.
     public internal(set) var syncAwaited = false
     var messagesAwaitingSync: [Message] = []
+    /// Where this node's syncs run (`SimCluster.Options.syncPlacement` at creation). Off the
+    /// loop, syncs are jobs the test runs and completes (`SimCluster.runSyncJob`,
+    /// `completeSyncJob`); see SimCluster+SyncThread.
+    public var syncPlacement: SimCluster.SyncPlacement = .inline
+    /// Sync jobs started and not taken back yet, oldest first (at most `maxSyncsInFlight`).
+    var syncJobs: [SimSyncJob] = []
+    /// Rounds wrote beyond the jobs in flight: the next job starts when one completes.
+    var syncWanted = false
+    /// Acknowledgements and votes waiting for that next job.
+    var awaitingSyncJob: [Message] = []
+    /// The term and vote as the last sync of this lifetime left them (a log that is no FileLog).
+    var hardStateSynced: HardState?
+    /// Sync jobs in flight, and how many of them have run their fdatasync.
+    public var syncJobsInFlight: Int { syncJobs.count }
+    public var syncJobsRun: Int { syncJobs.filter(\.ran).count }
+    /// The oldest job has run: `SimCluster.completeSyncJob` can take it back.
+    public var syncJobOldestRan: Bool { syncJobs.first?.ran ?? false }
+    /// The marks of the jobs in flight, oldest first.
+    public var syncJobMarks: [SyncMark] { syncJobs.map(\.mark) }
     var options: NodeOptions
 
     init(id: NodeID, options: NodeOptions, log: RaftLog, machine: StateMachine) {
