@@ -1032,7 +1032,17 @@ typedef struct re_sim_fault_options {
     void *factory;
     const re_sim_invariant *invariants;  /* n_invariants of them (default none) */
     size_t n_invariants;
+    /* Where the nodes' syncs run, as the runtime's sync placement: a re_sim_sync_placement, or
+     * -1 (default): the seed chooses (a third each way). Off the loop a sync is a job whose
+     * fdatasync and completion are separate random actions ("syncRun", "syncComplete"), so
+     * faults land between a job's start, its fdatasync and its completion. */
+    int sync_placement;
+    uint32_t sync_job_rate;       /* weight of those actions (default 150); drawn only off the loop */
 } re_sim_fault_options;
+
+/* RE_SIM_SYNC_INLINE: in the step. RE_SIM_SYNC_LEADER: on a sync thread while leading, inline
+ * otherwise (the runtime's default). RE_SIM_SYNC_ALWAYS: on a sync thread in every role. */
+enum re_sim_sync_placement { RE_SIM_SYNC_INLINE = 0, RE_SIM_SYNC_LEADER = 1, RE_SIM_SYNC_ALWAYS = 2 };
 
 /* Writes the defaults and size into *options. */
 void re_sim_fault_options_init(re_sim_fault_options *options);

@@ -26,6 +26,8 @@ func defaultCFaultOptions() -> re_sim_fault_options {
     c.check_recovery = o.checkRecovery ? 1 : 0
     c.storage_faults = o.storageFaults ? 1 : 0
     c.trace = o.trace ? 1 : 0
+    c.sync_placement = o.syncPlacement.map(cSyncPlacement) ?? -1
+    c.sync_job_rate = UInt32(r.syncJob)
     return c
 }
 
@@ -107,6 +109,13 @@ func faultRunnerOptions(_ c: re_sim_fault_options) -> Result<(FaultRunner.Option
     o.checkRecovery = c.check_recovery != 0
     o.storageFaults = c.storage_faults != 0
     o.trace = c.trace != 0
+    o.rates.syncJob = Int(c.sync_job_rate)
+    if c.sync_placement >= 0 {
+        guard let placement = SimCluster.SyncPlacement.allCases.first(where: { cSyncPlacement($0) == c.sync_placement }) else {
+            return bad("sync_placement \(c.sync_placement) is none of -1, RE_SIM_SYNC_INLINE, _LEADER, _ALWAYS")
+        }
+        o.syncPlacement = placement
+    }
     if c.machine != nil {
         guard let table = simMachineTable(c.machine) else { return bad("machine lacks apply, snapshot, restore or create") }
         let made = SimMachineFactory(table: table, factory: c.factory)
@@ -126,4 +135,13 @@ func faultRunnerOptions(_ c: re_sim_fault_options) -> Result<(FaultRunner.Option
         })
     }
     return .success((o, slot))
+}
+
+/// A sync placement's number in the C ABI (enum re_sim_sync_placement).
+func cSyncPlacement(_ p: SimCluster.SyncPlacement) -> Int32 {
+    switch p {
+    case .inline: return Int32(RE_SIM_SYNC_INLINE.rawValue)
+    case .offLoopWhenLeading: return Int32(RE_SIM_SYNC_LEADER.rawValue)
+    case .offLoop: return Int32(RE_SIM_SYNC_ALWAYS.rawValue)
+    }
 }

@@ -25,14 +25,14 @@ struct SimSyncJob {
 /// job would start, as FileLog's `beginSync` does with its metadata. Unlike the runtime, which syncs a non-FileLog
 /// inline, the simulator moves every log's syncs off the loop when the placement says so.
 extension SimCluster {
-    /// Where a node's syncs run (RaftUV's `SyncPlacement`).
+    /// Where a node's syncs run (RaftUV's `SyncPlacement`, with its names).
     public enum SyncPlacement: String, Sendable, CaseIterable {
         /// In the step (`log.sync()` then `didSync()`), as the simulator always did.
         case inline
         /// On the sync thread while the node leads, inline otherwise (the runtime's default).
-        case offLoopWhenLeading
+        case offLoopWhenLeading = "leader"
         /// On the sync thread in every role.
-        case offLoop
+        case offLoop = "always"
     }
 
     /// The runtime's limit: a second sync queues behind the running one; beyond that, rounds

@@ -59,6 +59,7 @@ static void test_defaults_and_size(void) {
     o.steps = 25;
     o.check_recovery = 0;
     memset(&o.rates, 0, sizeof o.rates);
+    o.sync_job_rate = 0; /* seed 3 syncs off the loop: its sync jobs' weight too */
     re_sim_fault_run *run = run_seed(3, &o);
     CHECK_EQ(re_sim_fault_run_action_count(run), 0); /* every weight 0: the turns do nothing */
     CHECK_EQ(re_sim_fault_run_turns(run), 25);
@@ -80,6 +81,68 @@ static void test_defaults_and_size(void) {
     CHECK_EQ(re_sim_fault_run_seed(3, &o, &run), RE_EINVAL);
     CHECK_EQ(re_sim_fault_run_seed(3, NULL, NULL), RE_EINVAL);
     re_sim_fault_run_free(NULL);
+}
+
+static size_t sync_actions(const re_sim_fault_run *run) {
+    return count_kind(run, "syncJob") + count_kind(run, "syncRun") + count_kind(run, "syncComplete");
+}
+
+/* Where syncs run: off the loop a job's fdatasync and its completion are actions of their own
+ * (power losses land between them, and the run stays safe); inline, or at rate 0, there are
+ * none. A host compiled before the fields passes a size short of them: the seed chooses. */
+static void test_sync_placement(void) {
+    re_sim_fault_options o;
+    re_sim_fault_options_init(&o);
+    CHECK_EQ(o.sync_placement, -1);
+    CHECK_EQ(o.sync_job_rate, 150);
+    o.steps = 300;
+    o.storage_faults = 1;
+    o.sync_placement = RE_SIM_SYNC_ALWAYS;
+    size_t ran = 0, completed = 0;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        re_sim_fault_run *run = run_seed(seed, &o);
+        CHECK_EQ(re_sim_fault_run_violation_count(run), 0);
+        CHECK(re_sim_fault_run_committed(run) > 0);
+        ran += count_kind(run, "syncRun");
+        completed += count_kind(run, "syncComplete");
+        re_sim_fault_run_free(run);
+    }
+    CHECK(ran > 0 && completed > 0);
+
+    re_sim_fault_options_init(&o);
+    o.steps = 150;
+    o.check_recovery = 0;
+    o.sync_placement = RE_SIM_SYNC_INLINE;
+    re_sim_fault_run *run = run_seed(5, &o);
+    CHECK_EQ(sync_actions(run), 0);
+    re_sim_fault_run_free(run);
+    o.sync_placement = RE_SIM_SYNC_LEADER;
+    o.sync_job_rate = 0;
+    run = run_seed(5, &o);
+    CHECK_EQ(sync_actions(run), 0);
+    re_sim_fault_run_free(run);
+
+    /* Seed 5 chooses to sync off the loop in every role: its own choice, named or not. */
+    o.sync_job_rate = 150;
+    o.sync_placement = -1;
+    re_sim_fault_run *seeded = run_seed(5, &o);
+    size_t seeded_completes = count_kind(seeded, "syncComplete");
+    CHECK(seeded_completes > 0);
+    o.sync_placement = RE_SIM_SYNC_ALWAYS;
+    run = run_seed(5, &o);
+    CHECK_EQ(count_kind(run, "syncComplete"), seeded_completes);
+    re_sim_fault_run_free(run);
+    o.sync_placement = RE_SIM_SYNC_INLINE;
+    o.size = offsetof(re_sim_fault_options, sync_placement);
+    run = run_seed(5, &o);
+    CHECK_EQ(count_kind(run, "syncComplete"), seeded_completes);
+    re_sim_fault_run_free(run);
+    re_sim_fault_run_free(seeded);
+
+    re_sim_fault_options_init(&o);
+    o.sync_placement = 3;
+    CHECK_EQ(re_sim_fault_run_seed(3, &o, &run), RE_EINVAL);
+    CHECK(strstr(re_errmsg(), "sync_placement 3") != NULL);
 }
 
 /* An invariant that never holds; it says how many nodes it saw and counts its calls. */
@@ -596,6 +659,7 @@ static void test_histories_by_hand(void) {
 
 int main(void) {
     test_defaults_and_size();
+    test_sync_placement();
     test_invariants();
     test_rates_steps_and_switches();
     test_replay();

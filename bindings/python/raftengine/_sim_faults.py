@@ -20,6 +20,11 @@ RATE_FIELDS = ("deliver", "advance", "propose", "drop", "duplicate", "crash", "r
                "cluster_operation", "link_fault", "power_loss", "disk_full", "power_loss_all", "disk_error")
 
 
+# Rates kept outside re_sim_fault_rates (fields appended to the options later), by their field.
+EXTRA_RATES = {"sync_job": "sync_job_rate"}
+SYNC_PLACEMENTS = {"inline": 0, "leader": 1, "always": 2}
+
+
 class _Rates(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint32) for name in RATE_FIELDS]
 
@@ -36,7 +41,8 @@ class _Options(ctypes.Structure):
                 ("pre_vote", ctypes.c_int), ("cluster_operations", ctypes.c_int), ("check_recovery", ctypes.c_int),
                 ("storage_faults", ctypes.c_int), ("trace", ctypes.c_int),
                 ("machine", ctypes.POINTER(_lib.SimMachine)), ("factory", ctypes.c_void_p),
-                ("invariants", ctypes.POINTER(_Invariant)), ("n_invariants", ctypes.c_size_t)]
+                ("invariants", ctypes.POINTER(_Invariant)), ("n_invariants", ctypes.c_size_t),
+                ("sync_placement", ctypes.c_int), ("sync_job_rate", ctypes.c_uint32)]
 
 
 def _declare(L):
@@ -73,7 +79,9 @@ def default_rates() -> Dict[str, int]:
     """The fault mode's default action weights, by name (the library's own defaults)."""
     o = _Options()
     _L().re_sim_fault_options_init(ctypes.byref(o))
-    return {name: getattr(o.rates, name) for name in RATE_FIELDS}
+    rates = {name: getattr(o.rates, name) for name in RATE_FIELDS}
+    rates.update({name: getattr(o, field) for name, field in EXTRA_RATES.items()})
+    return rates
 
 
 class _RunCluster(Cluster):
@@ -171,7 +179,7 @@ class _Built:
 
 
 def _build(nodes: int, steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, trace,
-           invariants, machine) -> _Built:
+           invariants, machine, sync_placement=None) -> _Built:
     o = _Options()
     L = _L()
     L.re_sim_fault_options_init(ctypes.byref(o))
@@ -181,11 +189,18 @@ def _build(nodes: int, steps, rates, pre_vote, cluster_operations, check_recover
             raise ValueError(f"steps must be 0 or more, not {steps}")
         o.steps = int(steps)
     for name, weight in (rates or {}).items():
-        if name not in RATE_FIELDS:
-            raise ValueError(f"no rate {name!r}; the rates are {', '.join(RATE_FIELDS)}")
+        if name not in RATE_FIELDS and name not in EXTRA_RATES:
+            raise ValueError(f"no rate {name!r}; the rates are {', '.join(RATE_FIELDS + tuple(EXTRA_RATES))}")
         if not 0 <= weight < 2 ** 32:
             raise ValueError(f"rate {name} must lie in 0 to 2**32 - 1, not {weight}")
-        setattr(o.rates, name, int(weight))
+        if name in EXTRA_RATES:
+            setattr(o, EXTRA_RATES[name], int(weight))
+        else:
+            setattr(o.rates, name, int(weight))
+    if sync_placement is not None:
+        if sync_placement not in SYNC_PLACEMENTS:
+            raise ValueError(f"sync_placement must be one of {', '.join(SYNC_PLACEMENTS)} or None, not {sync_placement!r}")
+        o.sync_placement = SYNC_PLACEMENTS[sync_placement]
     if pre_vote is not None:
         o.pre_vote = 1 if pre_vote else 0
     for field, value in (("cluster_operations", cluster_operations), ("check_recovery", check_recovery),
@@ -203,7 +218,7 @@ def _build(nodes: int, steps, rates, pre_vote, cluster_operations, check_recover
 
 
 def _replay_args(steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, invariants,
-                 machine) -> str:
+                 machine, sync_placement=None) -> str:
     """The options as keyword arguments, as given (callables by name)."""
     def name(f):
         n = getattr(f, "__qualname__", None) or repr(f)
@@ -212,7 +227,7 @@ def _replay_args(steps, rates, pre_vote, cluster_operations, check_recovery, sto
     parts = []
     for key, value in (("steps", steps), ("rates", dict(rates) if rates else None), ("pre_vote", pre_vote),
                        ("cluster_operations", cluster_operations), ("check_recovery", check_recovery),
-                       ("storage_faults", storage_faults)):
+                       ("storage_faults", storage_faults), ("sync_placement", sync_placement)):
         if value is not None:
             parts.append(f"{key}={value!r}")
     if invariants:
@@ -311,17 +326,21 @@ class FaultRun(Closing):
 def fault_run(seed: int, nodes: int = 3, *, steps: Optional[int] = None, rates: Optional[Rates] = None,
               pre_vote: Optional[bool] = None, cluster_operations: Optional[bool] = None,
               check_recovery: Optional[bool] = None, storage_faults: Optional[bool] = None,
-              invariants=None, machine: Optional[MachineFactory] = None, trace: bool = True) -> FaultRun:
+              invariants=None, machine: Optional[MachineFactory] = None, trace: bool = True,
+              sync_placement: Optional[str] = None) -> FaultRun:
     """Runs one seed of the fault mode on `nodes` nodes and keeps it for reading: the replay of
     a sweep's failing seed (the same seed and options give the same run). Options left None
     keep the library's defaults: steps (turns, 400), rates (weights by name, see
     default_rates(); those named replace the defaults), pre_vote (None: the seed chooses),
-    cluster_operations (True), check_recovery (True), storage_faults (False). `invariants`: a
+    cluster_operations (True), check_recovery (True), storage_faults (False), sync_placement
+    (where the nodes' syncs run, as the runtime's: "inline", "leader" (on a sync thread while
+    leading) or "always"; None: the seed chooses; off the loop each job's fdatasync and
+    completion are actions "syncRun" and "syncComplete", weighted by rates["sync_job"]). `invariants`: a
     mapping of name to callable (or callables, named by __name__) taking the Cluster, asked
     after every step. `machine`: your machines, as Cluster's (proposals are "c1", "c2", ...;
     added nodes get node 0). `trace` records the trace for `trace(fmt)`."""
     built = _build(nodes, steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, trace,
-                   invariants, machine)
+                   invariants, machine, sync_placement)
     if built.invariants:
         built.invariants.seed = int(seed)
     handle = ctypes.c_void_p()
@@ -329,7 +348,8 @@ def fault_run(seed: int, nodes: int = 3, *, steps: Optional[int] = None, rates: 
     built.machines.raise_pending()
     _check(status, "fault_run")
     replay = f"fault_run({int(seed)}, nodes={int(nodes)}" + _replay_args(
-        steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, invariants, machine) + ")"
+        steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, invariants, machine,
+        sync_placement) + ")"
     return FaultRun(int(seed), int(nodes), built, handle.value, replay)
 
 
@@ -366,7 +386,7 @@ def fault_sweep(seeds, node_counts: Sequence[int] = (3, 5, 7), machine: Optional
                 stop_at_failure: bool = True, *, steps: Optional[int] = None, rates: Optional[Rates] = None,
                 pre_vote: Optional[bool] = None, cluster_operations: Optional[bool] = None,
                 check_recovery: Optional[bool] = None, storage_faults: Optional[bool] = None, invariants=None,
-                raise_on_failure: bool = False) -> FaultReport:
+                raise_on_failure: bool = False, sync_placement: Optional[str] = None) -> FaultReport:
     """Runs the randomized fault mode for every seed of `seeds` (a range with step 1 of seeds
     from 1, or a count: seeds 1..count), seed s on a cluster of node_counts[s % len] nodes,
     checking Raft's safety properties and `invariants` after every step and recovery at the
@@ -382,7 +402,7 @@ def fault_sweep(seeds, node_counts: Sequence[int] = (3, 5, 7), machine: Optional
     if not node_counts:
         raise ValueError("node_counts must name at least one node count")
     built = _build(node_counts[0], steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, None,
-                   invariants, machine)
+                   invariants, machine, sync_placement)
     counts = (ctypes.c_int * len(node_counts))(*node_counts)
     run, failing, why = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_void_p()
     status = _L().re_sim_fault_sweep_with(seeds.start, len(seeds), counts, len(node_counts), ctypes.byref(built.options),
@@ -400,7 +420,7 @@ def fault_sweep(seeds, node_counts: Sequence[int] = (3, 5, 7), machine: Optional
     s = failing.value
     if s:
         args = _replay_args(steps, rates, pre_vote, cluster_operations, check_recovery, storage_faults, invariants,
-                            machine)
+                            machine, sync_placement)
         replay = (f"fault_sweep(range({s}, {s + 1}), node_counts={tuple(node_counts)!r}{args}); one run, kept: "
                   f"fault_run({s}, nodes={node_counts[s % len(node_counts)]}{args})")
     report = FaultReport(run.value, s or None, text, tuple(node_counts), replay)

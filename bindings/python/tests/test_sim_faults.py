@@ -65,8 +65,9 @@ def one_leader_per_term(c: Cluster):
 def test_defaults_come_from_the_library():
     rates = default_rates()
     assert rates["deliver"] == 480 and rates["crash"] == 20 and rates["link_fault"] == 0
-    base = [k for k in rates if k not in ("power_loss", "disk_full", "power_loss_all", "disk_error")]
+    base = [k for k in rates if k not in ("power_loss", "disk_full", "power_loss_all", "disk_error", "sync_job")]
     assert sum(rates[k] for k in base) == 1000
+    assert rates["sync_job"] == 150
     with pytest.raises(ValueError, match="no rate 'crashes'"):
         fault_run(1, rates={"crashes": 0})
     with pytest.raises(ValueError):
@@ -116,6 +117,36 @@ def test_zero_rates_turn_actions_off():
             assert run.ok, run.violations
             assert "crash" not in kinds(run) and "partition" not in kinds(run)
             assert "deliver" in kinds(run)
+
+
+SYNC_KINDS = ("syncJob", "syncRun", "syncComplete")
+
+
+def test_sync_placement_moves_syncs_off_the_loop():
+    # Off the loop every node's syncs are jobs: their fdatasyncs and completions are actions,
+    # power losses land among them, and the run stays safe (acknowledged commands kept).
+    runs = completes = 0
+    for seed in range(1, 4):
+        with fault_run(seed, steps=300, storage_faults=True, sync_placement="always", trace=False) as run:
+            assert run.ok, run.violations
+            runs += kinds(run).count("syncRun")
+            completes += kinds(run).count("syncComplete")
+            assert run.committed > 0
+    assert runs > 0 and completes > 0
+    # Inline: no such action; and none when their rate is 0.
+    with fault_run(3, steps=200, sync_placement="inline", trace=False) as run:
+        assert not set(SYNC_KINDS) & set(kinds(run))
+    with fault_run(3, steps=200, sync_placement="leader", rates={"sync_job": 0}, trace=False) as run:
+        assert not set(SYNC_KINDS) & set(kinds(run))
+    # Seed 5 chooses "always" itself: the same run as with it named.
+    with fault_run(5, steps=150, trace=False) as seeded, \
+            fault_run(5, steps=150, sync_placement="always", trace=False) as named:
+        assert seeded.actions == named.actions
+        assert "syncComplete" in kinds(seeded)
+    with pytest.raises(ValueError, match="sync_placement"):
+        fault_run(1, sync_placement="sometimes")
+    with fault_run(1, steps=10, sync_placement="leader") as run:
+        assert run.replay == "fault_run(1, nodes=3, steps=10, sync_placement='leader')"
 
 
 def test_steps_set_the_run_length():
