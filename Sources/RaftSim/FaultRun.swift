@@ -222,7 +222,8 @@ public final class FaultRun {
     /// (a coin when both can), so power losses and messages land between the two.
     private func syncJobAction() {
         let c = cluster
-        let busy = c.ids.filter { c.node($0).isUp && c.node($0).syncJobsInFlight > 0 }
+        // A node stopped by a failed write still takes its jobs back, as the runtime does.
+        let busy = c.ids.filter { !c.node($0).crashed && c.node($0).raft != nil && c.node($0).syncJobsInFlight > 0 }
         guard !busy.isEmpty else {
             note(.syncJob)
             return
