@@ -8,7 +8,9 @@ import RaftSim
 /// - RAFT_FAULT_SEEDS: how many seeds (default 500);
 /// - RAFT_FAULT_SEED_START: the first seed (default 1), so any range replays;
 /// - RAFT_FAULT_NODES: node counts to cycle through, e.g. "5" or "3,5,7" (default 3,5,7);
-/// - RAFT_FAULT_SEED: replay one seed (with its node count from the cycle, or RAFT_FAULT_NODES).
+/// - RAFT_FAULT_SEED: replay one seed (with its node count from the cycle, or RAFT_FAULT_NODES);
+/// - RAFT_FAULT_SYNC_PLACEMENT: inline, leader or always for every seed (default: each seed
+///   chooses; a third each way).
 @Suite struct FaultTests {
     static var env: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -24,9 +26,15 @@ import RaftSim
         return given.isEmpty ? [3, 5, 7] : given
     }
 
+    static var syncPlacement: SimCluster.SyncPlacement? {
+        env["RAFT_FAULT_SYNC_PLACEMENT"].flatMap { SimCluster.SyncPlacement(rawValue: $0) }
+    }
+
     @Test func safetyHoldsUnderRandomFaults() {
         let started = Date()
-        let sweep = FaultRunner.sweep(Self.seeds, nodeCounts: Self.nodeCounts)
+        var options = FaultRunner.Options()
+        options.syncPlacement = Self.syncPlacement
+        let sweep = FaultRunner.sweep(Self.seeds, nodeCounts: Self.nodeCounts, options: options)
         let seconds = Date().timeIntervalSince(started)
         let count = sweep.seedsRun
         let failures = sweep.failures.map { r in

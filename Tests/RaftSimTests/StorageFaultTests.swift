@@ -12,7 +12,8 @@ import RaftStorage
 /// mode. The safety checker's properties hold (no committed entry lost or changed, so nothing
 /// acknowledged is lost), every log reopens after a power loss or a full disk, and the cluster
 /// recovers. Environment: RAFT_STORAGE_FAULT_SEEDS (default 150), RAFT_STORAGE_FAULT_SEED_START
-/// (default 1), RAFT_STORAGE_FAULT_SEED (replay one); node counts cycle 3, 5, 7.
+/// (default 1), RAFT_STORAGE_FAULT_SEED (replay one); node counts cycle 3, 5, 7;
+/// RAFT_FAULT_SYNC_PLACEMENT (inline, leader or always; default: each seed chooses).
 @Suite struct StorageFaultTests {
     static var env: [String: String] { ProcessInfo.processInfo.environment }
 
@@ -26,6 +27,7 @@ import RaftStorage
     @Test func safetyHoldsUnderPowerLossAndFullDisks() {
         var options = FaultRunner.Options()
         options.storageFaults = true
+        options.syncPlacement = FaultTests.syncPlacement
         let started = Date()
         let sweep = FaultRunner.sweep(Self.seeds, nodeCounts: [3, 5, 7], options: options)
         let seconds = Date().timeIntervalSince(started)
