@@ -185,6 +185,30 @@ import Testing
         _ = log2
     }
 
+    /// A process that dies between a job's start and its fdatasync leaves the bytes in the
+    /// page cache; the log reopened from them must make them durable before it hands them out
+    /// (a node counts what its log holds at start as durable, and acknowledges it).
+    @Test func whatAReopenedLogHoldsSurvivesAPowerLoss() throws {
+        let disk = SimDisk(semantics: .strict)
+        disk.makeDurableDirectory(Self.dir)
+        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        func entries(_ r: ClosedRange<LogIndex>) -> [Entry] {
+            r.map { Entry(index: $0, term: 1, kind: .command, data: [UInt8](repeating: 7, count: 30)) }
+        }
+        try log.append(entries(1...4))
+        try log.sync()
+        try log.append(entries(5...6))
+        _ = try #require(try log.beginSync())  // never runs: the process dies
+        log.close()
+        var reopened = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        #expect(reopened.lastIndex == 6)
+        reopened.close()
+        disk.powerLoss { _, _, _ in false }
+        reopened = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        #expect(reopened.lastIndex == 6)
+        reopened.close()
+    }
+
     /// fsyncgate: a failed write-back is reported once per open file, and the job's descriptor
     /// is a dup of the segment's. After a job's fdatasync got EIO, the owner's next inline
     /// fdatasync of the segment would return 0 with the pages gone — before the owner has

@@ -79,14 +79,16 @@ extension FileLog {
                 let segment = try ActiveSegment.open(last, validSize: lastScan.hasTornTail ? lastScan.fileSize : lastScan.validSize,
                                                      version: lastScan.header.version, in: directory,
                                                      preallocationStep: preallocationStep)
-                if lastScan.hasTornTail {
-                    do {
+                do {
+                    if lastScan.hasTornTail {
                         try segment.cut(at: lastScan.validSize)
                         try segment.sync()
-                    } catch {
-                        segment.close()
-                        throw error
+                    } else {
+                        try segment.syncRecovered()
                     }
+                } catch {
+                    segment.close()
+                    throw error
                 }
                 active = segment
             }

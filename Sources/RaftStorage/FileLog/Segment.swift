@@ -208,6 +208,14 @@ final class ActiveSegment {
         syncedSize = writtenSize
     }
 
+    /// After recovery: the records read back may be in the page cache only (the process that
+    /// wrote them died before their fdatasync, which a sync thread leaves time for), yet the
+    /// node counts what the log holds at start as durable and acknowledges it.
+    func syncRecovered() throws {
+        try dataSyncHere()
+        syncedSize = writtenSize
+    }
+
     /// The owner thread's own fdatasync; once jobs were handed out, through their descriptor's
     /// lock, so that a failure one of them hit is not lost (see `SyncDescriptor`).
     private func dataSyncHere() throws {
