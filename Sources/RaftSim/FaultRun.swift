@@ -285,6 +285,9 @@ public final class FaultRun {
         let c = cluster
         c.heal()
         c.clearLinkFaults()
+        // Sync jobs end first: one whose fdatasync failed stops its node now, and that node
+        // is restarted below with the rest.
+        c.completeAllSyncJobs()
         if let storage {
             storage.freeAllSpace()
             for id in c.ids where c.node(id).crashed || SimStorageFaults.stoppedByStorage(c.node(id)) {
