@@ -311,6 +311,48 @@ static void test_unsynced_writes_lost_at_crash(void) {
     finish(sim, &f);
 }
 
+/* The runtime's sync thread: the leader commits on its followers' durable copies while its own
+ * job has not run; a job's fdatasync and its completion are two steps. */
+static void test_sync_jobs(void) {
+    factory f = {0};
+    re_sim *sim = elected(&f, 2);
+    CHECK_EQ(re_sim_set_sync_placement(sim, 1, RE_SIM_SYNC_ALWAYS), RE_OK);
+    CHECK_EQ(re_sim_set_sync_placement(sim, 2, RE_SIM_SYNC_ALWAYS), RE_OK);
+    CHECK_EQ(re_sim_set_sync_placement(sim, 3, 7), RE_EINVAL);
+    uint64_t base = re_sim_last_index(sim, 1);
+    uint64_t rid = propose(sim, 1, "1");
+    size_t in_flight = 9, ran = 9;
+    CHECK_EQ(re_sim_sync_jobs(sim, 1, &in_flight, &ran), RE_OK);
+    CHECK(in_flight == 1 && ran == 0);
+    CHECK_EQ(re_sim_deliver_all(sim, 1000, NULL), 1);
+    /* Node 3 syncs inline and acknowledged; node 2's acknowledgement waits for its job. */
+    CHECK_EQ(re_sim_last_index(sim, 2), base + 1);
+    CHECK_EQ(status_of(sim, rid), 1);
+    int done = 9;
+    CHECK_EQ(re_sim_complete_sync_job(sim, 2, &done), RE_OK);
+    CHECK_EQ(done, 0); /* not run yet */
+    CHECK_EQ(re_sim_run_sync_job(sim, 2, &done), RE_OK);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(re_sim_deliver_all(sim, 1000, NULL), 1);
+    CHECK_EQ(status_of(sim, rid), 1);
+    CHECK_EQ(re_sim_complete_sync_job(sim, 2, &done), RE_OK);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(re_sim_deliver_all(sim, 1000, NULL), 1);
+    CHECK_EQ(status_of(sim, rid), RE_OK);
+    CHECK_EQ(re_sim_commit_index(sim, 1), base + 1);
+    /* The leader's own job is still out, not run. */
+    CHECK_EQ(re_sim_sync_jobs(sim, 1, &in_flight, &ran), RE_OK);
+    CHECK(in_flight == 1 && ran == 0);
+    CHECK_EQ(re_sim_run_sync_job(sim, 1, NULL), RE_OK);
+    CHECK_EQ(re_sim_complete_sync_job(sim, 1, NULL), RE_OK);
+    CHECK_EQ(re_sim_sync_jobs(sim, 1, &in_flight, NULL), RE_OK);
+    CHECK_EQ(in_flight, 0);
+    CHECK_EQ(re_sim_run_sync_job(sim, 1, &done), RE_OK);
+    CHECK_EQ(done, 0);
+    CHECK_EQ(re_sim_sync_jobs(sim, 9, NULL, NULL), RE_EINVAL);
+    finish(sim, &f);
+}
+
 /* The command records of a node's history, as (index, first byte) in order. */
 static size_t command_indexes(re_sim *sim, int node, int lifetime, uint64_t *out, size_t cap) {
     re_sim_apply_record *r = NULL;
@@ -613,6 +655,7 @@ int main(void) {
     test_selective_delivery();
     test_per_node_election_timeouts();
     test_unsynced_writes_lost_at_crash();
+    test_sync_jobs();
     test_membership();
     test_snapshot_install();
     test_apply_history_across_restarts();

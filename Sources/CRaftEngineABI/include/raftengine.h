@@ -841,6 +841,19 @@ int re_sim_restart_with_election_timeout(re_sim *sim, int node, uint32_t min_ms,
 int re_sim_set_syncs_deferred(re_sim *sim, int node, int on);
 int re_sim_finish_sync(re_sim *sim, int node);
 
+/* The runtime's sync thread at `node` (placement: a re_sim_sync_placement, default
+ * RE_SIM_SYNC_INLINE; see re_sim_fault_options). Off the loop a round that writes starts a
+ * sync job (what it covers is taken then; at most 2 in flight, later rounds wait for the
+ * next), and the acknowledgements and votes it covers wait for it. re_sim_run_sync_job runs the
+ * node's oldest job not run yet (its fdatasync); re_sim_complete_sync_job takes back the oldest
+ * job once it ran (the node counts what it covered as durable, its messages leave). *done (may
+ * be NULL): 1 if there was such a job, else 0. re_sim_sync_jobs: jobs in flight and how many of
+ * them ran (either may be NULL). A crash drops the jobs; re_sim_run completes them as it goes. */
+int re_sim_set_sync_placement(re_sim *sim, int node, int placement);
+int re_sim_run_sync_job(re_sim *sim, int node, int *done);
+int re_sim_complete_sync_job(re_sim *sim, int node, int *done);
+int re_sim_sync_jobs(const re_sim *sim, int node, size_t *in_flight, size_t *ran);
+
 /* Links. re_sim_set_link_fault: each message from `from` to `to` (two different nodes) is lost
  * with probability `loss` (0 to 1, drawn from the cluster's seeded generator, so the same seed
  * loses the same messages), and the rest arrive `delay_ms` of virtual time after they were

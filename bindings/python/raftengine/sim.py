@@ -510,6 +510,40 @@ class Cluster(Closing):
         self._node("node", node)
         self._call(self._L.re_sim_finish_sync(self._handle(), node), "finish_sync")
 
+    def set_sync_placement(self, node: int, placement: str):
+        """Where `node`'s syncs run, as the runtime's: "inline" (the default), "leader" (on a
+        sync thread while leading) or "always". Off the loop a round that writes starts a sync
+        job and the acknowledgements it covers wait for it: `run_sync_job` runs its fdatasync,
+        `complete_sync_job` takes it back (at most 2 in flight; a crash drops them)."""
+        self._node("node", node)
+        codes = {"inline": 0, "leader": 1, "always": 2}
+        if placement not in codes:
+            raise ValueError(f"placement must be one of {', '.join(codes)}, not {placement!r}")
+        self._call(self._L.re_sim_set_sync_placement(self._handle(), node, codes[placement]), "set_sync_placement")
+
+    def run_sync_job(self, node: int) -> bool:
+        """Runs `node`'s oldest sync job not run yet (its fdatasync); False if there is none."""
+        self._node("node", node)
+        done = ctypes.c_int()
+        self._call(self._L.re_sim_run_sync_job(self._handle(), node, ctypes.byref(done)), "run_sync_job")
+        return done.value == 1
+
+    def complete_sync_job(self, node: int) -> bool:
+        """Takes back `node`'s oldest sync job once it ran: what it covered counts as durable and
+        the messages that waited for it leave. False if the oldest has not run (or none)."""
+        self._node("node", node)
+        done = ctypes.c_int()
+        self._call(self._L.re_sim_complete_sync_job(self._handle(), node, ctypes.byref(done)), "complete_sync_job")
+        return done.value == 1
+
+    def sync_jobs(self, node: int) -> Tuple[int, int]:
+        """`node`'s sync jobs in flight and how many of them ran."""
+        self._node("node", node)
+        in_flight, ran = ctypes.c_size_t(), ctypes.c_size_t()
+        self._call(self._L.re_sim_sync_jobs(self._handle(), node, ctypes.byref(in_flight), ctypes.byref(ran)),
+                   "sync_jobs")
+        return in_flight.value, ran.value
+
     def add_node(self) -> int:
         """Creates node N + 1 outside the configuration (its machine from the factory), for
         `join` or `add_server`; returns its number. At most 15 nodes."""

@@ -229,6 +229,32 @@ def test_acknowledgements_wait_for_a_deferred_sync():
     assert c.state(1).commit_index == base + 1 and c.result(r) == b"1"
 
 
+def test_sync_jobs_the_leader_commits_before_its_own_sync_ran():
+    c = elected(2)
+    c.set_sync_placement(1, "always")
+    c.set_sync_placement(2, "always")
+    with pytest.raises(ValueError):
+        c.set_sync_placement(3, "sometimes")
+    base = c.state(1).last_index
+    r = c.propose(1, b"1")
+    assert c.sync_jobs(1) == (1, 0)
+    c.deliver_until_idle()
+    # Node 3 (inline) acknowledged; node 2's acknowledgement waits for its job.
+    assert c.state(2).last_index == base + 1 and c.outcome(r) is None
+    assert not c.complete_sync_job(2)  # not run yet
+    assert c.run_sync_job(2)
+    c.deliver_until_idle()
+    assert c.outcome(r) is None
+    assert c.complete_sync_job(2)
+    c.deliver_until_idle()
+    assert c.result(r) == b"1" and c.state(1).commit_index == base + 1
+    # The leader's own job is still out and has not run.
+    assert c.sync_jobs(1) == (1, 0)
+    assert c.run_sync_job(1) and c.sync_jobs(1) == (1, 1)
+    assert c.complete_sync_job(1) and c.sync_jobs(1) == (0, 0)
+    assert not c.run_sync_job(1)
+
+
 def test_join_remove_learner_exit_transfer_and_progress():
     c = elected(21)
     commands(c, 1, 5)
