@@ -23,11 +23,36 @@ typedef struct counter {
     size_t largest_batch;
     uint8_t *scratch;      /* apply_batch's results: lent to the library until the next call */
     size_t scratch_cap;
+    pthread_cond_t released;
+    uint64_t hold_from;    /* when non-zero, apply of this index or later waits for counter_release */
+    int holding;           /* an apply is waiting at the hold */
 } counter;
 
 static inline void counter_init(counter *c) {
     memset(c, 0, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->released, NULL);
+}
+
+/* Applies of `index` and later wait (on the node's loop thread) until counter_release. */
+static inline void counter_hold(counter *c, uint64_t index) {
+    pthread_mutex_lock(&c->lock);
+    c->hold_from = index;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static inline void counter_release(counter *c) {
+    pthread_mutex_lock(&c->lock);
+    c->hold_from = 0;
+    pthread_cond_broadcast(&c->released);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static inline int counter_holding(counter *c) {
+    pthread_mutex_lock(&c->lock);
+    int h = c->holding;
+    pthread_mutex_unlock(&c->lock);
+    return h;
 }
 
 static inline int64_t counter_total(counter *c) {
@@ -39,7 +64,6 @@ static inline int64_t counter_total(counter *c) {
 
 static inline int counter_apply(void *user, uint64_t index, const uint8_t *cmd, size_t len, uint8_t **result, size_t *result_len) {
     counter *c = user;
-    (void)index;
     char buf[32];
     if (len > 5 && memcmp(cmd, "fail:", 5) == 0) {
         /* The refusal's message goes back in the result buffer. */
@@ -54,6 +78,11 @@ static inline int counter_apply(void *user, uint64_t index, const uint8_t *cmd, 
     memcpy(buf, cmd, len);
     buf[len] = 0;
     pthread_mutex_lock(&c->lock);
+    while (c->hold_from && index >= c->hold_from) {
+        c->holding = 1;
+        pthread_cond_wait(&c->released, &c->lock);
+    }
+    c->holding = 0;
     if (c->fail) {
         c->failed++;
         pthread_mutex_unlock(&c->lock);
@@ -104,6 +133,7 @@ static inline size_t counter_apply_batch(void *user, const re_command *commands,
 }
 
 static inline void counter_free(counter *c) {
+    pthread_cond_destroy(&c->released);
     free(c->scratch);
     c->scratch = NULL;
     c->scratch_cap = 0;
