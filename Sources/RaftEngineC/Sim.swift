@@ -130,6 +130,14 @@ func withSimNode(_ sim: OpaquePointer?, _ node: Int32, _ body: (SimBox, NodeID) 
     return body(b, id)
 }
 
+/// Runs `body` on live node `node`, or fails (RE_EINVAL for a bad number, RE_ESTOPPED when down).
+func withLiveSimNode(_ sim: OpaquePointer?, _ node: Int32, _ body: (SimBox, NodeID) -> Int32) -> Int32 {
+    withSimNode(sim, node) { b, id in
+        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
+        return body(b, id)
+    }
+}
+
 // MARK: Commands
 
 @_cdecl("re_sim_propose")

@@ -5,14 +5,6 @@ import RaftSim
 // The C simulator's cluster operations (spare nodes, membership, leadership transfer,
 // snapshots) and the leader's per-follower progress: thin calls into SimCluster.
 
-/// Runs `body` on live node `node`, or fails (RE_EINVAL for a bad number, RE_ESTOPPED when down).
-func withLiveSimNode(_ sim: OpaquePointer?, _ node: Int32, _ body: (SimBox, NodeID) -> Int32) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
-        return body(b, id)
-    }
-}
-
 /// Runs `body` on live node `node` and the id of another node `other` (which may be down).
 func withLiveSimPair(_ sim: OpaquePointer?, _ node: Int32, _ other: Int32, _ body: (SimBox, NodeID, NodeID) -> Int32) -> Int32 {
     withLiveSimNode(sim, node) { b, id in

@@ -197,8 +197,7 @@ public func re_sim_run(_ sim: OpaquePointer?, _ ms: UInt64) -> Int32 {
 
 @_cdecl("re_sim_campaign")
 public func re_sim_campaign(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
+    withLiveSimNode(sim, node) { b, id in
         b.cluster.campaign(id)
         return 0
     }
@@ -206,8 +205,7 @@ public func re_sim_campaign(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
 
 @_cdecl("re_sim_elect")
 public func re_sim_elect(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
+    withLiveSimNode(sim, node) { b, id in
         b.cluster.elect(id)
         return 0
     }
@@ -215,8 +213,7 @@ public func re_sim_elect(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
 
 @_cdecl("re_sim_heartbeat")
 public func re_sim_heartbeat(_ sim: OpaquePointer?, _ node: Int32) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
+    withLiveSimNode(sim, node) { b, id in
         b.cluster.heartbeat(id)
         return 0
     }

@@ -211,8 +211,7 @@ public func re_sim_history_free(_ history: OpaquePointer?) {
 private func withHistoryNode(_ history: OpaquePointer?, _ sim: OpaquePointer?, _ node: Int32,
                              _ body: (SimHistoryOps, SimBox, NodeID) -> Int32) -> Int32 {
     guard let h = historyBox(history) else { return fail(.einval, "history is NULL") }
-    return withSimNode(sim, node) { b, id in
-        guard b.cluster.node(id).isUp else { return fail(.estopped, "node \(node) is down") }
+    return withLiveSimNode(sim, node) { b, id in
         return body(h.ops, b, id)
     }
 }

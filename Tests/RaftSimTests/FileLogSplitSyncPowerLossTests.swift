@@ -136,6 +136,13 @@ import Testing
         return nil
     }
 
+    /// An empty log on a disk of its own (strict POSIX sync semantics).
+    static func freshLog() throws -> (SimDisk, FileLog) {
+        let disk = SimDisk(semantics: .strict)
+        disk.makeDurableDirectory(dir)
+        return (disk, try FileLog(directory: dir, options: options, fileSystem: disk))
+    }
+
     @Test func everyEntryAFinishedJobVouchedForSurvivesAPowerLoss() {
         var problems: [String] = []
         for seed in UInt64(1)...300 {
@@ -147,9 +154,7 @@ import Testing
     /// The case the cut count is for: a job that began before a truncation proves nothing
     /// about the entries written at the same offsets after it.
     @Test func aJobThatBeganBeforeACutDoesNotVouchForWhatReplacedTheSuffix() throws {
-        let disk = SimDisk(semantics: .strict)
-        disk.makeDurableDirectory(Self.dir)
-        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        let (disk, log) = try Self.freshLog()
         func entries(_ r: ClosedRange<LogIndex>, _ t: Term) -> [Entry] {
             r.map { Entry(index: $0, term: t, kind: .command, data: [UInt8](repeating: 1, count: 40)) }
         }
@@ -169,9 +174,7 @@ import Testing
         #expect(reopened.lastIndex < 6 || reopened.term(at: 6) == 1 || reopened.term(at: 6) == 2)
         reopened.close()
 
-        let disk2 = SimDisk(semantics: .strict)
-        disk2.makeDurableDirectory(Self.dir)
-        let log2 = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk2)
+        let (disk2, log2) = try Self.freshLog()
         try log2.append(entries(1...4, 1))
         let job2 = try #require(try log2.beginSync())
         job2.run()
@@ -189,9 +192,7 @@ import Testing
     /// page cache; the log reopened from them must make them durable before it hands them out
     /// (a node counts what its log holds at start as durable, and acknowledges it).
     @Test func whatAReopenedLogHoldsSurvivesAPowerLoss() throws {
-        let disk = SimDisk(semantics: .strict)
-        disk.makeDurableDirectory(Self.dir)
-        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        let (disk, log) = try Self.freshLog()
         func entries(_ r: ClosedRange<LogIndex>) -> [Entry] {
             r.map { Entry(index: $0, term: 1, kind: .command, data: [UInt8](repeating: 7, count: 30)) }
         }
@@ -215,9 +216,7 @@ import Testing
     /// heard of the job's failure (a leader that stepped down syncs inline as a follower).
     /// It must fail too, or the node would acknowledge entries that a power loss takes.
     @Test func anInlineSyncAfterAJobFailedFailsToo() throws {
-        let disk = SimDisk(semantics: .strict)
-        disk.makeDurableDirectory(Self.dir)
-        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        let (disk, log) = try Self.freshLog()
         try log.append([Entry(index: 1, term: 1, kind: .command, data: [1, 2, 3])])
         try log.sync()
         try log.append([Entry(index: 2, term: 1, kind: .command, data: [4, 5, 6])])
@@ -238,9 +237,7 @@ import Testing
 
     /// A job's failed fdatasync (EIO) is reported by `finishSync`, and the log refuses writes.
     @Test func aFailedJobIsReportedAndTheLogRefusesWrites() throws {
-        let disk = SimDisk(semantics: .strict)
-        disk.makeDurableDirectory(Self.dir)
-        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        let (disk, log) = try Self.freshLog()
         try log.append([Entry(index: 1, term: 1, kind: .command, data: [1, 2, 3])])
         let job = try #require(try log.beginSync())
         disk.fault = { call, _, _ in call == .fdatasync ? EIO : nil }

@@ -497,7 +497,7 @@ typedef void (*re_send_fn)(void *user, const char *to_id, const uint8_t *frame, 
  *     addresses make re_node_start fail with RE_EINVAL: both belong to the TCP handshake. A
  *     host transport authenticates its peers itself; a new node joins with re_node_join(),
  *     which names the leader by id.
- * RE_EINVAL when `send` is NULL.
+ * RE_EINVAL when `send` is NULL. Not bound in Python (see the note above re_send_fn).
  */
 int re_config_set_transport(re_config *config, re_send_fn send, void *user);
 
@@ -512,7 +512,8 @@ int re_config_set_transport(re_config *config, re_send_fn send, void *user);
  * none is reported by the return value, which says only whether the frame was queued:
  * RE_OK; RE_EINVAL (NULL node, NULL or empty from_id, NULL frame with len > 0); RE_ETOOBIG (len
  * above the max frame size, counted as "oversized_frames"); RE_ESTATE (the node has no host
- * transport: it uses TCP); RE_ESTOPPED (the node stopped).
+ * transport: it uses TCP); RE_ESTOPPED (the node stopped). Not bound in Python, with
+ * re_config_set_transport.
  */
 int re_node_deliver(re_node *node, const char *from_id, const uint8_t *frame, size_t len);
 
@@ -1160,8 +1161,8 @@ size_t re_sim_history_count(const re_sim_history *history);
 int re_sim_history_operation(const re_sim_history *history, size_t id, int *op, int64_t *arg, int *completion,
                              int64_t *output);
 /*
- * Checks the history: returns enum re_sim_linearizability (or a negative status). The search
- * gives up after `limit` states (0: 1,000,000): RE_SIM_UNDECIDED. *description (may be NULL):
+ * Checks the history: returns a value of enum re_sim_linearizability, or a negative status.
+ * The search gives up after `limit` states (0: 1,000,000): RE_SIM_UNDECIDED. *description (may be NULL):
  * a malloc()ed text (free it): the verdict, a linearization order when there is one, and the
  * operations one per line.
  */

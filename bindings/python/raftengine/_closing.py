@@ -2,12 +2,9 @@
 
 
 class Closing:
-    """A handle freed by its `close()` (which must be safe to call twice): usable as a context
-    manager, and closed when collected (errors then are swallowed: the interpreter may be
-    shutting down)."""
-
-    def close(self):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+    """A handle freed by its `close()` (each subclass's own, safe to call twice): usable as a
+    context manager, and closed when collected (errors then are swallowed: the interpreter may
+    be shutting down)."""
 
     def __enter__(self):
         return self
