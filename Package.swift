@@ -19,7 +19,9 @@ let package = Package(
         .target(name: "RaftCore"),
         // The CPU's CRC-32C instruction where there is one (C: Swift has no portable intrinsic).
         .target(name: "CCRC32C"),
-        .target(name: "RaftStorage", dependencies: ["RaftCore", "CCRC32C"]),
+        // O_DIRECT, which Swift's Glibc module does not import.
+        .target(name: "CFileFlags"),
+        .target(name: "RaftStorage", dependencies: ["RaftCore", "CCRC32C", "CFileFlags"]),
         .target(name: "RaftSim", dependencies: ["RaftCore", "RaftStorage"]),
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         // OpenSSL's libcrypto for peer authentication (HMAC-SHA256, nonces): no hand-written

@@ -101,6 +101,8 @@ public final class FileLog: RaftLog {
 
     /// fsync and fdatasync calls made so far, for tests and benchmarks of group commit.
     public var fsyncCount: Int { directory.syncCount }
+    /// Flushes written with O_DIRECT (large ones, where the file system allows it).
+    public var directWriteCount: Int { directory.directWriteCount }
 
     public var hardState: HardState { metadata.hardState }
     public var commitIndex: LogIndex { metadata.commitIndex }

@@ -47,6 +47,10 @@ final class LogDirectory {
         syncCount += 1
     }
 
+    /// Segment writes that went past the page cache (DirectWriter).
+    private(set) var directWriteCount = 0
+    func countDirectWrite() { directWriteCount += 1 }
+
     /// A segment fdatasync that ran on another thread (FileLog+DataSync).
     func countSync() { syncCount += 1 }
 

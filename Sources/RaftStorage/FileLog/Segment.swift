@@ -88,6 +88,11 @@ final class ActiveSegment {
     private var syncsInFlight = 0
     /// Cuts made so far: a job that began before one proves nothing about the bytes after it.
     private var cuts = 0
+    /// Large flushes go through this O_DIRECT descriptor (opened at the first), unless the file
+    /// system refused it.
+    private var direct: DirectWriter?
+    private var directWrites: DirectWrites = .allowed
+    enum DirectWrites { case allowed, refused }
 
     var size: Int { writtenSize + buffer.count }
     var holdsRecords: Bool { size > SegmentHeader.size }
@@ -181,12 +186,37 @@ final class ActiveSegment {
             cutPending = false
         }
         try allocate(through: writtenSize + buffer.count)
-        try directory.posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
+        if !(try writeDirect()) {
+            direct?.forgetTail()
+            try directory.posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
+        }
         writtenSize += buffer.count
         allocatedSize = max(allocatedSize, writtenSize)
         // Keep an ordinary buffer's memory for the next burst, not a rare huge one's.
         buffer.removeAll(keepingCapacity: buffer.capacity <= 4 << 20)
         needsDataSync = true
+    }
+
+    /// Writes a large buffer past the page cache when the file system allows it; false when
+    /// the buffer is to go through the page cache instead.
+    private func writeDirect() throws -> Bool {
+        guard buffer.count >= DirectWriter.minimumBytes, directWrites != .refused else { return false }
+        if direct == nil {
+            direct = DirectWriter.open(directory.file(info.name), posix: directory.posix)
+            guard direct != nil else { directWrites = .refused; return false }
+        }
+        // The zeros that pad the last block must land in space the file already has.
+        let padded = DirectWriter.blockEnd(writtenSize + buffer.count)
+        try allocate(through: padded)
+        guard try direct!.write(buffer, at: writtenSize, readWritten: { try self.read($0) }) else {
+            direct!.close()
+            direct = nil
+            directWrites = .refused
+            return false
+        }
+        allocatedSize = max(allocatedSize, padded)
+        directory.countDirectWrite()
+        return true
     }
 
     /// Writes the `.syncedThrough` record the last sync earned, if no flush carried it yet (at
@@ -258,6 +288,7 @@ final class ActiveSegment {
             return
         }
         buffer.removeAll(keepingCapacity: true)
+        direct?.forgetTail()
         try directory.posix.truncate(fd, to: offset, path: directory.file(info.name))
         writtenSize = offset
         allocatedSize = offset
@@ -297,6 +328,8 @@ final class ActiveSegment {
 
     func close() {
         syncDescriptor = nil
+        direct?.close()
+        direct = nil
         directory.posix.close(fd)
     }
 }
