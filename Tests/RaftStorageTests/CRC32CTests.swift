@@ -39,4 +39,31 @@ import Testing
             }
         }
     }
+
+    /// Buffers long enough for the three interleaved streams (12 KiB a round, joined by a
+    /// table shift): every length around a round's edges, at odd starts, and incrementally
+    /// in pieces that cut rounds apart.
+    @Test func longBuffersAgreeWithTheTablePath() {
+        let bytes = (0..<40_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        let round = 3 * 4096
+        var lengths = [round - 1, round, round + 1, 2 * round - 8, 2 * round + 7, 3 * round + 3, 39_000]
+        lengths += (0..<12).map { 97 * $0 * $0 % 39_000 }
+        for start in [0, 1, 5] {
+            for length in lengths {
+                let slice = bytes[start..<(start + length)]
+                var fast = CRC32C()
+                fast.update(slice)
+                var portable = CRC32C()
+                slice.withUnsafeBytes { portable.updatePortable($0) }
+                #expect(fast.value == portable.value, "start \(start) length \(length)")
+            }
+        }
+        var pieces = CRC32C()
+        var at = 0
+        for size in [5, 12_300, 1, 12_000, 4_096, 9_000] {
+            pieces.update(bytes[at..<(at + size)])
+            at += size
+        }
+        #expect(pieces.value == CRC32C.checksum(Array(bytes[0..<at])))
+    }
 }
