@@ -9,9 +9,10 @@ import RaftCore
 /// a small record, so advancing it costs no extra fsync either. Opening a directory recovers it: a torn
 /// record at the end of the last segment is cut off; any other damage is a named `LogError`.
 ///
-/// Not thread-safe: one driver thread owns it, as with every `RaftLog`. The one exception is
-/// the fdatasync of a split sync (`beginSync`, FileLog+DataSync), which may run on another
-/// thread under the rule stated there.
+/// Not thread-safe: one driver thread owns it, as with every `RaftLog`. The exceptions are
+/// the fdatasync of a split sync (`beginSync`, FileLog+DataSync) and the file write of a
+/// deferred snapshot (`beginSnapshotWrite`, FileLog+SnapshotWrite), which may run on another
+/// thread under the rules stated there.
 public final class FileLog: RaftLog {
     public struct Options: Sendable {
         /// A segment is closed and a new one started once the next record would pass this size.
@@ -63,6 +64,18 @@ public final class FileLog: RaftLog {
     var failure: LogError?
     var isClosed = false
 
+    /// Off (the default): `saveSnapshot` writes the snapshot file, fsyncs it and compacts before
+    /// it returns. On: it only records the snapshot, and a runtime writes the file on another
+    /// thread and finishes it later (FileLog+SnapshotWrite). Only for a driver that does so.
+    public var deferSnapshotWrites = false
+    /// A snapshot saved in deferred mode and not finished yet: what `snapshotMeta` and
+    /// `loadSnapshot()` give, while the metadata still names the one before.
+    var pendingSnapshot: PendingSnapshot?
+    /// File id of the snapshot write handed out and not finished yet.
+    var snapshotWriteOut: UInt64?
+    /// Id the next snapshot file gets: above the metadata's and every one handed out.
+    var nextSnapshotFileID: UInt64
+
     /// Opens (creating when needed) and recovers the log in `directory`, holding its lock until
     /// `close()` or deinit. `fileSystem` is where its files live: the system's, or a test's
     /// simulated disk.
@@ -83,14 +96,17 @@ public final class FileLog: RaftLog {
         active = recovered.active
         index = recovered.index
         recordedCommit = recovered.metadata.commitIndex
+        nextSnapshotFileID = recovered.metadata.snapshotFileID + 1
         recent = RecentEntries(capacity: options.cacheEntries)
     }
 
-    /// Releases the directory for another instance. It does not sync: writes not made durable
-    /// by `sync()` may be lost, as in a crash. Every later write throws.
+    /// Releases the directory for another instance (once a snapshot write still out has run).
+    /// It does not sync: writes not made durable by `sync()` may be lost, as in a crash, and a
+    /// snapshot not finished is dropped (the one before stays in force). Every later write throws.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        pendingSnapshot = nil
         if failure == nil { try? active?.writeSyncMark() }
         active?.close()
         active = nil
@@ -108,7 +124,7 @@ public final class FileLog: RaftLog {
     public var commitIndex: LogIndex { metadata.commitIndex }
     public var bootstrapConfig: ClusterConfig? { metadata.bootstrapConfig }
     public var prefix: LogPosition { metadata.prefix }
-    public var snapshotMeta: SnapshotMeta? { metadata.snapshot }
+    public var snapshotMeta: SnapshotMeta? { pendingSnapshot?.meta ?? metadata.snapshot }
     public var isBroken: Bool { metadata.isBroken }
     public var lastIndex: LogIndex { index.lastIndex }
 

@@ -8,7 +8,8 @@ final class LogDirectory {
     let path: String
     /// Every file call of this log goes through here (the system's calls, or a test's disk).
     let posix: Posix
-    private var lockFD: Int32?
+    /// The lock file's descriptor; a snapshot write still out holds it too (FileLog+SnapshotWrite).
+    private(set) var lock: DirectoryLock?
     /// fsync and fdatasync calls made so far.
     private(set) var syncCount = 0
 
@@ -27,14 +28,11 @@ final class LogDirectory {
             posix.close(fd)
             throw error
         }
-        lockFD = fd
+        lock = DirectoryLock(fd: fd, posix: posix)
     }
 
-    /// Releases the lock (closing the descriptor drops the flock).
-    func release() {
-        if let fd = lockFD { posix.close(fd) }
-        lockFD = nil
-    }
+    /// Lets go of the lock; it is released once no snapshot write still holds it.
+    func release() { lock = nil }
 
     deinit { release() }
 
@@ -51,13 +49,8 @@ final class LogDirectory {
     private(set) var directWriteCount = 0
     func countDirectWrite() { directWriteCount += 1 }
 
-    /// A segment fdatasync that ran on another thread (FileLog+DataSync).
-    func countSync() { syncCount += 1 }
-
-    func fullSync(_ fd: Int32, name: String) throws {
-        try posix.fsync(fd, path: file(name))
-        syncCount += 1
-    }
+    /// Syncs that ran on another thread (FileLog+DataSync, FileLog+SnapshotWrite).
+    func countSync(_ count: Int = 1) { syncCount += count }
 
     /// Makes creations, renames and removals of entries in the directory durable.
     func syncDirectory() throws {
@@ -70,25 +63,49 @@ final class LogDirectory {
     /// Replaces `name` with `chunks` so that a crash leaves either the old or the new content:
     /// write a temporary file, fsync it, rename it over the old one, fsync the directory.
     func replaceAtomically(_ name: String, with chunks: [[UInt8]]) throws {
-        let temporary = name + Self.temporarySuffix
-        let fd = try posix.open(file(temporary), flags: O_WRONLY | O_CREAT | O_TRUNC)
+        syncCount += try Self.replaceAtomically(name, with: chunks, in: path, posix: posix)
+    }
+
+    /// The same on nothing but a path and the file calls, so a job on another thread can run it
+    /// (FileLog+SnapshotWrite). Returns the fsyncs it made.
+    static func replaceAtomically(_ name: String, with chunks: [[UInt8]], in path: String, posix: Posix) throws -> Int {
+        let target = path + "/" + name
+        let temporary = target + temporarySuffix
+        let fd = try posix.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
             var offset = 0
             for chunk in chunks {
-                try posix.write(fd, chunk, at: offset, path: file(temporary))
+                try posix.write(fd, chunk, at: offset, path: temporary)
                 offset += chunk.count
             }
-            try fullSync(fd, name: temporary)
+            try posix.fsync(fd, path: temporary)
         } catch {
             posix.close(fd)
             throw error
         }
         posix.close(fd)
-        try posix.rename(file(temporary), file(name))
-        try syncDirectory()
+        try posix.rename(temporary, target)
+        let dir = try posix.open(path, flags: O_RDONLY | O_DIRECTORY)
+        defer { posix.close(dir) }
+        try posix.fsync(dir, path: path)
+        return 2
     }
 
     func remove(_ name: String) throws { try posix.remove(file(name)) }
+}
+
+/// The lock file's descriptor (its flock keeps a second instance out), closed with its last
+/// holder.
+final class DirectoryLock: @unchecked Sendable {
+    private let fd: Int32
+    private let posix: Posix
+
+    init(fd: Int32, posix: Posix) {
+        self.fd = fd
+        self.posix = posix
+    }
+
+    deinit { posix.close(fd) }
 }
 
 /// File names inside a log directory. Ids are zero-padded so a plain listing sorts in order.

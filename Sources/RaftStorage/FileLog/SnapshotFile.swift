@@ -8,6 +8,11 @@ enum SnapshotFile {
     private static let magic = Array("RAFTSNAP".utf8)
 
     static func write(id: UInt64, meta: SnapshotMeta, data: [UInt8], in directory: LogDirectory) throws {
+        try directory.replaceAtomically(LogFileName.snapshot(id), with: chunks(meta: meta, data: data))
+    }
+
+    /// The file's content: header, data (not copied), trailer.
+    static func chunks(meta: SnapshotMeta, data: [UInt8]) -> [[UInt8]] {
         var w = ByteWriter(capacity: 128)
         w.raw(magic)
         var metaWriter = ByteWriter()
@@ -18,7 +23,7 @@ enum SnapshotFile {
         crc.update(w.bytes)
         crc.update(data)
         let trailer = withUnsafeBytes(of: crc.value.littleEndian) { Array($0) }
-        try directory.replaceAtomically(LogFileName.snapshot(id), with: [w.bytes, data, trailer])
+        return [w.bytes, data, trailer]
     }
 
     static func read(id: UInt64, expecting meta: SnapshotMeta, in directory: LogDirectory) throws -> [UInt8] {
