@@ -31,7 +31,12 @@ extension HostedNode {
         do { try makeDirectories(config.dataDir) } catch {
             throw StartError.storage("cannot create \(config.dataDir): \(error)")
         }
-        do { return try FileLog(directory: config.dataDir) } catch let e as LogError {
+        do {
+            let log = try FileLog(directory: config.dataDir)
+            // Its snapshot files are written on the sync thread (HostedNode+SnapshotWrite).
+            log.deferSnapshotWrites = true
+            return log
+        } catch let e as LogError {
             throw Self.startError(e, where: config.dataDir)
         } catch {
             throw StartError.storage("\(error)")

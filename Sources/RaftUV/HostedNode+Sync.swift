@@ -143,5 +143,6 @@ extension HostedNode {
         syncsInFlight.removeAll()
         awaitingSync.removeAll()
         syncWanted = false
+        snapshotWriteInFlight = nil
     }
 }

@@ -54,6 +54,8 @@ public final class HostedNode {
     var syncFailureToReport: String?
     /// Whether a sync was on the sync thread when the node stopped (for tests).
     var stoppedWithSyncInFlight = false
+    /// The snapshot file write on the sync thread, if any (HostedNode+SnapshotWrite).
+    var snapshotWriteInFlight: SnapshotWrite?
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
     /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
@@ -197,6 +199,7 @@ public final class HostedNode {
             flushBatches()
             deliveringCallbacks = false
         }
+        startSnapshotWrite()
         for link in links.values { link.flush() }
         armTimer()
         publishStatus()
