@@ -45,6 +45,9 @@ final class LoopbackCluster {
     var secrets: [NodeID: ClusterSecrets] = [:]
     /// Where every node's fsync runs.
     var syncPlacement = SyncPlacement.offLoopWhenLeading
+    /// Automatic snapshots (0: none) and the entries each keeps before it.
+    var snapshotThreshold: LogIndex = 0
+    var snapshotTrailing: LogIndex = 1000
 
     /// Free ports picked with the nodes' (so none is one of theirs), for proxies.
     let sparePorts: [UInt16]
@@ -66,6 +69,8 @@ final class LoopbackCluster {
                                   clusterID: "test", settings: settings, commandTimeout: 3_000_000_000)
         c.secrets = secrets[id]
         c.syncPlacement = syncPlacement
+        c.snapshotThreshold = snapshotThreshold
+        c.snapshotTrailing = snapshotTrailing
         return c
     }
 
