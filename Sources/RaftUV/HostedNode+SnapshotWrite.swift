@@ -8,10 +8,22 @@ import RaftStorage
 /// time: a snapshot taken meanwhile waits for the next write, and the one in flight, now
 /// superseded, has only its file removed.
 extension HostedNode {
+    /// Loop thread: a snapshot request (`takeSnapshot`) is answered once the log is compacted,
+    /// as the C header promises: at once when nothing waits for its file, else when the write
+    /// finishes (or its snapshot is replaced by an install).
+    func answerOnceSnapshotWritten(_ rid: UInt64) {
+        if (log as? FileLog)?.hasPendingSnapshot == true {
+            snapshotWaiters.append(rid)
+        } else {
+            finishLater(rid, .applied([]))
+        }
+    }
+
     /// Loop thread, end of a pump: starts the pending snapshot's write unless one is out.
     func startSnapshotWrite() {
-        guard snapshotWriteInFlight == nil, !stopped, let raft, !raft.stopped,
-              let fileLog = log as? FileLog, let job = fileLog.beginSnapshotWrite() else { return }
+        guard snapshotWriteInFlight == nil, !stopped, let raft, !raft.stopped, let fileLog = log as? FileLog else { return }
+        if !fileLog.hasPendingSnapshot { answerSnapshotWaiters(.applied([])) }
+        guard let job = fileLog.beginSnapshotWrite() else { return }
         snapshotWriteInFlight = job
         if syncThread == nil { syncThread = SyncThread() }
         syncThread!.submit { [loop = self.loop] in
@@ -32,8 +44,14 @@ extension HostedNode {
             // stopped by a failed write would only hear of the same disk again.)
             raft.stop()
             syncFailureToReport = "snapshot write failed: \(error)"
+            answerSnapshotWaiters(.rejected(.storage("snapshot write failed: \(error)")))
         } catch {}
         dirty = true
         pump()
+    }
+
+    private func answerSnapshotWaiters(_ outcome: CommandOutcome) {
+        for rid in snapshotWaiters { finishLater(rid, outcome) }
+        snapshotWaiters.removeAll()
     }
 }

@@ -144,5 +144,6 @@ extension HostedNode {
         awaitingSync.removeAll()
         syncWanted = false
         snapshotWriteInFlight = nil
+        snapshotWaiters.removeAll()  // their completions were answered .stopped
     }
 }

@@ -56,6 +56,8 @@ public final class HostedNode {
     var stoppedWithSyncInFlight = false
     /// The snapshot file write on the sync thread, if any (HostedNode+SnapshotWrite).
     var snapshotWriteInFlight: SnapshotWrite?
+    /// Snapshot requests answered once no snapshot waits for its file.
+    var snapshotWaiters: [UInt64] = []
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
     /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
@@ -248,7 +250,7 @@ public final class HostedNode {
     // MARK: Requests (any thread)
 
     /// Completes request `rid` from the next pump (loop thread).
-    private func finishLater(_ rid: UInt64, _ outcome: CommandOutcome) {
+    func finishLater(_ rid: UInt64, _ outcome: CommandOutcome) {
         loop.assertOnLoopThread()
         localOutcomes.append((rid, outcome))
         dirty = true
@@ -336,7 +338,7 @@ public final class HostedNode {
         request(completion) { [self] raft, rid in
             do {
                 _ = try raft.takeSnapshot(keepTrailing: config.snapshotTrailing)
-                finishLater(rid, .applied([]))
+                answerOnceSnapshotWritten(rid)
             } catch {
                 finishLater(rid, .rejected((error as? RaftError) ?? .storage("\(error)")))
             }

@@ -69,8 +69,14 @@ import RaftStorage
             leader.syncThread!.submit { gate.wait() }
         }
         #expect(c.submit("1") != nil)
-        let taken = leader.waitFor(timeout: 5) { done in leader.takeSnapshot(completion: done) }
-        if case .applied = taken {} else { Issue.record("takeSnapshot: \(String(describing: taken))") }
+        // The request is answered only once the log is compacted, so not while the write waits.
+        let answer = Semaphore()
+        let taken = ResultBox<CommandOutcome>()
+        leader.takeSnapshot { outcome in
+            taken.value = outcome
+            answer.signal()
+        }
+        #expect(waitUntil { onLog(leader) { $0.hasPendingSnapshot } == true })
         let pending = try #require(onLog(leader) { $0.hasPendingSnapshot ? $0.snapshotMeta?.index : nil } ?? nil)
         #expect(pending > durable)
 
@@ -81,11 +87,15 @@ import RaftStorage
         #expect(waitUntil { follower.status()?.firstIndex == pending + 1 })
         #expect(waitUntil { c.machines[lagging]!.total == c.machines[l]!.total })
         #expect(onLog(leader) { $0.hasPendingSnapshot } == true)
+        #expect(!answer.wait(timeout: 0.2))
 
-        // Released, the write finishes: the leader compacts past it.
+        // Released, the write finishes: the leader compacts past it and answers the request.
         gate.signal()
         released = true
-        #expect(waitUntil { onLog(leader) { !$0.hasPendingSnapshot && $0.snapshotMeta?.index == pending } == true })
+        #expect(answer.wait(timeout: 5))
+        if case .applied = taken.value {} else { Issue.record("takeSnapshot: \(String(describing: taken.value))") }
+        #expect(onLog(leader) { !$0.hasPendingSnapshot && $0.snapshotMeta?.index == pending } == true)
+        #expect(try #require(onLog(leader) { $0.prefix.index }) > durable)
 
         // Everything acknowledged is there after restarting every node from its data dir.
         let acknowledged = c.machines[l]!.total
