@@ -106,6 +106,8 @@ test-demo: node
 test-node:
 	$(SWIFT) build --product raftengine-node
 	@python3 -c "import pytest" 2>/dev/null || python3 -m pip install -q pytest
+	@# redis-py: the client tests drive the node as Python users do (they skip without it).
+	@python3 -c "import redis" 2>/dev/null || python3 -m pip install -q redis
 	python3 -m pytest -q -p no:cacheprovider tests/e2e
 
 bench:

@@ -11,7 +11,9 @@ import time
 import pytest
 
 redis = pytest.importorskip("redis")
+from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
+from redis.retry import Retry
 
 from conftest import Cluster, wait_for
 
@@ -82,8 +84,9 @@ def writer(make_client, acked, stop, errors):
 
 def test_redis_cluster_writes_through_a_leader_kill_and_a_transfer(cluster):
     follower = next(n for n in cluster.ids if n != cluster.leader())
+    # redis-py's own retry object (cluster_error_retry_attempts is deprecated since 6.0).
     make = lambda: RedisCluster(host="127.0.0.1", port=cluster.client[follower], socket_timeout=3,
-                                cluster_error_retry_attempts=20)
+                                retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 20))
     acked, errors, stop = [], [], threading.Event()
     t = threading.Thread(target=writer, args=(make, acked, stop, errors))
     t.start()
