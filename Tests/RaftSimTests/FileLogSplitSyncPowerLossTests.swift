@@ -25,8 +25,7 @@ import Testing
     static func run(seed: UInt64, steps: Int) -> String? {
         var rng = SplitMix64(seed: seed)
         func roll(_ n: UInt64) -> UInt64 { rng.next() % n }
-        let disk = SimDisk(semantics: roll(2) == 0 ? .strict : .ext4)
-        disk.makeDurableDirectory(dir)
+        let disk = SimDisk.seeded(&rng, directory: dir)
         let log: FileLog
         do { log = try FileLog(directory: dir, options: options, fileSystem: disk) } catch { return "open: \(error)" }
         var terms: [LogIndex: Term] = [:]  // what the log holds now

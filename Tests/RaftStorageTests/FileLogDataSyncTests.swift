@@ -8,17 +8,7 @@ import Testing
 @Suite struct FileLogDataSyncTests {
     static let small = FileLog.Options(segmentSize: 512, maxRecordSize: 1024, cacheEntries: 4)
 
-    /// Runs `job` on a thread of its own and waits for it (the runtime's sync thread).
-    func runOnAnotherThread(_ job: DataSync) {
-        final class Box { let job: DataSync; init(_ j: DataSync) { job = j } }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(job)).toOpaque()
-        pthread_create(&thread, nil, { arg in
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().job.run()
-            return nil
-        }, box)
-        pthread_join(thread, nil)
-    }
+    func runOnAnotherThread(_ job: DataSync) { RaftStorageTests.runOnAnotherThread(job.run) }
 
     @Test func appendsGoOnWhileTheJobRunsAndTheJobCountsOnce() throws {
         let dir = TemporaryDirectory()

@@ -9,17 +9,7 @@ import Testing
 @Suite struct FileLogSnapshotWriteTests {
     static let small = FileLog.Options(segmentSize: 512, maxRecordSize: 1024, cacheEntries: 4)
 
-    /// Runs `job` on a thread of its own and waits for it (the runtime's sync thread).
-    func runOnAnotherThread(_ job: SnapshotWrite) {
-        final class Box { let job: SnapshotWrite; init(_ j: SnapshotWrite) { job = j } }
-        var thread = pthread_t()
-        let box = Unmanaged.passRetained(Box(job)).toOpaque()
-        pthread_create(&thread, nil, { arg in
-            Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().job.run()
-            return nil
-        }, box)
-        pthread_join(thread, nil)
-    }
+    func runOnAnotherThread(_ job: SnapshotWrite) { RaftStorageTests.runOnAnotherThread(job.run) }
 
     func meta(_ index: LogIndex, term: Term = 1) -> SnapshotMeta {
         SnapshotMeta(index: index, term: term, config: threeVoters)

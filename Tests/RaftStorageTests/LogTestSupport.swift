@@ -87,3 +87,16 @@ func logError(_ body: () throws -> Void) -> LogError? {
         return .io("unexpected error \(error)")
     }
 }
+
+/// Runs `work` on a thread of its own and waits for it (the runtime's sync thread, for the
+/// jobs a FileLog hands out: fdatasyncs and snapshot file writes).
+func runOnAnotherThread(_ work: @escaping () -> Void) {
+    final class Box { let work: () -> Void; init(_ w: @escaping () -> Void) { work = w } }
+    var thread = pthread_t()
+    let box = Unmanaged.passRetained(Box(work)).toOpaque()
+    pthread_create(&thread, nil, { arg in
+        Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().work()
+        return nil
+    }, box)
+    pthread_join(thread, nil)
+}
