@@ -104,7 +104,7 @@ extension FileLog {
         job.segment.endDataSync(job)
         directory.countSync()
         guard job.errorCode == 0 else {
-            let error = Posix.failure("fdatasync", directory.file(job.segment.info.name), job.errorCode)
+            let error = Posix.failure("fdatasync", job.segment.path, job.errorCode)
             if failure == nil { failure = error }
             throw error
         }

@@ -40,8 +40,10 @@ final class LogDirectory {
 
     func names() throws -> [String] { try posix.listDirectory(path) }
 
-    func dataSync(_ fd: Int32, name: String) throws {
-        try posix.fdatasync(fd, path: file(name))
+    func dataSync(_ fd: Int32, name: String) throws { try dataSync(fd, path: file(name)) }
+
+    func dataSync(_ fd: Int32, path: String) throws {
+        try posix.fdatasync(fd, path: path)
         syncCount += 1
     }
 

@@ -62,6 +62,8 @@ final class ActiveSegment {
     static let maxPreallocationStep = 4 << 20
 
     let info: SegmentInfo
+    /// The file's path, made once: every write, sync and error names it.
+    let path: String
     private let fd: Int32
     private let directory: LogDirectory
     /// Bytes handed to the OS (they may not be durable yet).
@@ -101,6 +103,7 @@ final class ActiveSegment {
                  preallocationStep: Int, marksSyncs: Bool) {
         self.marksSyncs = marksSyncs
         self.info = info
+        self.path = directory.file(info.name)
         self.fd = fd
         self.directory = directory
         self.writtenSize = writtenSize
@@ -118,7 +121,7 @@ final class ActiveSegment {
                                         allocatedSize: SegmentHeader.size, preallocationStep: preallocationStep,
                                         marksSyncs: true)
             try segment.allocate(through: SegmentHeader.size + 1)
-            try directory.dataSync(fd, name: info.name)
+            try directory.dataSync(fd, path: path)
             return segment
         } catch {
             directory.posix.close(fd)
@@ -157,7 +160,6 @@ final class ActiveSegment {
         let step = preallocationStep
         guard step > 0, end > allocatedSize else { return }
         let target = (end + step - 1) / step * step
-        let path = directory.file(info.name)
         switch try directory.posix.preallocate(fd, offset: allocatedSize, length: target - allocatedSize, path: path) {
         case .done: allocatedSize = target
         case .unsupported: preallocationStep = 0
@@ -188,7 +190,7 @@ final class ActiveSegment {
         try allocate(through: writtenSize + buffer.count)
         if !(try writeDirect()) {
             direct?.forgetTail()
-            try directory.posix.write(fd, buffer, at: writtenSize, path: directory.file(info.name))
+            try directory.posix.write(fd, buffer, at: writtenSize, path: path)
         }
         writtenSize += buffer.count
         allocatedSize = max(allocatedSize, writtenSize)
@@ -202,7 +204,7 @@ final class ActiveSegment {
     private func writeDirect() throws -> Bool {
         guard buffer.count >= DirectWriter.minimumBytes, directWrites != .refused else { return false }
         if direct == nil {
-            direct = DirectWriter.open(directory.file(info.name), posix: directory.posix)
+            direct = DirectWriter.open(path, posix: directory.posix)
             guard direct != nil else { directWrites = .refused; return false }
         }
         // The zeros that pad the last block must land in space the file already has.
@@ -249,10 +251,10 @@ final class ActiveSegment {
     /// The owner thread's own fdatasync; once jobs were handed out, through their descriptor's
     /// lock, so that a failure one of them hit is not lost (see `SyncDescriptor`).
     private func dataSyncHere() throws {
-        guard let d = syncDescriptor else { return try directory.dataSync(fd, name: info.name) }
+        guard let d = syncDescriptor else { return try directory.dataSync(fd, path: path) }
         let rc = d.dataSync(fd)
         directory.countSync()
-        if rc != 0 { throw Posix.failure("fdatasync", directory.file(info.name), rc) }
+        if rc != 0 { throw Posix.failure("fdatasync", path, rc) }
     }
 
     /// Hands the buffered frames to the OS and returns the fdatasync that makes them durable,
@@ -266,7 +268,7 @@ final class ActiveSegment {
             return nil
         }
         guard needsDataSync || syncsInFlight > 0 else { return nil }
-        if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, on: directory.posix.fs, path: directory.file(info.name)) }
+        if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, on: directory.posix.fs, path: path) }
         needsDataSync = false
         syncsInFlight += 1
         return DataSync(descriptor: syncDescriptor!, segment: self, covers: writtenSize, cuts: cuts)
@@ -289,7 +291,7 @@ final class ActiveSegment {
         }
         buffer.removeAll(keepingCapacity: true)
         direct?.forgetTail()
-        try directory.posix.truncate(fd, to: offset, path: directory.file(info.name))
+        try directory.posix.truncate(fd, to: offset, path: path)
         writtenSize = offset
         allocatedSize = offset
         // Records kept before `offset` claim no more than their own position, so none claims
@@ -304,7 +306,7 @@ final class ActiveSegment {
     /// appends. Not made durable: a zero-filled end left by a crash reads as unused space.
     func trimAllocation() throws {
         guard allocatedSize > writtenSize else { return }
-        try directory.posix.truncate(fd, to: writtenSize, path: directory.file(info.name))
+        try directory.posix.truncate(fd, to: writtenSize, path: path)
         allocatedSize = writtenSize
     }
 
@@ -314,7 +316,7 @@ final class ActiveSegment {
         if range.lowerBound < writtenSize {
             let end = min(range.upperBound, writtenSize)
             bytes = try directory.posix.read(fd, count: end - range.lowerBound, at: range.lowerBound,
-                                   path: directory.file(info.name))
+                                   path: path)
             guard bytes.count == end - range.lowerBound else {
                 throw LogError.corrupt("\(info.name) ends before offset \(end)")
             }
