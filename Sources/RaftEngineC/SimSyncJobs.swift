@@ -18,18 +18,19 @@ public func re_sim_set_sync_placement(_ sim: OpaquePointer?, _ node: Int32, _ pl
 
 @_cdecl("re_sim_run_sync_job")
 public func re_sim_run_sync_job(_ sim: OpaquePointer?, _ node: Int32, _ done: UnsafeMutablePointer<Int32>?) -> Int32 {
-    withSimNode(sim, node) { b, id in
-        let ran = b.cluster.runSyncJob(id)
-        done?.pointee = ran ? 1 : 0
-        return 0
-    }
+    stepSyncJob(sim, node, done) { $0.runSyncJob($1) }
 }
 
 @_cdecl("re_sim_complete_sync_job")
 public func re_sim_complete_sync_job(_ sim: OpaquePointer?, _ node: Int32, _ done: UnsafeMutablePointer<Int32>?) -> Int32 {
+    stepSyncJob(sim, node, done) { $0.completeSyncJob($1) }
+}
+
+/// One step of a node's sync jobs; `*done` (when given) says whether there was a job to step.
+private func stepSyncJob(_ sim: OpaquePointer?, _ node: Int32, _ done: UnsafeMutablePointer<Int32>?,
+                         _ step: (SimCluster, NodeID) -> Bool) -> Int32 {
     withSimNode(sim, node) { b, id in
-        let completed = b.cluster.completeSyncJob(id)
-        done?.pointee = completed ? 1 : 0
+        done?.pointee = step(b.cluster, id) ? 1 : 0
         return 0
     }
 }

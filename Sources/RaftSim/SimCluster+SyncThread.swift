@@ -89,38 +89,36 @@ extension SimCluster {
         let mark = raft.syncMark
         let waiting = n.awaitingSyncJob
         n.awaitingSyncJob.removeAll()
-        guard let fileLog = n.log as? FileLog else {
-            // As FileLog.beginSync: a changed term or vote is synced here, never left to a job.
-            if n.log.hardState != n.hardStateSynced {
-                do { try n.log.sync() } catch {
-                    raft.stop()
-                    lost.append(contentsOf: waiting)
-                    return "log sync failed: \(error)"
-                }
-                n.hardStateSynced = n.log.hardState
-                raft.didSync(upTo: mark)
-                n.outbox.append(contentsOf: waiting)
-                return nil
-            }
-            n.syncJobs.append(SimSyncJob(job: nil, mark: mark, messages: waiting))
-            record(.event(node: n.id, op: "SYNC START"))
-            return nil
-        }
-        let job: DataSync?
-        do { job = try fileLog.beginSync() } catch {
+        func failed(_ error: Error) -> String {
             raft.stop()
             lost.append(contentsOf: waiting)
             return "log sync failed: \(error)"
         }
-        guard let job else {
-            // Nothing left to wait for (no new bytes; or a metadata change, synced here).
+        // Nothing left to wait for: what waited leaves now.
+        func synced() -> String? {
             raft.didSync(upTo: mark)
             n.outbox.append(contentsOf: waiting)
             return nil
         }
-        n.syncJobs.append(SimSyncJob(job: job, mark: mark, messages: waiting))
-        record(.event(node: n.id, op: "SYNC START"))
-        return nil
+        func started(_ job: DataSync?) -> String? {
+            n.syncJobs.append(SimSyncJob(job: job, mark: mark, messages: waiting))
+            record(.event(node: n.id, op: "SYNC START"))
+            return nil
+        }
+        guard let fileLog = n.log as? FileLog else {
+            // As FileLog.beginSync: a changed term or vote is synced here, never left to a job.
+            guard n.log.hardState == n.hardStateSynced else {
+                do { try n.log.sync() } catch { return failed(error) }
+                n.hardStateSynced = n.log.hardState
+                return synced()
+            }
+            return started(nil)
+        }
+        let job: DataSync?
+        do { job = try fileLog.beginSync() } catch { return failed(error) }
+        // No job: no new bytes, or a metadata change, synced here.
+        guard let job else { return synced() }
+        return started(job)
     }
 
     /// The sync thread runs `id`'s oldest job not run yet (its fdatasync; for a log that is no
