@@ -101,9 +101,7 @@ extension FileLog {
         try performingIO {
             // Entries up to the new prefix must be durable before the metadata moves past them.
             try active?.sync()
-            let replaced = metadata.snapshot.map { _ in [LogFileName.snapshot(metadata.snapshotFileID)] } ?? []
-            metadata.snapshot = pending.meta
-            metadata.snapshotFileID = pending.fileID
+            let replaced = putInForce(pending.meta, fileID: pending.fileID)
             pendingSnapshot = nil
             try compactAfterSnapshot(through: min(pending.compactThrough, pending.meta.index), removing: replaced)
         }

@@ -75,6 +75,12 @@ extension FileLog {
     private func writeSnapshotFile(_ meta: SnapshotMeta, data: [UInt8]) throws -> [String] {
         let fileID = reserveSnapshotFileID()
         try SnapshotFile.write(id: fileID, meta: meta, data: data, in: directory)
+        return putInForce(meta, fileID: fileID)
+    }
+
+    /// The metadata (not yet persisted) names `meta` in file `fileID`; returns the file it named
+    /// before, to remove once the persisted metadata no longer does.
+    func putInForce(_ meta: SnapshotMeta, fileID: UInt64) -> [String] {
         let replaced = metadata.snapshot.map { _ in [LogFileName.snapshot(metadata.snapshotFileID)] } ?? []
         metadata.snapshot = meta
         metadata.snapshotFileID = fileID
