@@ -30,7 +30,9 @@ public func re_sim_complete_sync_job(_ sim: OpaquePointer?, _ node: Int32, _ don
 private func stepSyncJob(_ sim: OpaquePointer?, _ node: Int32, _ done: UnsafeMutablePointer<Int32>?,
                          _ step: (SimCluster, NodeID) -> Bool) -> Int32 {
     withSimNode(sim, node) { b, id in
-        done?.pointee = step(b.cluster, id) ? 1 : 0
+        // Stepped before the store: `done?.pointee = step(...)` would skip the step when done is NULL.
+        let stepped = step(b.cluster, id)
+        done?.pointee = stepped ? 1 : 0
         return 0
     }
 }
