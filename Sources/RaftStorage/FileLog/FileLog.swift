@@ -119,6 +119,9 @@ public final class FileLog: RaftLog {
     public var fsyncCount: Int { directory.syncCount }
     /// Flushes written with O_DIRECT (large ones, where the file system allows it).
     public var directWriteCount: Int { directory.directWriteCount }
+    /// Zero fills (FileLog+ZeroFill) that ran, each a write and an fdatasync of its own (not in
+    /// `fsyncCount`, which counts the syncs of group commit).
+    public var zeroFillCount: Int { directory.zeroFillCount }
 
     public var hardState: HardState { metadata.hardState }
     public var commitIndex: LogIndex { metadata.commitIndex }

@@ -49,7 +49,9 @@ final class LogDirectory {
 
     /// Segment writes that went past the page cache (DirectWriter).
     private(set) var directWriteCount = 0
+    private(set) var zeroFillCount = 0
     func countDirectWrite() { directWriteCount += 1 }
+    func countZeroFill() { zeroFillCount += 1 }
 
     /// Syncs that ran on another thread (FileLog+DataSync, FileLog+SnapshotWrite).
     func countSync(_ count: Int = 1) { syncCount += count }

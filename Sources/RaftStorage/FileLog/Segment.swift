@@ -95,6 +95,15 @@ final class ActiveSegment {
     private var direct: DirectWriter?
     private var directWrites: DirectWrites = .allowed
     enum DirectWrites { case allowed, refused }
+    /// How far ahead of the records zeros were written (ZeroFill): a hint for when to zero
+    /// more, nothing relies on it for safety.
+    private var zeroedEnd: Int
+    /// The zero fill handed out and not taken back; no byte may be written at or past its start
+    /// until it is.
+    private(set) var zeroFill: ZeroFill?
+    /// Recent flushes' mean size (an exponential average), which decides whether zeroing
+    /// ahead pays: it doubles the bytes written, and saves a journal commit per fdatasync.
+    private var meanFlush = 0
 
     var size: Int { writtenSize + buffer.count }
     var holdsRecords: Bool { size > SegmentHeader.size }
@@ -109,6 +118,7 @@ final class ActiveSegment {
         self.writtenSize = writtenSize
         self.allocatedSize = allocatedSize
         self.preallocationStep = preallocationStep
+        self.zeroedEnd = writtenSize
     }
 
     /// Creates the segment file with its header, durable before the metadata may count it.
@@ -156,7 +166,7 @@ final class ActiveSegment {
     }
 
     /// Makes the file at least `end` bytes long with allocated space, a step at a time.
-    private func allocate(through end: Int) throws {
+    func allocate(through end: Int) throws {
         let step = preallocationStep
         guard step > 0, end > allocatedSize else { return }
         let target = (end + step - 1) / step * step
@@ -187,6 +197,8 @@ final class ActiveSegment {
             try dataSyncHere()
             cutPending = false
         }
+        try settleZeroFill(before: DirectWriter.blockEnd(writtenSize + buffer.count))
+        meanFlush = (meanFlush * 7 + buffer.count) / 8
         try allocate(through: writtenSize + buffer.count)
         if !(try writeDirect()) {
             direct?.forgetTail()
@@ -291,6 +303,8 @@ final class ActiveSegment {
         }
         buffer.removeAll(keepingCapacity: true)
         direct?.forgetTail()
+        try settleZeroFill(cancelling: true)
+        zeroedEnd = min(zeroedEnd, offset)
         try directory.posix.truncate(fd, to: offset, path: path)
         writtenSize = offset
         allocatedSize = offset
@@ -305,6 +319,7 @@ final class ActiveSegment {
     /// Gives back the space allocated past the records, once the segment takes no more
     /// appends. Not made durable: a zero-filled end left by a crash reads as unused space.
     func trimAllocation() throws {
+        try settleZeroFill(cancelling: true)
         guard allocatedSize > writtenSize else { return }
         try directory.posix.truncate(fd, to: writtenSize, path: path)
         allocatedSize = writtenSize
@@ -329,10 +344,79 @@ final class ActiveSegment {
     }
 
     func close() {
+        zeroFill?.cancel()
+        zeroFill = nil
         syncDescriptor = nil
         direct?.close()
         direct = nil
         directory.posix.close(fd)
+    }
+}
+
+// Zeroing ahead (ZeroFill): in this file for the segment's private state.
+extension ActiveSegment {
+    /// Flushes smaller than this on average get their space zeroed ahead; larger ones (big
+    /// commands, deep pipelines) pay one journal commit per many bytes and would pay the
+    /// doubled writes in bandwidth.
+    static let zeroFillMaxMeanFlush = 32 << 10
+    /// A new zero fill starts this far past the records at least, so the flushes that come
+    /// before it has run need not wait for it.
+    static let zeroFillMargin = 256 << 10
+    /// Bytes one job zeroes: small enough that its write-back does not hold the disk queue
+    /// long in front of the log's own fdatasyncs.
+    static let zeroFillChunk = 1 << 20
+
+    /// The next stretch of space to zero, below `limit` (the segment size), as a job for another thread; nil when none is wanted
+    /// (one is out, enough is zeroed, flushes are large, no preallocation) or the space or a
+    /// descriptor for it could not be had: zeroing is only an optimisation, and a disk that
+    /// refuses here refuses the next write too, which reports it.
+    func beginZeroFill(limit: Int) -> ZeroFill? {
+        let step = preallocationStep
+        let chunk = min(Self.zeroFillChunk, step)
+        let margin = min(Self.zeroFillMargin, step / 4)
+        guard zeroFill == nil, step > 0, meanFlush < Self.zeroFillMaxMeanFlush,
+              zeroedEnd < size + margin + chunk else { return nil }
+        let start = max(zeroedEnd, DirectWriter.blockEnd(size + margin))
+        // Never past the segment's size: the space beyond it would only be trimmed again.
+        let end = min(start + chunk, limit)
+        guard start < end, (try? allocate(through: end)) != nil, preallocationStep > 0, allocatedSize >= end
+        else { return nil }
+        let jobFD = directory.posix.fs.open(path, flags: O_WRONLY | O_CLOEXEC, mode: 0)
+        guard jobFD >= 0 else { return nil }
+        let job = ZeroFill(range: start..<end, cuts: cuts, segment: self, fd: jobFD, fs: directory.posix.fs)
+        zeroFill = job
+        return job
+    }
+
+    /// The job ran on another thread (owner thread); a job already settled here is ignored.
+    func finishZeroFill(_ job: ZeroFill) throws {
+        guard zeroFill === job else { return }
+        try settleZeroFill(cancelling: false)
+    }
+
+    /// Before bytes are written up to `end`: if they would reach the zero fill's range, the job
+    /// runs here (or its run elsewhere is waited for) first.
+    fileprivate func settleZeroFill(before end: Int) throws {
+        guard let job = zeroFill, end > job.range.lowerBound else { return }
+        try settleZeroFill(cancelling: false)
+    }
+
+    /// Takes the zero fill back: cancelled if it has not begun (or, not cancelling, run here),
+    /// else waited for. A failed one fails the segment's writes, as a failed fdatasync does.
+    fileprivate func settleZeroFill(cancelling: Bool) throws {
+        guard let job = zeroFill else { return }
+        if cancelling { job.cancel() } else { job.run() }
+        zeroFill = nil
+        switch job.outcome {
+        case nil:
+            return
+        case 0?:
+            directory.countZeroFill()
+            if job.cuts == cuts { zeroedEnd = max(zeroedEnd, job.range.upperBound) }
+        case let code?:
+            directory.countZeroFill()
+            throw Posix.failure("zero fill", path, code)
+        }
     }
 }
 
