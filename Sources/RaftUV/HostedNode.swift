@@ -58,6 +58,10 @@ public final class HostedNode {
     var snapshotWriteInFlight: SnapshotWrite?
     /// Snapshot requests answered once no snapshot waits for its file.
     var snapshotWaiters: [UInt64] = []
+    /// Zeroing of log space ahead (HostedNode+ZeroFill), on a thread of its own so that the
+    /// sync thread's fdatasyncs never queue behind its megabytes.
+    var zeroFillThread: SyncThread?
+    var zeroFillInFlight: ZeroFill?
     /// A host-provided transport replaces TCP when set.
     let customSend: ((NodeID, [UInt8]) -> Void)?
     /// A host-provided log replaces FileLog when set; called once, on the loop thread, at start.
@@ -202,6 +206,7 @@ public final class HostedNode {
             deliveringCallbacks = false
         }
         startSnapshotWrite()
+        startZeroFill()
         for link in links.values { link.flush() }
         armTimer()
         publishStatus()
@@ -462,6 +467,7 @@ public final class HostedNode {
         }
         stoppedWithSyncInFlight = !syncsInFlight.isEmpty
         stopSyncThread()
+        stopZeroFillThread()
         publishStatus()
     }
 

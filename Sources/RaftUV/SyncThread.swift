@@ -14,9 +14,9 @@ final class SyncThread {
     private var jobs: [() -> Void] = []
     private var stopping = false
 
-    init() {
+    init(name: String = "raftengine-sync") {
         // The thread keeps this object until `stop`.
-        startThread(name: "raftengine-sync") { [self] in
+        startThread(name: name) { [self] in
             while true {
                 wake.wait()
                 lock.lock()

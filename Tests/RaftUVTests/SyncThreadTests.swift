@@ -48,7 +48,7 @@ final class BatchLoad: @unchecked Sendable {
 }
 
 /// Syncs on the node's sync thread (HostedNode+Sync): stopping with one in flight, and every
-/// acknowledged command surviving a restart in each placement.
+/// acknowledged command surviving a restart in each placement, with log space zeroed ahead.
 @Suite(.serialized) struct SyncThreadTests {
     @Test func stopWhileASyncIsInFlight() throws {
         let c = try LoopbackCluster()
@@ -97,6 +97,11 @@ final class BatchLoad: @unchecked Sendable {
         #expect(waitUntil { load.outstanding == 0 })
         #expect(load.repeatedOutcomes == 0)
         let acknowledged = Int64(load.appliedCount + 1)
+        // Each node zeroed log space ahead on its zero thread while it ran (HostedNode+ZeroFill).
+        for id in c.ids {
+            #expect(((c.nodes[id]!.log as? FileLog)?.zeroFillCount ?? 0) > 0, "\(id) zeroed no space ahead")
+            #expect(c.nodes[id]!.zeroFillThread == nil)
+        }
         try c.startAll()
         #expect(waitUntil(20) { c.machines.values.allSatisfy { $0.total >= acknowledged } })
         #expect(c.submit("0") != nil)
