@@ -113,26 +113,7 @@ import Testing
         }
 
         disk.powerLoss(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
-        let reopened: FileLog
-        do { reopened = try FileLog(directory: dir, options: options, fileSystem: disk) } catch {
-            return "reopen after power loss: \(error)"
-        }
-        defer { reopened.close() }
-        for (i, t) in vouched.sorted(by: { $0.key < $1.key }) {
-            guard let got = reopened.term(at: i) else {
-                return "entry \(i) (term \(t)) was vouched durable and is gone (last \(reopened.lastIndex))"
-            }
-            if got != t { return "entry \(i): term \(got) after the power loss, \(t) vouched" }
-        }
-        var previous: Term = 0
-        if reopened.lastIndex >= reopened.firstIndex {
-            for i in reopened.firstIndex...reopened.lastIndex {
-                guard let t = reopened.term(at: i) else { return "no term at \(i) inside the log" }
-                if t < previous { return "terms go down at \(i): \(previous) then \(t)" }
-                previous = t
-            }
-        }
-        return nil
+        return problemAfterPowerLoss(reopening: dir, options: options, on: disk, vouched: vouched)
     }
 
     /// An empty log on a disk of its own (strict POSIX sync semantics).

@@ -93,26 +93,7 @@ import Testing
         }
         let zeroFills = log.zeroFillCount
         disk.powerLoss(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 3)
-        let reopened: FileLog
-        do { reopened = try FileLog(directory: dir, options: options, fileSystem: disk) } catch {
-            return ("reopen after power loss: \(error)", zeroFills)
-        }
-        defer { reopened.close() }
-        for (i, t) in vouched.sorted(by: { $0.key < $1.key }) {
-            guard let got = reopened.term(at: i) else {
-                return ("entry \(i) (term \(t)) was synced and is gone (last \(reopened.lastIndex))", zeroFills)
-            }
-            if got != t { return ("entry \(i): term \(got) after the power loss, \(t) synced", zeroFills) }
-        }
-        var previous: Term = 0
-        if reopened.lastIndex >= reopened.firstIndex {
-            for i in reopened.firstIndex...reopened.lastIndex {
-                guard let t = reopened.term(at: i) else { return ("no term at \(i) inside the log", zeroFills) }
-                if t < previous { return ("terms go down at \(i): \(previous) then \(t)", zeroFills) }
-                previous = t
-            }
-        }
-        return (nil, zeroFills)
+        return (problemAfterPowerLoss(reopening: dir, options: options, on: disk, vouched: vouched), zeroFills)
     }
 
     @Test func zeroFillsChangeNothingAPowerLossLeaves() {
