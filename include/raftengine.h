@@ -432,7 +432,9 @@ int re_status_member_progress(const re_status_snapshot *status, size_t i, uint64
  * "dropped_while_disconnected". The node's: "proposals" (commands appended as leader),
  * "refused_proposals", "elections_started", "leader_changes", "snapshots_taken",
  * "snapshots_installed", "apply_failures", "errors". The log's: "log_syncs",
- * "log_sync_micros_total" (time spent in syncs), "log_sync_failures". RE_ENOTFOUND for any
+ * "log_sync_micros_total" (time spent in syncs), "log_sync_failures", "log_zero_fills" and
+ * "log_zero_fill_bytes" (log space written with zeros ahead of the records on a thread of the
+ * node's own, so that small syncs need no file system journal commit). RE_ENOTFOUND for any
  * other name.
  */
 int re_node_counter(const re_node *node, const char *name, uint64_t *value);

@@ -23,6 +23,7 @@ public func re_node_counter(_ node: OpaquePointer?, _ name: UnsafePointer<CChar>
         "leader_changes": c.leaderChanges, "snapshots_taken": c.snapshotsTaken,
         "snapshots_installed": c.snapshotsInstalled, "apply_failures": c.applyFailures, "errors": c.errors,
         "log_syncs": sync.count, "log_sync_micros_total": sync.totalMicros, "log_sync_failures": sync.failures,
+        "log_zero_fills": sync.zeroFills, "log_zero_fill_bytes": sync.zeroFillBytes,
     ]
     guard let v = counters[String(cString: name)] else { return fail(.enotfound, "no counter named \"\(String(cString: name))\"") }
     value.pointee = UInt64(v)

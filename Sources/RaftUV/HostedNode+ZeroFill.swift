@@ -23,6 +23,8 @@ extension HostedNode {
     private func zeroFillFinished(_ job: ZeroFill) {
         guard !stopped, zeroFillInFlight === job, let fileLog = log as? FileLog else { return }
         zeroFillInFlight = nil
+        // Run here or, when the log needed the space first, on the loop thread: counted once.
+        if job.outcome == 0 { recordZeroFill(bytes: job.byteCount) }
         do { try fileLog.finishZeroFill(job) } catch where !raft.stopped {
             // As a failed sync: the log refuses writes now, so the node stops.
             raft.stop()

@@ -246,6 +246,12 @@ public final class HostedNode {
         lock.unlock()
     }
 
+    func recordZeroFill(bytes: Int) {
+        lock.lock()
+        syncs.recordZeroFill(bytes: bytes)
+        lock.unlock()
+    }
+
     func count(_ c: TransportStats.Counter) {
         lock.lock()
         stats.count(c)

@@ -7,6 +7,9 @@ public struct SyncStats: Equatable, Sendable {
     public var count = 0
     public var totalMicros = 0
     public var failures = 0
+    /// Stretches of log space zeroed ahead of the records (FileLog's ZeroFill) and their bytes.
+    public var zeroFills = 0
+    public var zeroFillBytes = 0
     /// Syncs that took at most the bound of the same position (not cumulative).
     public var perBucket = [Int](repeating: 0, count: SyncStats.bucketBoundsMicros.count)
 
@@ -16,6 +19,11 @@ public struct SyncStats: Equatable, Sendable {
         count += 1
         totalMicros += micros
         if let i = Self.bucketBoundsMicros.firstIndex(where: { micros <= $0 }) { perBucket[i] += 1 }
+    }
+
+    mutating func recordZeroFill(bytes: Int) {
+        zeroFills += 1
+        zeroFillBytes += bytes
     }
 
     /// Cumulative counts per bound, as the text format wants them.

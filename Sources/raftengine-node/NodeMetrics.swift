@@ -67,6 +67,10 @@ enum NodeMetrics {
         p.sample("raftengine_log_sync_duration_seconds_sum", [], Double(sync.totalMicros) / 1e6)
         p.sample("raftengine_log_sync_duration_seconds_count", [], sync.count)
         p.single("raftengine_log_sync_failures_total", .counter, "Log syncs that failed.", sync.failures)
+        p.single("raftengine_log_zero_fills_total", .counter,
+                 "Stretches of log space written with zeros ahead of the records.", sync.zeroFills)
+        p.single("raftengine_log_zero_fill_bytes_total", .counter,
+                 "Bytes of log space written with zeros ahead of the records.", sync.zeroFillBytes)
 
         let conns = node.connectionCounts()
         p.family("raftengine_peer_connections", .gauge, "Open peer connections.")

@@ -100,6 +100,9 @@ final class BatchLoad: @unchecked Sendable {
         // Each node zeroed log space ahead on its zero thread while it ran (HostedNode+ZeroFill).
         for id in c.ids {
             #expect(((c.nodes[id]!.log as? FileLog)?.zeroFillCount ?? 0) > 0, "\(id) zeroed no space ahead")
+            let stats = c.nodes[id]!.syncStats
+            #expect(stats.zeroFills >= 1 && stats.zeroFillBytes >= stats.zeroFills * 4096
+                    && stats.zeroFillBytes <= stats.zeroFills << 20)
             #expect(c.nodes[id]!.zeroFillThread == nil)
         }
         try c.startAll()

@@ -81,6 +81,11 @@ def test_metrics_show_roles_progress_counters_and_sync_latency(cluster):
     assert fs[("raftengine_role", '{role="follower"}')] == 1
     assert not any(k[0] == "raftengine_follower_match_index" for k in fs)
     assert fs[("raftengine_applied_index", "")] >= 20
+    # Each node zeroes log space ahead of its records, in stretches of 1 MiB or less.
+    assert wait_for(lambda: samples(scrape(cluster.metrics[follower]))[("raftengine_log_zero_fills_total", "")] >= 1, 5)
+    fs = samples(scrape(cluster.metrics[follower]))
+    fills, zeroed = fs[("raftengine_log_zero_fills_total", "")], fs[("raftengine_log_zero_fill_bytes_total", "")]
+    assert 4096 * fills <= zeroed <= (1 << 20) * fills
     # Someone talking garbage to the raft port is counted as rejected.
     import socket
     sock = socket.create_connection(("127.0.0.1", cluster.raft[follower]))

@@ -71,6 +71,9 @@ public final class ZeroFill: @unchecked Sendable {
         }
     }
 
+    /// Bytes the job zeroes.
+    public var byteCount: Int { range.count }
+
     /// After `run` or `cancel`: nil when it did not run, else its errno (0 when it succeeded).
     public var outcome: Int32? {
         state.withLock { s in s == .done ? failedWith : nil }

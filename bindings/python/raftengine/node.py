@@ -488,7 +488,8 @@ class Node(Closing):
         refused: auth_failed, spoofed_sender, wrong_cluster, malformed_frames, ...), the node's
         (proposals, refused_proposals, elections_started, leader_changes, snapshots_taken,
         snapshots_installed, apply_failures, errors) and the log's (log_syncs,
-        log_sync_micros_total, log_sync_failures)."""
+        log_sync_micros_total, log_sync_failures, log_zero_fills, log_zero_fill_bytes: log space
+        written with zeros ahead of the records)."""
         self._require_open()
         out = {}
         v = ctypes.c_uint64()

@@ -60,7 +60,7 @@ COUNTERS = ("frames_received", "frames_sent", "unknown_sender", "spoofed_sender"
             "malformed_frames", "oversized_frames", "connects_failed", "dropped_while_disconnected",
             "proposals", "refused_proposals", "elections_started", "leader_changes", "snapshots_taken",
             "snapshots_installed", "apply_failures", "errors", "log_syncs", "log_sync_micros_total",
-            "log_sync_failures")
+            "log_sync_failures", "log_zero_fills", "log_zero_fill_bytes")
 
 
 @dataclass(frozen=True)

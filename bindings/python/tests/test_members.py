@@ -79,5 +79,11 @@ def test_counters_count_proposals_refusals_snapshots_and_syncs(cluster):
     # A leader's fsyncs run on its sync thread: one may cover several commands, and the last may
     # still be in flight when the command it covers has committed on the followers' copies.
     assert lc["log_syncs"] >= 1 and lc["log_sync_micros_total"] > 0 and lc["log_sync_failures"] == 0
+    # Each node zeroes log space ahead of its records (1 MiB or smaller stretches) on a thread
+    # of its own.
+    for n in cluster.ids:
+        assert wait_for(lambda: cluster.nodes[n].counters()["log_zero_fills"] >= 1)
+        zc = cluster.nodes[n].counters()
+        assert 4096 * zc["log_zero_fills"] <= zc["log_zero_fill_bytes"] <= (1 << 20) * zc["log_zero_fills"]
     fc = cluster.nodes[follower].counters()
     assert fc["proposals"] == 0 and fc["refused_proposals"] == 1 and fc["frames_received"] > 0
