@@ -160,4 +160,37 @@ import Testing
         #expect(reopened.lastIndex == 1)
         reopened.close()
     }
+
+    /// On a nearly full disk zeroing ahead takes nothing: the last bytes stay for records.
+    @Test func zeroingAheadNeverTakesANearlyFullDisksLastSpace() throws {
+        let disk = SimDisk(semantics: .strict)
+        disk.makeDurableDirectory(Self.dir)
+        // 8 MiB segments: allocated 4 MiB at a time, zeroed 1 MiB at a time.
+        let options = FileLog.Options(segmentSize: 8 << 20, maxRecordSize: 64 << 10, cacheEntries: 4)
+        let log = try FileLog(directory: Self.dir, options: options, fileSystem: disk)
+        var next: LogIndex = 1
+        func append(_ n: Int, size: Int) throws {
+            try log.append((0..<n).map { k in
+                Entry(index: next + LogIndex(k), term: 1, kind: .command, data: [UInt8](repeating: 5, count: size))
+            })
+            next += LogIndex(n)
+            try log.sync()
+        }
+        // Records up to ~3.1 MiB, then small flushes: the next stretch to zero would reach past
+        // the first 4 MiB allocated.
+        try append(52, size: 60_000)
+        for _ in 0..<40 { try append(1, size: 100) }
+        // Less than a preallocation step left on the disk.
+        disk.capacity = disk.usedBytes + (2 << 20)
+        #expect(log.beginZeroFill() == nil)
+        // The space is still there for records, past the first allocation.
+        try append(20, size: 60_000)
+        #expect(log.lastIndex == next - 1)
+        #expect(log.zeroFillCount == 0)
+        log.close()
+        disk.capacity = nil
+        let reopened = try FileLog(directory: Self.dir, options: options, fileSystem: disk)
+        #expect(reopened.lastIndex == next - 1)
+        reopened.close()
+    }
 }

@@ -165,8 +165,10 @@ final class ActiveSegment {
         RecordFrame.appendEntry(entry, to: &buffer)
     }
 
-    /// Makes the file at least `end` bytes long with allocated space, a step at a time.
-    func allocate(through end: Int) throws {
+    /// Makes the file at least `end` bytes long with allocated space, a step at a time. When a
+    /// whole step no longer fits, `exactWhenShort` allocates just through `end`; else the call
+    /// throws `noSpace` (zeroing ahead must not take a nearly full disk's last bytes).
+    func allocate(through end: Int, exactWhenShort: Bool = true) throws {
         let step = preallocationStep
         guard step > 0, end > allocatedSize else { return }
         let target = (end + step - 1) / step * step
@@ -174,6 +176,7 @@ final class ActiveSegment {
         case .done: allocatedSize = target
         case .unsupported: preallocationStep = 0
         case .noSpace:
+            guard exactWhenShort else { throw Posix.noSpace("posix_fallocate", path) }
             // A whole step no longer fits: the bytes this write needs may, so a nearly full
             // disk is used to its end. When even they do not, the write could not land either.
             switch try directory.posix.preallocate(fd, offset: allocatedSize, length: end - allocatedSize, path: path) {
@@ -379,7 +382,8 @@ extension ActiveSegment {
         let start = max(zeroedEnd, DirectWriter.blockEnd(size + margin))
         // Never past the segment's size: the space beyond it would only be trimmed again.
         let end = min(start + chunk, limit)
-        guard start < end, (try? allocate(through: end)) != nil, preallocationStep > 0, allocatedSize >= end
+        guard start < end, (try? allocate(through: end, exactWhenShort: false)) != nil, preallocationStep > 0,
+              allocatedSize >= end
         else { return nil }
         let jobFD = directory.posix.fs.open(path, flags: O_WRONLY | O_CLOEXEC, mode: 0)
         guard jobFD >= 0 else { return nil }
