@@ -109,13 +109,28 @@ import Testing
         #expect(zeroFills > 400)
     }
 
+    /// A log holding entry 1, synced, on a disk of its own (strict POSIX sync semantics).
+    static func logWithOneSyncedEntry() throws -> (SimDisk, FileLog) {
+        let disk = SimDisk(semantics: .strict)
+        disk.makeDurableDirectory(dir)
+        let log = try FileLog(directory: dir, options: options, fileSystem: disk)
+        try log.append([Entry(index: 1, term: 1, kind: .command, data: [1, 2, 3])])
+        try log.sync()
+        return (disk, log)
+    }
+
+    /// Closes `log`; after a power loss that keeps nothing unsynced, only entry 1 is left.
+    static func expectOnlyTheSyncedEntryAfterAPowerLoss(_ disk: SimDisk, _ log: FileLog) throws {
+        log.close()
+        disk.powerLoss { _, _, _ in false }
+        let reopened = try FileLog(directory: dir, options: options, fileSystem: disk)
+        #expect(reopened.lastIndex == 1)
+        reopened.close()
+    }
+
     @Test func aFailedZeroFillIsReportedAndTheLogRefusesWrites() throws {
         for call in [SimDisk.Call.write, .fdatasync] {
-            let disk = SimDisk(semantics: .strict)
-            disk.makeDurableDirectory(Self.dir)
-            let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
-            try log.append([Entry(index: 1, term: 1, kind: .command, data: [1, 2, 3])])
-            try log.sync()
+            let (disk, log) = try Self.logWithOneSyncedEntry()
             let job = try #require(log.beginZeroFill())
             disk.fault = { c, _, _ in c == call ? EIO : nil }
             job.run()
@@ -123,11 +138,7 @@ import Testing
             #expect(job.outcome == EIO)
             #expect(throws: (any Error).self) { try log.finishZeroFill(job) }
             #expect(throws: (any Error).self) { try log.append([Entry(index: 2, term: 1, kind: .command, data: [4])]) }
-            log.close()
-            disk.powerLoss { _, _, _ in false }
-            let reopened = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
-            #expect(reopened.lastIndex == 1)
-            reopened.close()
+            try Self.expectOnlyTheSyncedEntryAfterAPowerLoss(disk, log)
         }
     }
 
@@ -135,11 +146,7 @@ import Testing
     /// it fails rather than writing into space whose zeros are in doubt, and the log refuses
     /// writes from then on.
     @Test func aFailedZeroFillRunByTheOwnerFailsTheFlushThatNeededIt() throws {
-        let disk = SimDisk(semantics: .strict)
-        disk.makeDurableDirectory(Self.dir)
-        let log = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
-        try log.append([Entry(index: 1, term: 1, kind: .command, data: [1])])
-        try log.sync()
+        let (disk, log) = try Self.logWithOneSyncedEntry()
         // The job starts at most 8 KiB in (4 KiB past the records, rounded to a block).
         _ = try #require(log.beginZeroFill())
         try log.append((2...11).map { Entry(index: $0, term: 1, kind: .command, data: [UInt8](repeating: 9, count: 1_100)) })
@@ -154,11 +161,7 @@ import Testing
         disk.fault = nil
         #expect(writes >= 1)
         #expect(throws: (any Error).self) { try log.append([Entry(index: 12, term: 1, kind: .command, data: [4])]) }
-        log.close()
-        disk.powerLoss { _, _, _ in false }
-        let reopened = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
-        #expect(reopened.lastIndex == 1)
-        reopened.close()
+        try Self.expectOnlyTheSyncedEntryAfterAPowerLoss(disk, log)
     }
 
     /// On a nearly full disk zeroing ahead takes nothing: the last bytes stay for records.

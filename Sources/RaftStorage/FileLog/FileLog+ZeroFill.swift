@@ -14,7 +14,7 @@ extension FileLog {
     /// as a failed fdatasync does, and throws. A job the log already took back (its segment
     /// needed the space, was cut, finished or closed) is ignored.
     public func finishZeroFill(_ job: ZeroFill) throws {
-        guard !isClosed, let active, job.segment === active else { return }
+        guard !isClosed, let active else { return }
         try performingIO { try active.finishZeroFill(job) }
     }
 }

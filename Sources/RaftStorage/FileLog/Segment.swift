@@ -369,10 +369,10 @@ extension ActiveSegment {
     /// long in front of the log's own fdatasyncs.
     static let zeroFillChunk = 1 << 20
 
-    /// The next stretch of space to zero, below `limit` (the segment size), as a job for another thread; nil when none is wanted
-    /// (one is out, enough is zeroed, flushes are large, no preallocation) or the space or a
-    /// descriptor for it could not be had: zeroing is only an optimisation, and a disk that
-    /// refuses here refuses the next write too, which reports it.
+    /// The next stretch of space to zero, below `limit` (the segment size), as a job for another
+    /// thread; nil when none is wanted (one is out, enough is zeroed, flushes are large, no
+    /// preallocation) or the space or a descriptor for it could not be had: zeroing is only an
+    /// optimisation, and a disk that fails for the records reports it at their write.
     func beginZeroFill(limit: Int) -> ZeroFill? {
         let step = preallocationStep
         let chunk = min(Self.zeroFillChunk, step)
@@ -382,17 +382,18 @@ extension ActiveSegment {
         let start = max(zeroedEnd, DirectWriter.blockEnd(size + margin))
         // Never past the segment's size: the space beyond it would only be trimmed again.
         let end = min(start + chunk, limit)
-        guard start < end, (try? allocate(through: end, exactWhenShort: false)) != nil, preallocationStep > 0,
-              allocatedSize >= end
+        // (A file system that cannot preallocate leaves allocatedSize short: no job.)
+        guard start < end, (try? allocate(through: end, exactWhenShort: false)) != nil, allocatedSize >= end
         else { return nil }
         let jobFD = directory.posix.fs.open(path, flags: O_WRONLY | O_CLOEXEC, mode: 0)
         guard jobFD >= 0 else { return nil }
-        let job = ZeroFill(range: start..<end, cuts: cuts, segment: self, fd: jobFD, fs: directory.posix.fs)
+        let job = ZeroFill(range: start..<end, fd: jobFD, fs: directory.posix.fs)
         zeroFill = job
         return job
     }
 
-    /// The job ran on another thread (owner thread); a job already settled here is ignored.
+    /// The job ran on another thread (owner thread); a job already settled here, or one of
+    /// another segment, is ignored.
     func finishZeroFill(_ job: ZeroFill) throws {
         guard zeroFill === job else { return }
         try settleZeroFill(cancelling: false)
@@ -416,7 +417,8 @@ extension ActiveSegment {
             return
         case 0?:
             directory.countZeroFill()
-            if job.cuts == cuts { zeroedEnd = max(zeroedEnd, job.range.upperBound) }
+            // No cut can have dropped these zeros: a cut takes the job back first.
+            zeroedEnd = max(zeroedEnd, job.range.upperBound)
         case let code?:
             directory.countZeroFill()
             throw Posix.failure("zero fill", path, code)

@@ -27,10 +27,6 @@ public final class ZeroFill: @unchecked Sendable {
 
     /// Bytes of the segment the job zeroes.
     let range: Range<Int>
-    /// The segment's cut count when the job began: a cut since may have dropped its zeros.
-    let cuts: Int
-    let segment: ActiveSegment
-    let path: String
     private let fd: Int32
     private let fs: FileSystem
     /// Held while the job runs, so the owner's `run` or `cancel` waits for a run on another
@@ -42,11 +38,8 @@ public final class ZeroFill: @unchecked Sendable {
     /// Zero pages for the writes; never written to.
     private static let zeros = [UInt8](repeating: 0, count: 1 << 20)
 
-    init(range: Range<Int>, cuts: Int, segment: ActiveSegment, fd: Int32, fs: FileSystem) {
+    init(range: Range<Int>, fd: Int32, fs: FileSystem) {
         self.range = range
-        self.cuts = cuts
-        self.segment = segment
-        self.path = segment.path
         self.fd = fd
         self.fs = fs
     }
