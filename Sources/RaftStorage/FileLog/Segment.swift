@@ -104,6 +104,9 @@ final class ActiveSegment {
     /// Recent flushes' mean size (an exponential average), which decides whether zeroing
     /// ahead pays: it doubles the bytes written, and saves a journal commit per fdatasync.
     private var meanFlush = 0
+    /// `allocatedSize` when space for a zero fill was last refused: no new attempt (a syscall
+    /// at every pump on a nearly full disk) until the records' own allocation has moved.
+    private var zeroFillRefusedAt = -1
 
     var size: Int { writtenSize + buffer.count }
     var holdsRecords: Bool { size > SegmentHeader.size }
@@ -378,15 +381,21 @@ extension ActiveSegment {
         let chunk = min(Self.zeroFillChunk, step)
         let margin = min(Self.zeroFillMargin, step / 4)
         guard zeroFill == nil, step > 0, meanFlush < Self.zeroFillMaxMeanFlush,
-              zeroedEnd < size + margin + chunk else { return nil }
+              zeroedEnd < size + margin + chunk, allocatedSize != zeroFillRefusedAt else { return nil }
         let start = max(zeroedEnd, DirectWriter.blockEnd(size + margin))
         // Never past the segment's size: the space beyond it would only be trimmed again.
         let end = min(start + chunk, limit)
         // (A file system that cannot preallocate leaves allocatedSize short: no job.)
-        guard start < end, (try? allocate(through: end, exactWhenShort: false)) != nil, allocatedSize >= end
-        else { return nil }
+        guard start < end else { return nil }
+        guard (try? allocate(through: end, exactWhenShort: false)) != nil, allocatedSize >= end else {
+            zeroFillRefusedAt = allocatedSize
+            return nil
+        }
         let jobFD = directory.posix.fs.open(path, flags: O_WRONLY | O_CLOEXEC, mode: 0)
-        guard jobFD >= 0 else { return nil }
+        guard jobFD >= 0 else {
+            zeroFillRefusedAt = allocatedSize
+            return nil
+        }
         let job = ZeroFill(range: start..<end, fd: jobFD, fs: directory.posix.fs)
         zeroFill = job
         return job
