@@ -35,6 +35,13 @@ extension HostedNode {
             let log = try FileLog(directory: config.dataDir)
             // Its snapshot files are written on the sync thread (HostedNode+SnapshotWrite).
             log.deferSnapshotWrites = true
+            // And its large direct writes, in order before the fdatasyncs that cover them, while
+            // the loop frames the next entries (BehindWrite).
+            log.writeBehind = { [weak self] job in
+                guard let self, !self.stopped else { return job.run() }
+                if self.syncThread == nil { self.syncThread = SyncThread() }
+                self.syncThread!.submit { job.run() }
+            }
             return log
         } catch let e as LogError {
             throw Self.startError(e, where: config.dataDir)

@@ -57,18 +57,9 @@ final class DirectWriter {
     /// same offset through the page cache) and this writer should not be used again.
     func write(_ bytes: [UInt8], at offset: Int, readWritten: (Range<Int>) throws -> [UInt8]) throws -> Bool {
         let start = Self.blockStart(offset)
-        let head = offset - start
-        let end = offset + bytes.count
-        let padded = Self.blockEnd(end)
+        let padded = Self.blockEnd(offset + bytes.count)
         let buffer = reserve(padded - start)
-        if head > 0 {
-            let prefix = tailEnd == offset && tail != nil ? tail! : try readWritten(start..<offset)
-            precondition(prefix.count == head, "the block before a direct write is read whole")
-            prefix.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: head) }
-        }
-        bytes.withUnsafeBytes { (buffer + head).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        (buffer + head + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: padded - end)
-
+        try stage(bytes, at: offset, into: buffer, readWritten: readWritten)
         var done = 0
         while done < padded - start {
             let n = posix.fs.pwrite(fd, UnsafeRawBufferPointer(start: buffer + done, count: padded - start - done),
@@ -78,11 +69,51 @@ final class DirectWriter {
             if n < 0 { tail = nil; throw Posix.failure("pwrite", path, Int32(-n)) }
             done += n
         }
+        proven = true
+        if capacity > Self.keptCapacity { release() }
+        return true
+    }
+
+    /// Whether a direct write has succeeded here: only then may one go to another thread,
+    /// where a refused alignment could no longer fall back to the page cache.
+    private(set) var proven = false
+    /// Buffers of the writes run elsewhere.
+    private let staged = StagingBuffers()
+
+    /// The same write as a job for another thread (BehindWrite), after `previous` (the job
+    /// handed out before it, unless it has run). Only once `proven`.
+    func behind(_ bytes: [UInt8], at offset: Int, previous: BehindWrite?,
+                readWritten: (Range<Int>) throws -> [UInt8]) throws -> BehindWrite {
+        precondition(proven, "a direct write goes to another thread only once one has succeeded here")
+        let start = Self.blockStart(offset)
+        let padded = Self.blockEnd(offset + bytes.count)
+        let buffer = staged.take(padded - start)
+        do { try stage(bytes, at: offset, into: buffer.base, readWritten: readWritten) } catch {
+            staged.give(buffer)
+            throw error
+        }
+        return BehindWrite(range: start..<padded, buffer: buffer, pool: staged, fd: fd, fs: posix.fs, previous: previous)
+    }
+
+    /// Fills `buffer` with the blocks a write of `bytes` at `offset` covers: the bytes already
+    /// written in the first block, `bytes`, zeros to the last block's end. Keeps the last
+    /// block's bytes as the next write's `tail`.
+    private func stage(_ bytes: [UInt8], at offset: Int, into buffer: UnsafeMutableRawPointer,
+                       readWritten: (Range<Int>) throws -> [UInt8]) throws {
+        let start = Self.blockStart(offset)
+        let head = offset - start
+        let end = offset + bytes.count
+        let padded = Self.blockEnd(end)
+        if head > 0 {
+            let prefix = tailEnd == offset && tail != nil ? tail! : try readWritten(start..<offset)
+            precondition(prefix.count == head, "the block before a direct write is read whole")
+            prefix.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: head) }
+        }
+        bytes.withUnsafeBytes { (buffer + head).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        (buffer + head + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: padded - end)
         let lastBlock = Self.blockStart(end)
         tail = Array(UnsafeRawBufferPointer(start: buffer + (lastBlock - start), count: end - lastBlock))
         tailEnd = end
-        if capacity > Self.keptCapacity { release() }
-        return true
     }
 
     /// A write or cut not made here changed the file's end.

@@ -28,16 +28,27 @@ public final class DataSync: @unchecked Sendable {
     /// 0, or the errno of the failed fdatasync. Written by `run`, read by `finishSync` after
     /// the runtime's hand-over back to the owner thread (which orders the two).
     public private(set) var errorCode: Int32 = 0
+    /// The newest direct write out when the job began (BehindWrite): its bytes, and every
+    /// earlier job's, must be in the file before the fdatasync may cover them.
+    private let awaiting: BehindWrite?
 
-    init(descriptor: SyncDescriptor, segment: ActiveSegment, covers: Int, cuts: Int) {
+    init(descriptor: SyncDescriptor, segment: ActiveSegment, covers: Int, cuts: Int, awaiting: BehindWrite?) {
         self.descriptor = descriptor
         self.segment = segment
         self.covers = covers
         self.cuts = cuts
+        self.awaiting = awaiting
     }
 
-    /// Any thread, once: the fdatasync.
+    /// Any thread, once: the writes it covers that are still out, then the fdatasync.
     public func run() {
+        if let w = awaiting {
+            w.run()
+            if let code = w.outcome, code != 0 {
+                errorCode = code
+                return
+            }
+        }
         errorCode = descriptor.dataSync(descriptor.fd)
     }
 }

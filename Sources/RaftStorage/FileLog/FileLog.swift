@@ -115,6 +115,16 @@ public final class FileLog: RaftLog {
 
     deinit { close() }
 
+    /// Off (nil, the default): every write runs on the owner thread. Set: a large flush's
+    /// direct write is handed to this function as a job (BehindWrite) to `run` on another
+    /// thread — in the order given, or the owner waits longer than it needs to — while the
+    /// owner goes on; the log settles a job itself before anything that depends on its bytes
+    /// (a sync covers them only once they are written). Set on the owner thread; called there.
+    public var writeBehind: ((BehindWrite) -> Void)? {
+        get { directory.writeBehind }
+        set { directory.writeBehind = newValue }
+    }
+
     /// fsync and fdatasync calls made so far, for tests and benchmarks of group commit.
     public var fsyncCount: Int { directory.syncCount }
     /// Flushes written with O_DIRECT (large ones, where the file system allows it).

@@ -47,6 +47,9 @@ final class LogDirectory {
         syncCount += 1
     }
 
+    /// Where large direct writes go to run on another thread (BehindWrite); nil: on the owner's.
+    var writeBehind: ((BehindWrite) -> Void)?
+
     /// Segment writes that went past the page cache (DirectWriter).
     private(set) var directWriteCount = 0
     private(set) var zeroFillCount = 0

@@ -94,6 +94,9 @@ final class ActiveSegment {
     /// system refused it.
     private var direct: DirectWriter?
     private var directWrites: DirectWrites = .allowed
+    /// The newest direct write handed to another thread (BehindWrite) and not yet settled here;
+    /// it runs every one handed out before it first.
+    private var lastBehind: BehindWrite?
     enum DirectWrites { case allowed, refused }
     /// How far ahead of the records zeros were written (ZeroFill): a hint for when to zero
     /// more, nothing relies on it for safety.
@@ -204,9 +207,12 @@ final class ActiveSegment {
             cutPending = false
         }
         try settleZeroFill(before: DirectWriter.blockEnd(writtenSize + buffer.count))
+        if let w = lastBehind, w.isFinished { try settleWrites() }
         meanFlush = (meanFlush * 7 + buffer.count) / 8
         try allocate(through: writtenSize + buffer.count)
         if !(try writeDirect()) {
+            // A buffered write must not land before (or under) a direct one still going out.
+            try settleWrites()
             direct?.forgetTail()
             try directory.posix.write(fd, buffer, at: writtenSize, path: path)
         }
@@ -220,7 +226,8 @@ final class ActiveSegment {
     /// Writes a large buffer past the page cache when the file system allows it; false when
     /// the buffer is to go through the page cache instead.
     private func writeDirect() throws -> Bool {
-        guard buffer.count >= DirectWriter.minimumBytes, directWrites != .refused else { return false }
+        // While direct writes are out, every flush goes the same way, so none has to wait.
+        guard buffer.count >= DirectWriter.minimumBytes || lastBehind != nil, directWrites != .refused else { return false }
         if direct == nil {
             direct = DirectWriter.open(path, posix: directory.posix)
             guard direct != nil else { directWrites = .refused; return false }
@@ -228,11 +235,18 @@ final class ActiveSegment {
         // The zeros that pad the last block must land in space the file already has.
         let padded = DirectWriter.blockEnd(writtenSize + buffer.count)
         try allocate(through: padded)
-        guard try direct!.write(buffer, at: writtenSize, readWritten: { try self.read($0) }) else {
-            direct!.close()
-            direct = nil
-            directWrites = .refused
-            return false
+        if let launch = directory.writeBehind, direct!.proven {
+            let job = try direct!.behind(buffer, at: writtenSize, previous: lastBehind, readWritten: { try self.read($0) })
+            lastBehind = job
+            launch(job)
+        } else {
+            try settleWrites()
+            guard try direct!.write(buffer, at: writtenSize, readWritten: { try self.read($0) }) else {
+                direct!.close()
+                direct = nil
+                directWrites = .refused
+                return false
+            }
         }
         allocatedSize = max(allocatedSize, padded)
         directory.countDirectWrite()
@@ -269,6 +283,7 @@ final class ActiveSegment {
     /// The owner thread's own fdatasync; once jobs were handed out, through their descriptor's
     /// lock, so that a failure one of them hit is not lost (see `SyncDescriptor`).
     private func dataSyncHere() throws {
+        try settleWrites()
         guard let d = syncDescriptor else { return try directory.dataSync(fd, path: path) }
         let rc = d.dataSync(fd)
         directory.countSync()
@@ -289,7 +304,7 @@ final class ActiveSegment {
         if syncDescriptor == nil { syncDescriptor = try SyncDescriptor(duplicating: fd, on: directory.posix.fs, path: path) }
         needsDataSync = false
         syncsInFlight += 1
-        return DataSync(descriptor: syncDescriptor!, segment: self, covers: writtenSize, cuts: cuts)
+        return DataSync(descriptor: syncDescriptor!, segment: self, covers: writtenSize, cuts: cuts, awaiting: lastBehind)
     }
 
     /// A job from `beginDataSync` has finished (owner thread). A successful one proves its
@@ -308,6 +323,7 @@ final class ActiveSegment {
             return
         }
         buffer.removeAll(keepingCapacity: true)
+        try settleWrites()
         direct?.forgetTail()
         try settleZeroFill(cancelling: true)
         zeroedEnd = min(zeroedEnd, offset)
@@ -325,6 +341,7 @@ final class ActiveSegment {
     /// Gives back the space allocated past the records, once the segment takes no more
     /// appends. Not made durable: a zero-filled end left by a crash reads as unused space.
     func trimAllocation() throws {
+        try settleWrites()
         try settleZeroFill(cancelling: true)
         guard allocatedSize > writtenSize else { return }
         try directory.posix.truncate(fd, to: writtenSize, path: path)
@@ -335,6 +352,7 @@ final class ActiveSegment {
     func read(_ range: Range<Int>) throws -> [UInt8] {
         var bytes: [UInt8] = []
         if range.lowerBound < writtenSize {
+            try settleWrites()
             let end = min(range.upperBound, writtenSize)
             bytes = try directory.posix.read(fd, count: end - range.lowerBound, at: range.lowerBound,
                                    path: path)
@@ -350,12 +368,26 @@ final class ActiveSegment {
     }
 
     func close() {
+        // Its descriptor closes below; a failure is the next open's to find (as a crash's).
+        try? settleWrites()
         zeroFill?.cancel()
         zeroFill = nil
         syncDescriptor = nil
         direct?.close()
         direct = nil
         directory.posix.close(fd)
+    }
+}
+
+// Direct writes on another thread (BehindWrite).
+extension ActiveSegment {
+    /// Runs here, or waits for, every direct write handed out; throws when one failed (the
+    /// bytes the segment counts as written may then not be in the file).
+    fileprivate func settleWrites() throws {
+        guard let w = lastBehind else { return }
+        lastBehind = nil
+        w.run()
+        if let code = w.outcome, code != 0 { throw Posix.failure("pwrite", path, code) }
     }
 }
 
