@@ -187,6 +187,25 @@ import Testing
         reopened.close()
     }
 
+    /// A failed write that a read is the first to settle stays failed: the read throws, and
+    /// so do every later sync and append, which would otherwise claim bytes never written.
+    @Test func aFailedBehindWriteFoundByAReadFailsEveryLaterSync() throws {
+        let (disk, log, handed) = try Self.logPastItsFirstDirectWrite()
+        try log.append([Self.big(3), Self.big(4)])
+        #expect(!handed.jobs.isEmpty)
+        disk.fault = { c, _, _ in c == .write ? EIO : nil }
+        for w in handed.jobs { w.run() }
+        disk.fault = nil
+        #expect(throws: (any Error).self) { _ = try log.entries(from: 3, through: 3, maxBytes: .max) }
+        #expect(throws: (any Error).self) { try log.sync() }
+        #expect(throws: (any Error).self) { _ = try log.beginSync() }
+        log.close()
+        disk.powerLoss { _, _, _ in false }
+        let reopened = try FileLog(directory: Self.dir, options: Self.options, fileSystem: disk)
+        #expect(reopened.lastIndex == 2)
+        reopened.close()
+    }
+
     /// A write that failed on the other thread fails the sync that covers it, and the log
     /// refuses writes from then on; only what an earlier sync vouched for survives.
     @Test func aFailedBehindWriteFailsTheSyncThatCoversIt() throws {

@@ -97,6 +97,10 @@ final class ActiveSegment {
     /// The newest direct write handed to another thread (BehindWrite) and not yet settled here;
     /// it runs every one handed out before it first.
     private var lastBehind: BehindWrite?
+    /// The errno of a direct write that failed on another thread, once settled here: sticky, so
+    /// that no later flush or sync goes on as if those bytes were in the file (a read may have
+    /// been the step that found it).
+    private var failedWrite: Int32 = 0
     enum DirectWrites { case allowed, refused }
     /// How far ahead of the records zeros were written (ZeroFill): a hint for when to zero
     /// more, nothing relies on it for safety.
@@ -195,6 +199,7 @@ final class ActiveSegment {
 
     /// Hands the buffered frames to the OS.
     func flush() throws {
+        if failedWrite != 0 { throw Posix.failure("pwrite", path, failedWrite) }
         guard !buffer.isEmpty else { return }
         // Written behind this batch (whose record offsets are already handed out): after a
         // power loss, damage before `syncedSize` is corruption, damage after it a torn write.
@@ -384,10 +389,14 @@ extension ActiveSegment {
     /// Runs here, or waits for, every direct write handed out; throws when one failed (the
     /// bytes the segment counts as written may then not be in the file).
     fileprivate func settleWrites() throws {
+        if failedWrite != 0 { throw Posix.failure("pwrite", path, failedWrite) }
         guard let w = lastBehind else { return }
         lastBehind = nil
         w.run()
-        if let code = w.outcome, code != 0 { throw Posix.failure("pwrite", path, code) }
+        if let code = w.outcome, code != 0 {
+            failedWrite = code
+            throw Posix.failure("pwrite", path, code)
+        }
     }
 }
 
