@@ -128,18 +128,7 @@ import Testing
         }
         // Jobs never run stay never run: the power loss comes first.
         disk.powerLoss(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 5)
-        let reopened: FileLog
-        do { reopened = try FileLog(directory: dir, options: options, fileSystem: disk) } catch {
-            return ("reopen after power loss: \(error)", behind)
-        }
-        defer { reopened.close() }
-        for (i, e) in vouched.sorted(by: { $0.key < $1.key }) {
-            guard let got = try? reopened.entry(at: i) else {
-                return ("entry \(i) (term \(e.term)) was synced and is gone (last \(reopened.lastIndex))", behind)
-            }
-            if got != e { return ("entry \(i) differs after the power loss", behind) }
-        }
-        return (nil, behind)
+        return (problemAfterPowerLoss(reopening: dir, options: options, on: disk, vouchedEntries: vouched), behind)
     }
 
     @Test func noSyncClaimsADirectWriteThatHadNotRun() {

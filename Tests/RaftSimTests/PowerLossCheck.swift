@@ -28,3 +28,20 @@ func problemAfterPowerLoss(reopening dir: String, options: FileLog.Options, on d
     }
     return nil
 }
+
+/// The same check byte for byte: every entry `vouched` (index → entry) is back unchanged.
+func problemAfterPowerLoss(reopening dir: String, options: FileLog.Options, on disk: SimDisk,
+                           vouchedEntries vouched: [LogIndex: Entry]) -> String? {
+    let reopened: FileLog
+    do { reopened = try FileLog(directory: dir, options: options, fileSystem: disk) } catch {
+        return "reopen after power loss: \(error)"
+    }
+    defer { reopened.close() }
+    for (i, e) in vouched.sorted(by: { $0.key < $1.key }) {
+        guard let got = try? reopened.entry(at: i) else {
+            return "entry \(i) (term \(e.term)) was synced and is gone (last \(reopened.lastIndex))"
+        }
+        if got != e { return "entry \(i) differs after the power loss" }
+    }
+    return nil
+}
