@@ -10,9 +10,9 @@ import RaftCore
 /// record at the end of the last segment is cut off; any other damage is a named `LogError`.
 ///
 /// Not thread-safe: one driver thread owns it, as with every `RaftLog`. The exceptions are
-/// the fdatasync of a split sync (`beginSync`, FileLog+DataSync) and the file write of a
-/// deferred snapshot (`beginSnapshotWrite`, FileLog+SnapshotWrite), which may run on another
-/// thread under the rules stated there.
+/// the fdatasync of a split sync (`beginSync`, FileLog+DataSync), the file write of a
+/// deferred snapshot (`beginSnapshotWrite`, FileLog+SnapshotWrite) and large direct writes
+/// (`writeBehind`, BehindWrite), which may run on another thread under the rules stated there.
 public final class FileLog: RaftLog {
     public struct Options: Sendable {
         /// A segment is closed and a new one started once the next record would pass this size.
