@@ -134,8 +134,10 @@ import Testing
     @Test func noSyncClaimsADirectWriteThatHadNotRun() {
         var problems: [String] = []
         var behind = 0
-        for seed in UInt64(1)...80 {
-            let (p, b) = Self.run(seed: seed, steps: 60)
+        // RAFT_BEHIND_WRITE_SEEDS=N: a longer soak (N seeds of 120 steps).
+        let soak = getenv("RAFT_BEHIND_WRITE_SEEDS").map { max(1, Int(atoi($0))) }
+        for seed in UInt64(1)...UInt64(soak ?? 80) {
+            let (p, b) = Self.run(seed: seed, steps: soak == nil ? 60 : 120)
             if let p { problems.append("seed \(seed): \(p)") }
             behind += b
         }

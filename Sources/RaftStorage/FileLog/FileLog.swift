@@ -129,6 +129,8 @@ public final class FileLog: RaftLog {
     public var fsyncCount: Int { directory.syncCount }
     /// Flushes written with O_DIRECT (large ones, where the file system allows it).
     public var directWriteCount: Int { directory.directWriteCount }
+    /// Of those, the ones handed to `writeBehind` to run on another thread.
+    public var behindWriteCount: Int { directory.behindWriteCount }
     /// Zero fills (FileLog+ZeroFill) that ran, each a write and an fdatasync of its own (not in
     /// `fsyncCount`, which counts the syncs of group commit).
     public var zeroFillCount: Int { directory.zeroFillCount }

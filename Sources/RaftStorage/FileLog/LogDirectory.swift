@@ -53,7 +53,10 @@ final class LogDirectory {
     /// Segment writes that went past the page cache (DirectWriter).
     private(set) var directWriteCount = 0
     private(set) var zeroFillCount = 0
+    /// Of those, the ones handed to another thread (BehindWrite).
+    private(set) var behindWriteCount = 0
     func countDirectWrite() { directWriteCount += 1 }
+    func countBehindWrite() { behindWriteCount += 1 }
     func countZeroFill() { zeroFillCount += 1 }
 
     /// Syncs that ran on another thread (FileLog+DataSync, FileLog+SnapshotWrite).

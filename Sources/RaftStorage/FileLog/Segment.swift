@@ -243,6 +243,7 @@ final class ActiveSegment {
         if let launch = directory.writeBehind, direct!.proven {
             let job = try direct!.behind(buffer, at: writtenSize, previous: lastBehind, readWritten: { try self.read($0) })
             lastBehind = job
+            directory.countBehindWrite()
             launch(job)
         } else {
             try settleWrites()
