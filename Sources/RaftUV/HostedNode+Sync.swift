@@ -27,12 +27,22 @@ extension HostedNode {
     /// learn of its end; more would only split group commits into more fsyncs.
     static let maxSyncsInFlight = 2
 
+    /// A sole voter's round at most this large syncs inline (see `syncsOffLoop`).
+    static let soleVoterInlineBytes = 4 << 10
+
     /// Whether this round's sync goes to the sync thread.
     private var syncsOffLoop: Bool {
-        guard log is FileLog else { return false }
+        guard let fileLog = log as? FileLog else { return false }
         switch config.syncPlacement {
         case .inline: return false
-        case .offLoopWhenLeading: return raft.role == .leader
+        case .offLoopWhenLeading:
+            guard raft.role == .leader else { return false }
+            // A leader that is the only voter has no acknowledgement to take while its fsync
+            // runs, so a small round with nothing in flight saves the two thread wake-ups
+            // inline (one node, 1 in flight: p50 175 / 186 / 157 µs against 226 / 209 / 200).
+            // Large rounds stay off the loop, where the next round's write overlaps this fsync.
+            let soleVoter = raft.config.members.allSatisfy { !$0.isVoter || $0.id == raft.id }
+            return !(soleVoter && syncsInFlight.isEmpty && fileLog.unsyncedBytes <= Self.soleVoterInlineBytes)
         case .offLoop: return true
         }
     }

@@ -145,4 +145,31 @@ final class BatchLoad: @unchecked Sendable {
         #expect(waitUntil { Set(c.machines.values.map(\.total)).count == 1 })
         #expect(c.machines.values.allSatisfy { $0.total >= acknowledged })
     }
+
+    /// A leader that is the only voter syncs a small round inline (no thread wake-ups for one
+    /// command at a time) and large rounds on its sync thread; what it acknowledged is in the
+    /// state after a restart either way.
+    @Test func aSoleVoterSyncsSmallRoundsInlineAndLargeOnesOnItsThread() throws {
+        let c = try LoopbackCluster(size: 1)
+        defer { c.shutdown() }
+        try c.startAll()
+        for _ in 0..<20 { #expect(c.submit("1") != nil) }
+        let node = try #require(c.nodes["n1"])
+        final class Flag: @unchecked Sendable { var value = false }
+        let threadStarted = Flag()
+        #expect(c.host.runOnLoop { threadStarted.value = node.syncThread != nil })
+        #expect(!threadStarted.value, "one command at a time started the sole voter's sync thread")
+        // Rounds of up to 64 commands of 1 KiB: past the inline limit.
+        let kib = Array(String(repeating: "0", count: 1023).utf8) + Array("1".utf8)
+        let load = BatchLoad(node, size: 64, command: kib)
+        load.start(batches: 4)
+        #expect(waitUntil { load.appliedCount >= 2_000 })
+        #expect(c.host.runOnLoop { threadStarted.value = node.syncThread != nil })
+        #expect(threadStarted.value, "large rounds stayed on the loop")
+        node.stop()
+        #expect(waitUntil { load.outstanding == 0 })
+        let acknowledged = Int64(20 + load.appliedCount)
+        try c.startAll()
+        #expect(waitUntil(20) { (c.machines["n1"]?.total ?? 0) >= acknowledged })
+    }
 }

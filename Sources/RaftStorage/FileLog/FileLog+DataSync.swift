@@ -88,6 +88,10 @@ final class SyncDescriptor: @unchecked Sendable {
 }
 
 extension FileLog {
+    /// Owner thread: bytes of the active segment that no finished sync covers yet (what a
+    /// sync started now would make durable, with nothing else in flight).
+    public var unsyncedBytes: Int { active?.unsyncedBytes ?? 0 }
+
     /// Owner thread: everything `sync()` does but the segment's fdatasync, which comes back as
     /// a job to `run` on another thread and then hand to `finishSync`. Nil when nothing is
     /// left to wait for: nothing needed syncing, or the metadata changed (rare: a vote, a term,

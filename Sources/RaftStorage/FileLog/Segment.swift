@@ -116,6 +116,8 @@ final class ActiveSegment {
     private var zeroFillRefusedAt = -1
 
     var size: Int { writtenSize + buffer.count }
+    /// Bytes appended that no finished sync covers yet.
+    var unsyncedBytes: Int { size - syncedSize }
     var holdsRecords: Bool { size > SegmentHeader.size }
 
     private init(info: SegmentInfo, fd: Int32, directory: LogDirectory, writtenSize: Int, allocatedSize: Int,
