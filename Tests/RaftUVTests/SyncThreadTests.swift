@@ -49,6 +49,16 @@ final class BatchLoad: @unchecked Sendable {
     }
 }
 
+/// Restarts every node of `c` from its data dir; then every node's state holds at least
+/// `acknowledged` and, after one more command, all agree.
+func expectEveryAcknowledgedCommandAfterARestart(_ c: LoopbackCluster, acknowledged: Int64, within timeout: Double) throws {
+    try c.startAll()
+    #expect(waitUntil(timeout) { c.machines.values.allSatisfy { $0.total >= acknowledged } })
+    #expect(c.submit("0") != nil)
+    #expect(waitUntil { Set(c.machines.values.map(\.total)).count == 1 })
+    #expect(c.machines.values.allSatisfy { $0.total >= acknowledged })
+}
+
 /// Syncs on the node's sync thread (HostedNode+Sync): stopping with one in flight, and every
 /// acknowledged command surviving a restart in each placement, with log space zeroed ahead.
 @Suite(.serialized) struct SyncThreadTests {
@@ -107,11 +117,7 @@ final class BatchLoad: @unchecked Sendable {
                     && stats.zeroFillBytes <= stats.zeroFills << 20)
             #expect(c.nodes[id]!.zeroFillThread == nil)
         }
-        try c.startAll()
-        #expect(waitUntil(20) { c.machines.values.allSatisfy { $0.total >= acknowledged } })
-        #expect(c.submit("0") != nil)
-        #expect(waitUntil { Set(c.machines.values.map(\.total)).count == 1 })
-        #expect(c.machines.values.allSatisfy { $0.total >= acknowledged })
+        try expectEveryAcknowledgedCommandAfterARestart(c, acknowledged: acknowledged, within: 20)
     }
 
     /// Commands large enough that flushes of a megabyte and more go out as direct writes, most
@@ -139,11 +145,7 @@ final class BatchLoad: @unchecked Sendable {
             // A file system that refuses O_DIRECT (tmpfs) writes through the page cache instead.
             if log.directWriteCount > 0 { #expect(log.behindWriteCount > 0, "\(id) wrote nothing behind the loop") }
         }
-        try c.startAll()
-        #expect(waitUntil(30) { c.machines.values.allSatisfy { $0.total >= acknowledged } })
-        #expect(c.submit("0") != nil)
-        #expect(waitUntil { Set(c.machines.values.map(\.total)).count == 1 })
-        #expect(c.machines.values.allSatisfy { $0.total >= acknowledged })
+        try expectEveryAcknowledgedCommandAfterARestart(c, acknowledged: acknowledged, within: 30)
     }
 
     /// A leader that is the only voter syncs a small round inline (no thread wake-ups for one
